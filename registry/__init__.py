@@ -1,0 +1,110 @@
+"""Screening Registry: the application kernel and the registry of who and where."""
+
+import logging
+from pathlib import Path
+
+import sqlalchemy as sa
+from flask import Flask, render_template
+
+from registry import config as config_module
+from registry.extensions import babel, csrf, db, limiter, migrate
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+def create_app(config: dict | None = None) -> Flask:
+    """Build the application: configuration, extensions, blueprints, CLI."""
+    app = Flask(
+        __name__,
+        instance_path=str(PROJECT_ROOT / "instance"),
+        template_folder=str(PROJECT_ROOT / "templates"),
+        static_folder=str(PROJECT_ROOT / "static"),
+    )
+    app.config.update(config_module.DEFAULTS)
+    app.config.update(config_module.from_environment(Path(app.instance_path)))
+    if config:
+        app.config.update(config)
+
+    _init_extensions(app)
+    _register_blueprints(app)
+    _register_request_hooks(app)
+    _register_cli(app)
+
+    from registry.security import check_production_config, install_log_scrubber
+
+    logging.basicConfig(level=logging.INFO)
+    install_log_scrubber()
+    check_production_config(app)
+    return app
+
+
+def _init_extensions(app: Flask) -> None:
+    from registry.i18n import select_locale
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(PROJECT_ROOT / "migrations"), render_as_batch=True)
+    csrf.init_app(app)
+    babel.init_app(app, locale_selector=select_locale)
+    if app.config.get("REDIS_URL") and app.config["RATELIMIT_STORAGE_URI"] == "memory://":
+        app.config["RATELIMIT_STORAGE_URI"] = app.config["REDIS_URL"]
+        # The web application keeps answering when Redis is down: limits fall back to this process.
+        app.config.setdefault("RATELIMIT_IN_MEMORY_FALLBACK_ENABLED", True)
+    limiter.init_app(app)
+
+    with app.app_context():
+        if db.engine.dialect.name == "sqlite":
+            sa.event.listen(db.engine, "connect", _sqlite_pragmas)
+
+
+def _sqlite_pragmas(dbapi_connection, _record) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA busy_timeout=5000")
+    cursor.close()
+
+
+def _register_blueprints(app: Flask) -> None:
+    from registry.admin.views import bp as admin_bp
+    from registry.auth.views import bp as auth_bp
+    from registry.home import bp as home_bp
+    from registry.people.views import bp as people_bp
+
+    for blueprint in (auth_bp, home_bp, people_bp, admin_bp):
+        app.register_blueprint(blueprint)
+
+
+def _register_request_hooks(app: Flask) -> None:
+    from registry import i18n, labels
+    from registry.auth import access
+    from registry.auth.views import load_logged_in_user
+    from registry.people.idnumbers import mask_id_number, mask_phone
+    from registry.security import add_security_headers
+    from registry.web import current_scope
+
+    app.before_request(load_logged_in_user)
+    app.after_request(add_security_headers)
+    app.jinja_env.filters.update(
+        masked_id=mask_id_number,
+        masked_phone=mask_phone,
+        label=labels.label,
+        local_date=i18n.local_date,
+        local_datetime=i18n.local_datetime,
+    )
+    app.jinja_env.globals.update(
+        html_lang=i18n.html_lang, access=access, current_scope=current_scope, supported_locales=i18n.SUPPORTED_LOCALES
+    )
+
+    for status in (400, 403, 404, 429, 500):
+        app.register_error_handler(status, _error_page)
+
+
+def _error_page(error):
+    code = getattr(error, "code", 500) or 500
+    return render_template("error.html", code=code), code
+
+
+def _register_cli(app: Flask) -> None:
+    from registry.cli import register_commands
+
+    register_commands(app)

@@ -1,0 +1,1 @@
+"""System administration: institutions and users."""

@@ -1,0 +1,165 @@
+"""Pages where a system administrator manages institutions and users."""
+
+import sqlalchemy as sa
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import BooleanField, PasswordField, SelectField, StringField
+from wtforms.fields import SelectChoice
+from wtforms.validators import DataRequired, Length, Optional, Regexp, ValidationError
+
+from registry.admin import services
+from registry.admin.services import AdminError, InstitutionData, UserData
+from registry.auth.access import may_administer
+from registry.auth.models import Role, User
+from registry.auth.passwords import password_problems
+from registry.extensions import db
+from registry.institutions import Institution, InstitutionKind
+from registry.labels import INSTITUTION_KIND_LABELS, ROLE_LABELS
+from registry.web import current_actor, permission_required, utcnow
+
+bp = Blueprint("admin", __name__, url_prefix="/admin")
+
+
+def _institution_choices(kinds=None) -> list[SelectChoice]:
+    query = sa.select(Institution).order_by(Institution.code)
+    if kinds is not None:
+        query = query.where(Institution.kind.in_(kinds))
+    return [SelectChoice(str(i.id), f"{i.code} {i.name}") for i in db.session.scalars(query)]
+
+
+class InstitutionForm(FlaskForm):
+    code = StringField(_l("Code"), validators=[DataRequired(), Length(max=32), Regexp(r"^[A-Za-z0-9_-]+$")])
+    name = StringField(_l("Name"), validators=[DataRequired(), Length(max=200)])
+    kind = SelectField(_l("Kind"), choices=[SelectChoice(k.value, v) for k, v in INSTITUTION_KIND_LABELS.items()])
+    parent_id = SelectField(_l("Parent"), validators=[Optional()])
+    phone = StringField(_l("Phone"), validators=[Optional(), Length(max=40)])
+    address = StringField(_l("Address"), validators=[Optional(), Length(max=300)])
+    active = BooleanField(_l("Active"), default=True)
+
+
+class UserForm(FlaskForm):
+    username = StringField(_l("Username"), validators=[DataRequired(), Length(max=64), Regexp(r"^[A-Za-z0-9_.-]+$")])
+    full_name = StringField(_l("Full name"), validators=[DataRequired(), Length(max=100)])
+    role = SelectField(_l("Role"), choices=[SelectChoice(r.value, v) for r, v in ROLE_LABELS.items()])
+    institution_id = SelectField(_l("Institution"))
+    active = BooleanField(_l("Active"), default=True)
+    password = PasswordField(_l("New password"), validators=[Optional(), Length(max=128)])
+
+    password_required = True
+
+    def validate_password(self, field):
+        if not field.data:
+            if self.password_required:
+                raise ValidationError(_l("Enter a password for the new user."))
+            return
+        config = current_app.config
+        problems = password_problems(
+            field.data,
+            self.username.data or "",
+            config["PASSWORD_MIN_LENGTH"],
+            config["PASSWORD_REQUIRE_CHARACTER_CLASSES"],
+        )
+        if problems:
+            raise ValidationError(" ".join(problems))
+
+
+@bp.route("/")
+@permission_required(may_administer)
+def index():
+    return redirect(url_for("admin.institutions"))
+
+
+@bp.route("/institutions")
+@permission_required(may_administer)
+def institutions():
+    rows = db.session.scalars(sa.select(Institution).order_by(Institution.code)).all()
+    return render_template("admin/institutions.html", institutions=rows)
+
+
+@bp.route("/institutions/new", methods=["GET", "POST"])
+@bp.route("/institutions/<int:institution_id>", methods=["GET", "POST"])
+@permission_required(may_administer)
+def edit_institution(institution_id: int | None = None):
+    institution = db.session.get(Institution, institution_id) if institution_id else None
+    if institution_id and institution is None:
+        abort(404)
+    form = InstitutionForm(obj=institution)
+    form.parent_id.choices = [SelectChoice("", "—"), *_institution_choices([InstitutionKind.CITY, InstitutionKind.DISTRICT])]
+    if institution is not None and not form.is_submitted():
+        form.parent_id.data = str(institution.parent_id or "")
+    if form.validate_on_submit():
+        data = InstitutionData(
+            code=form.code.data.strip(),
+            name=form.name.data.strip(),
+            kind=InstitutionKind(form.kind.data),
+            parent_id=int(form.parent_id.data) if form.parent_id.data else None,
+            phone=form.phone.data or None,
+            address=form.address.data or None,
+            active=form.active.data,
+        )
+        try:
+            services.save_institution(data, current_actor(), utcnow(), institution)
+        except AdminError as error:
+            db.session.rollback()
+            getattr(form, error.field).errors = [*getattr(form, error.field).errors, _(error.message)]
+        else:
+            db.session.commit()
+            flash(_("Institution saved."), "success")
+            return redirect(url_for("admin.institutions"))
+    return render_template("admin/institution_form.html", form=form, institution=institution)
+
+
+@bp.route("/users")
+@permission_required(may_administer)
+def users():
+    rows = db.session.scalars(sa.select(User).order_by(User.username)).all()
+    return render_template("admin/users.html", users=rows, now=utcnow())
+
+
+@bp.route("/users/new", methods=["GET", "POST"])
+@bp.route("/users/<int:user_id>", methods=["GET", "POST"])
+@permission_required(may_administer)
+def edit_user(user_id: int | None = None):
+    user = db.session.get(User, user_id) if user_id else None
+    if user_id and user is None:
+        abort(404)
+    form = UserForm(obj=user)
+    form.password_required = user is None
+    form.institution_id.choices = _institution_choices()
+    if user is not None:
+        form.username.render_kw = {"readonly": True}
+        if not form.is_submitted():
+            form.institution_id.data = str(user.institution_id)
+    if form.validate_on_submit():
+        data = UserData(
+            username=form.username.data.strip(),
+            full_name=form.full_name.data.strip(),
+            role=Role(form.role.data),
+            institution_id=int(form.institution_id.data),
+            active=form.active.data,
+        )
+        try:
+            if user is None:
+                services.create_user(data, form.password.data, current_actor(), utcnow())
+            else:
+                services.update_user(user, data, current_actor(), utcnow(), form.password.data or None)
+        except AdminError as error:
+            db.session.rollback()
+            getattr(form, error.field).errors = [*getattr(form, error.field).errors, _(error.message)]
+        else:
+            db.session.commit()
+            flash(_("User saved."), "success")
+            return redirect(url_for("admin.users"))
+    return render_template("admin/user_form.html", form=form, user=user)
+
+
+@bp.route("/users/<int:user_id>/unlock", methods=["POST"])
+@permission_required(may_administer)
+def unlock_user(user_id: int):
+    user = db.session.get(User, user_id) or abort(404)
+    services.unlock_user(user, current_actor(), utcnow())
+    db.session.commit()
+    flash(_("User unlocked."), "success")
+    return redirect(url_for("admin.users"))

@@ -1,0 +1,1 @@
+"""Users, roles, login sessions and the one function that decides what a user may see."""

@@ -1,0 +1,57 @@
+"""Users and their server-side login sessions."""
+
+import datetime as dt
+import enum
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from registry.db import UTCDateTime, str_enum
+from registry.extensions import db
+from registry.institutions import Institution
+
+
+class Role(enum.StrEnum):
+    CLINIC_STAFF = "CLINIC_STAFF"
+    FOLLOW_UP_COORDINATOR = "FOLLOW_UP_COORDINATOR"
+    PROGRAM_MANAGER = "PROGRAM_MANAGER"
+    SYSTEM_ADMIN = "SYSTEM_ADMIN"
+    AUDITOR = "AUDITOR"
+
+
+class User(db.Model):
+    __tablename__ = "user_account"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    full_name: Mapped[str] = mapped_column(sa.String(100), default="")
+    password_hash: Mapped[str] = mapped_column(sa.String(255))
+    role: Mapped[Role] = mapped_column(str_enum(Role))
+    institution_id: Mapped[int] = mapped_column(sa.ForeignKey("institution.id"), index=True)
+    active: Mapped[bool] = mapped_column(default=True)
+    failed_login_count: Mapped[int] = mapped_column(default=0)
+    last_failed_login_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    locked_until: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    password_changed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+
+    institution: Mapped[Institution] = relationship(lazy="joined")
+
+    def is_locked(self, now: dt.datetime) -> bool:
+        return self.locked_until is not None and self.locked_until > now
+
+
+class LoginSession(db.Model):
+    """A login that the server can end: logout, disabling the account and timeouts delete or refuse it."""
+
+    __tablename__ = "login_session"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    # Only a hash of the token is stored, so a read of this table cannot hijack a session.
+    token_hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("user_account.id", ondelete="CASCADE"), index=True)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    last_seen_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    ip_address: Mapped[str | None] = mapped_column(sa.String(64))
+
+    user: Mapped[User] = relationship(lazy="joined")

@@ -1,0 +1,68 @@
+"""The landing page of each role, and the auditor's read-only view of the audit trail."""
+
+import sqlalchemy as sa
+from flask import Blueprint, g, render_template, request
+
+from registry.audit import AuditEvent
+from registry.auth.models import Role, User
+from registry.extensions import db
+from registry.institutions import Institution
+from registry.people.models import Person
+from registry.web import current_scope, login_required, permission_required, utcnow
+
+bp = Blueprint("home", __name__)
+
+
+def _people_by_institution(scope) -> list[tuple[Institution, int]]:
+    counts = dict(
+        db.session.execute(
+            sa.select(Person.institution_id, sa.func.count())
+            .where(scope.filter(Person.institution_id))
+            .group_by(Person.institution_id)
+        ).all()
+    )
+    institutions = db.session.scalars(
+        sa.select(Institution).where(scope.filter(Institution.id)).order_by(Institution.code)
+    )
+    return [(i, counts.get(i.id, 0)) for i in institutions if i.is_facility]
+
+
+@bp.route("/")
+@login_required
+def index():
+    user = g.user
+    scope = current_scope()
+    context = {"role": user.role}
+    if user.role == Role.CLINIC_STAFF:
+        context["recent_people"] = db.session.scalars(
+            sa.select(Person)
+            .where(Person.institution_id == user.institution_id)
+            .order_by(Person.created_at.desc(), Person.id.desc())
+            .limit(10)
+        ).all()
+        context["people_count"] = db.session.scalar(
+            sa.select(sa.func.count()).select_from(Person).where(Person.institution_id == user.institution_id)
+        )
+    elif user.role == Role.SYSTEM_ADMIN:
+        now = utcnow()
+        context["institution_count"] = db.session.scalar(sa.select(sa.func.count()).select_from(Institution))
+        context["user_count"] = db.session.scalar(sa.select(sa.func.count()).select_from(User))
+        context["locked_users"] = db.session.scalars(sa.select(User).where(User.locked_until > now)).all()
+    else:
+        context["by_institution"] = _people_by_institution(scope)
+    return render_template("home.html", **context)
+
+
+def _is_auditor(user: User) -> bool:
+    return user.role == Role.AUDITOR
+
+
+@bp.route("/audit")
+@permission_required(_is_auditor)
+def audit_trail():
+    before_id = request.args.get("before", type=int)
+    query = sa.select(AuditEvent).order_by(AuditEvent.id.desc()).limit(100)
+    if before_id:
+        query = query.where(AuditEvent.id < before_id)
+    events = db.session.scalars(query).all()
+    return render_template("audit.html", events=events)

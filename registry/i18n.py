@@ -1,0 +1,48 @@
+"""Locale and time zone selection: Chinese first, English on request, times shown in Asia/Shanghai."""
+
+import datetime as dt
+from zoneinfo import ZoneInfo
+
+from flask import session
+from flask_babel import format_date, format_datetime, get_locale
+
+from registry.config import DISPLAY_TIMEZONE
+
+SUPPORTED_LOCALES = ["zh_CN", "en"]
+DISPLAY_ZONE = ZoneInfo(DISPLAY_TIMEZONE)
+
+
+def N_(message: str) -> str:
+    """Mark a message for extraction where it is translated later, at display time."""
+    return message
+
+
+def select_locale() -> str:
+    if (lang := session.get("lang")) in SUPPORTED_LOCALES:
+        return lang
+    return "zh_CN"
+
+
+def html_lang() -> str:
+    """The value for <html lang>: Babel names Chinese zh_Hans_CN, browsers expect zh-CN."""
+    locale = get_locale()
+    return "zh-CN" if locale is None or locale.language == "zh" else locale.language
+
+
+def local_date(value: dt.date | dt.datetime | None, fmt: str = "long") -> str:
+    if value is None:
+        return ""
+    if isinstance(value, dt.datetime):
+        value = value.astimezone(DISPLAY_ZONE).date()
+    return format_date(value, fmt)
+
+
+def local_datetime(value: dt.datetime | None, fmt: str = "medium") -> str:
+    """Format a stored UTC time in Asia/Shanghai (Flask-Babel converts using BABEL_DEFAULT_TIMEZONE)."""
+    if value is None:
+        return ""
+    return format_datetime(value, fmt)
+
+
+def local_today(now: dt.datetime) -> dt.date:
+    return now.astimezone(DISPLAY_ZONE).date()

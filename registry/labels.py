@@ -1,0 +1,48 @@
+"""Display labels for the registry's enumerations, translated at render time."""
+
+from flask_babel import lazy_gettext as _l
+
+from registry.auth.models import Role
+from registry.institutions import InstitutionKind
+from registry.people.models import Household, IdDocumentType, PersonKind, Sex
+
+ROLE_LABELS = {
+    Role.CLINIC_STAFF: _l("Clinic staff"),
+    Role.FOLLOW_UP_COORDINATOR: _l("Follow-up coordinator"),
+    Role.PROGRAM_MANAGER: _l("Program manager"),
+    Role.SYSTEM_ADMIN: _l("System administrator"),
+    Role.AUDITOR: _l("Auditor"),
+}
+INSTITUTION_KIND_LABELS = {
+    InstitutionKind.CITY: _l("City"),
+    InstitutionKind.DISTRICT: _l("District"),
+    InstitutionKind.MCH_CENTRE: _l("MCH centre"),
+    InstitutionKind.BIRTHING_HOSPITAL: _l("Birthing hospital"),
+    InstitutionKind.COMMUNITY_HEALTH_CENTRE: _l("Community health centre"),
+    InstitutionKind.DIAGNOSIS_CENTRE: _l("Diagnosis centre"),
+    InstitutionKind.LABORATORY: _l("Laboratory"),
+}
+PERSON_KIND_LABELS = {
+    PersonKind.WOMAN: _l("Woman"),
+    PersonKind.NEWBORN: _l("Newborn"),
+    PersonKind.CHILD: _l("Child"),
+    PersonKind.OTHER: _l("Other"),
+}
+SEX_LABELS = {Sex.FEMALE: _l("Female"), Sex.MALE: _l("Male"), Sex.UNKNOWN: _l("Undetermined")}
+HOUSEHOLD_LABELS = {Household.LOCAL: _l("Local household"), Household.NON_LOCAL: _l("Non-local household")}
+ID_TYPE_LABELS = {
+    IdDocumentType.RESIDENT_ID: _l("Resident ID card"),
+    IdDocumentType.PASSPORT: _l("Passport"),
+    IdDocumentType.HK_MACAO_PERMIT: _l("Hong Kong / Macao permit"),
+    IdDocumentType.TAIWAN_PERMIT: _l("Taiwan permit"),
+    IdDocumentType.FOREIGN_PERMANENT_RESIDENT: _l("Foreign permanent resident ID"),
+    IdDocumentType.NONE: _l("None yet"),
+}
+
+
+def label(value) -> str:
+    """The translated label of any enumeration member known here."""
+    for table in (ROLE_LABELS, INSTITUTION_KIND_LABELS, PERSON_KIND_LABELS, SEX_LABELS, HOUSEHOLD_LABELS, ID_TYPE_LABELS):
+        if value in table:
+            return str(table[value])
+    return str(value)

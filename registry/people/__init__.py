@@ -1,0 +1,1 @@
+"""People: women, pregnant women, newborns and children, and their identities."""

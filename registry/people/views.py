@@ -1,0 +1,139 @@
+"""Search, register and view people."""
+
+import datetime as dt
+
+import sqlalchemy as sa
+from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+
+from registry import audit
+from registry.auth.access import may_register_people, may_reveal_identifiers
+from registry.extensions import db
+from registry.i18n import DISPLAY_ZONE, local_today
+from registry.people import services
+from registry.people.forms import NewbornForm, PersonForm, PregnantWomanForm, SearchForm, WomanForm
+from registry.people.models import Household, IdDocumentType, Person, PersonKind, Sex
+from registry.people.services import DuplicatePerson, PersonDraft, PregnancyDraft
+from registry.web import current_actor, current_scope, login_required, permission_required, refuse, utcnow
+
+bp = Blueprint("people", __name__, url_prefix="/people")
+
+REGISTRATION_FORMS = {"woman": WomanForm, "pregnant": PregnantWomanForm, "newborn": NewbornForm}
+
+
+def visible_person_or_404(person_id: int) -> Person:
+    """The person if the user's scope includes their institution; otherwise 404, so existence does not leak."""
+    person = db.session.get(Person, person_id)
+    if person is None:
+        abort(404)
+    if not current_scope().allows(person.institution_id):
+        refuse(404, f"person outside scope (institution {person.institution_id})")
+    return person
+
+
+@bp.route("/", methods=["GET", "POST"])
+@login_required
+def search():
+    # POST keeps ID and phone numbers out of URLs and access logs.
+    form = SearchForm()
+    results = None
+    if form.validate_on_submit():
+        results = services.search_people(form.q.data, current_scope().filter(Person.institution_id))
+    return render_template("people/search.html", form=form, results=results)
+
+
+def _draft_from(form: PersonForm, kind: str, mother: Person | None) -> tuple[PersonDraft, PregnancyDraft | None]:
+    institution_id = g.user.institution_id
+    id_type = IdDocumentType(form.id_type.data)
+    common = dict(
+        name=form.name.data,
+        institution_id=institution_id,
+        id_type=id_type,
+        id_number=form.id_number.data if id_type != IdDocumentType.NONE else None,
+        phone=form.phone.data or None,
+        phone_alt=form.phone_alt.data or None,
+        address=form.address.data or None,
+        household=Household(form.household.data),
+    )
+    if kind == "newborn":
+        birth_at = form.birth_at.data.replace(tzinfo=DISPLAY_ZONE).astimezone(dt.UTC)
+        draft = PersonDraft(
+            kind=PersonKind.NEWBORN,
+            sex=Sex(form.sex.data),
+            birth_on=form.birth_at.data.date(),
+            birth_at=birth_at,
+            mother_id=mother.id,
+            birth_order=form.birth_order.data,
+            birth_certificate_number=form.birth_certificate_number.data or None,
+            **common,
+        )
+        return draft, None
+    draft = PersonDraft(kind=PersonKind.WOMAN, sex=Sex.FEMALE, birth_on=form.birth_on.data, **common)
+    if kind == "pregnant":
+        return draft, PregnancyDraft(
+            registered_on=form.today,
+            expected_delivery_on=form.expected_delivery_on.data,
+            last_menstrual_period_on=form.last_menstrual_period_on.data,
+        )
+    return draft, None
+
+
+@bp.route("/register/<kind>", methods=["GET", "POST"])
+@permission_required(may_register_people)
+def register(kind: str):
+    form_class = REGISTRATION_FORMS.get(kind) or abort(404)
+    mother = None
+    if kind == "newborn":
+        mother_id = request.args.get("mother_id", type=int)
+        if mother_id is None:
+            flash(_("Find the mother first, then choose 'Register newborn' on her page."), "info")
+            return redirect(url_for("people.search"))
+        mother = visible_person_or_404(mother_id)
+    form = form_class()
+    form.today = local_today(utcnow())
+    if request.method == "GET" and mother is not None:
+        form.birth_order.data = services.next_birth_order(mother.id)
+        form.address.data = mother.address
+        form.phone.data = mother.phone
+    duplicates = None
+    if form.validate_on_submit():
+        draft, pregnancy = _draft_from(form, kind, mother)
+        try:
+            person = services.register_person(
+                draft, current_actor(), utcnow(), form.confirm_distinct.data, pregnancy
+            )
+        except DuplicatePerson as error:
+            db.session.rollback()
+            duplicates = error.check
+            if duplicates.same_document is not None:
+                form.id_number.errors = [*form.id_number.errors, _("A person with this document is already registered.")]
+        else:
+            db.session.commit()
+            flash(_("Registered %(name)s.", name=person.name), "success")
+            return redirect(url_for("people.detail", person_id=person.id))
+    return render_template(
+        "people/register.html", form=form, kind=kind, mother=mother, duplicates=duplicates, scope=current_scope()
+    )
+
+
+@bp.route("/<int:person_id>")
+@login_required
+def detail(person_id: int):
+    person = visible_person_or_404(person_id)
+    return render_template("people/detail.html", person=person, revealed=False)
+
+
+@bp.route("/<int:person_id>/reveal", methods=["POST"])
+@permission_required(may_reveal_identifiers)
+def reveal(person_id: int):
+    person = visible_person_or_404(person_id)
+    audit.record(current_actor(), utcnow(), "person", person.id, "REVEAL", "identity document and phone shown")
+    db.session.commit()
+    return render_template("people/detail.html", person=person, revealed=True)
+
+
+def institution_people_count(institution_ids) -> dict[int, int]:
+    rows = db.session.execute(
+        sa.select(Person.institution_id, sa.func.count()).where(institution_ids).group_by(Person.institution_id)
+    )
+    return dict(rows.all())

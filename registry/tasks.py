@@ -1,0 +1,14 @@
+"""Background jobs of the registry kernel: ids and dates in, one service call, safe to run twice."""
+
+from flask import current_app
+
+from registry.auth.services import LoginPolicy, purge_expired_sessions
+from registry.extensions import db
+from registry.jobs import utc_now
+
+
+def purge_expired_login_sessions() -> int:
+    """Delete login sessions past their idle or absolute limit."""
+    removed = purge_expired_sessions(utc_now(), LoginPolicy.from_config(current_app.config))
+    db.session.commit()
+    return removed

@@ -1,0 +1,1 @@
+"""What happens to people: screening results, follow-up cases, indicators and reports."""

@@ -1,0 +1,347 @@
+"""The frozen dataclasses a program module is written in: tests, steps, deadlines, policies."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from decimal import Decimal
+from functools import cached_property
+
+from .settings import Setting, SettingValues
+from .vocabulary import (
+    CaseReason,
+    Choice,
+    ClosureOutcome,
+    CohortBasis,
+    ContactChannel,
+    FieldError,
+    FieldKind,
+    IndicatorUnit,
+    Notice,
+    StepKind,
+    Subject,
+    SubjectKind,
+    TargetComparison,
+    TimeUnit,
+)
+
+# A transition target that resumes the program's routine schedule after a detour
+# (e.g. an exposed infant's positive NAT that the confirmatory test did not confirm).
+NEXT_IN_SCHEDULE = "NEXT_IN_SCHEDULE"
+
+
+@dataclass(frozen=True, slots=True)
+class Field:
+    """One input of a test, with the range a plausible value falls in."""
+
+    name: str
+    kind: FieldKind
+    zh: str
+    en: str
+    unit: str = ""
+    min_value: Decimal | int | None = None  # plausible range; TEXT uses max_value as maximum length
+    max_value: Decimal | int | None = None
+    choices: tuple[Choice, ...] = ()
+    required: bool = True
+    required_when: tuple[str, tuple[str, ...]] | None = None  # (other field, its values that require this)
+
+    def choice(self, code: str) -> Choice:
+        """Return the choice with this code."""
+        for choice in self.choices:
+            if choice.code == code:
+                return choice
+        raise KeyError(f"field {self.name} has no choice {code!r}")
+
+
+@dataclass(frozen=True, slots=True)
+class ResultCode:
+    """A test's result code and what it sets in motion."""
+
+    code: str
+    zh: str
+    en: str
+    opens_case: bool = False
+    case_reason: CaseReason | None = None
+    first_step: str | None = None
+    exposes_infant: bool = False  # PMTCT: the mother's delivery opens the infant's case
+
+
+@dataclass(frozen=True, slots=True)
+class Verdict:
+    """What a program's classify function decides; the engine adds the declared consequences."""
+
+    result_code: str | None
+    findings: tuple[str, ...] = ()  # component codes, e.g. ("MURMUR_POS", "POX_REPEAT")
+    warnings: tuple[Notice, ...] = ()
+    errors: tuple[FieldError, ...] = ()
+    first_step: str | None = None  # overrides the result code's first step (e.g. NICU → diagnosis)
+    track: str | None = None  # selects a step's alternative deadline (e.g. URGENT)
+    case_reason: CaseReason | None = None  # opens a case the result code alone would not
+    opens_case: bool | None = None  # None: as the result code declares
+
+
+ClassifyFunction = Callable[[Mapping[str, object], Subject, SettingValues], Verdict]
+
+
+@dataclass(frozen=True, slots=True)
+class ScreeningTest:
+    """One test of a program: its inputs, result codes and the pure function that classifies."""
+
+    code: str
+    zh: str
+    en: str
+    fields: tuple[Field, ...]
+    result_codes: tuple[ResultCode, ...]
+    classify: ClassifyFunction
+    findings: tuple[Choice, ...] = ()
+    performed_field: str | None = None  # the DATE/DATETIME field that says when it was done
+
+    def field(self, name: str) -> Field:
+        """Return the input field with this name."""
+        for candidate in self.fields:
+            if candidate.name == name:
+                return candidate
+        raise KeyError(f"test {self.code} has no field {name!r}")
+
+    def result(self, code: str) -> ResultCode:
+        """Return the declared result code."""
+        for candidate in self.result_codes:
+            if candidate.code == code:
+                return candidate
+        raise KeyError(f"test {self.code} has no result code {code!r}")
+
+
+@dataclass(frozen=True, slots=True)
+class Deadline:
+    """When a step is due: after the previous event and/or by an age; the earlier one wins."""
+
+    after_previous: Setting | None = None
+    after_previous_unit: TimeUnit = TimeUnit.DAYS
+    by_age: Setting | None = None
+    by_age_unit: TimeUnit = TimeUnit.DAYS
+
+    def __post_init__(self) -> None:
+        if self.after_previous is None and self.by_age is None:
+            raise ValueError("a deadline needs a relative or an age limit")
+        if self.by_age_unit is TimeUnit.WORKING_DAYS:
+            raise ValueError("ages are not counted in working days")
+
+    @property
+    def settings(self) -> tuple[Setting, ...]:
+        """Return the settings this deadline reads."""
+        return tuple(s for s in (self.after_previous, self.by_age) if s is not None)
+
+
+def within(setting: Setting, unit: TimeUnit = TimeUnit.DAYS) -> Deadline:
+    """Build a deadline relative to the event that entered the step."""
+    return Deadline(after_previous=setting, after_previous_unit=unit)
+
+
+def by_age(setting: Setting, unit: TimeUnit = TimeUnit.DAYS) -> Deadline:
+    """Build a deadline at an age of the subject."""
+    return Deadline(by_age=setting, by_age_unit=unit)
+
+
+def within_and_by_age(
+    relative: Setting, relative_unit: TimeUnit, age: Setting, age_unit: TimeUnit = TimeUnit.DAYS
+) -> Deadline:
+    """Build a deadline that is the earlier of a relative and an age limit."""
+    return Deadline(relative, relative_unit, age, age_unit)
+
+
+@dataclass(frozen=True, slots=True)
+class Transition:
+    """A step result and where it leads: the next step, or closure with an outcome."""
+
+    result: str
+    zh: str
+    en: str
+    to_step: str | None = None
+    outcome: ClosureOutcome | None = None
+    when: Callable[[Subject], bool] | None = None  # taken only when true for the subject
+    deadline: Deadline | None = None  # replaces the next step's own deadline
+    sets_track: str | None = None
+
+    def __post_init__(self) -> None:
+        if (self.to_step is None) == (self.outcome is None):
+            raise ValueError(f"transition {self.result}: give exactly one of to_step and outcome")
+
+
+def goto(
+    result: str,
+    zh: str,
+    en: str,
+    step: str,
+    *,
+    when: Callable[[Subject], bool] | None = None,
+    deadline: Deadline | None = None,
+    sets_track: str | None = None,
+) -> Transition:
+    """Build a transition to a next step."""
+    return Transition(result, zh, en, to_step=step, when=when, deadline=deadline, sets_track=sets_track)
+
+
+def close(
+    result: str, zh: str, en: str, outcome: ClosureOutcome, *, when: Callable[[Subject], bool] | None = None
+) -> Transition:
+    """Build a transition that closes the case."""
+    return Transition(result, zh, en, outcome=outcome, when=when)
+
+
+@dataclass(frozen=True, slots=True)
+class Step:
+    """A follow-up step: its deadline and the results that move the case on."""
+
+    code: str
+    zh: str
+    en: str
+    kind: StepKind
+    deadline: Deadline
+    transitions: tuple[Transition, ...]
+    track_deadlines: tuple[tuple[str, Deadline], ...] = ()
+    test: str | None = None  # the test whose result codes this step records
+    accepts_scheduled_due: bool = False  # "per clinician": a booked date replaces the relative deadline
+    escalate_after_days: Setting | None = None  # replaces the program's threshold for this step
+
+    def deadline_for(self, track: str | None) -> Deadline:
+        """Return the deadline for the case's track."""
+        for name, deadline in self.track_deadlines:
+            if name == track:
+                return deadline
+        return self.deadline
+
+    @property
+    def result_codes(self) -> tuple[str, ...]:
+        """Return the distinct result codes this step accepts, in declaration order."""
+        return tuple(dict.fromkeys(t.result for t in self.transitions))
+
+    def transition(self, result: str, subject: Subject | None = None) -> Transition:
+        """Return the transition a result takes for this subject."""
+        candidates = [t for t in self.transitions if t.result == result]
+        if not candidates:
+            raise KeyError(f"step {self.code} has no result {result!r}")
+        for candidate in candidates:
+            if candidate.when is None or (subject is not None and candidate.when(subject)):
+                return candidate
+        raise KeyError(f"step {self.code}: no transition for {result!r} applies to this subject")
+
+
+@dataclass(frozen=True, slots=True)
+class Eligibility:
+    """Who a program screens: the subject kinds and an age window in completed units."""
+
+    kinds: tuple[SubjectKind, ...]
+    min_age: Setting | None = None
+    max_age: Setting | None = None
+    age_unit: TimeUnit = TimeUnit.YEARS
+    description: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class ScreeningWindow:
+    """When the primary screen is due, so a sweep can find births with no screen (漏筛)."""
+
+    test: str
+    due_age: Setting
+    due_unit: TimeUnit
+    missed_step: str
+    earliest_age: Setting | None = None
+    earliest_unit: TimeUnit = TimeUnit.HOURS
+    missed_after_age: Setting | None = None  # when absent, missed as soon as due_age has passed
+    missed_after_unit: TimeUnit = TimeUnit.DAYS
+
+
+@dataclass(frozen=True, slots=True)
+class ExposedInfantPlan:
+    """PMTCT: which maternal results open the exposed infant's case, and its routine schedule."""
+
+    first_step: str
+    schedule: tuple[str, ...]  # the routine path, in order; NEXT_IN_SCHEDULE resumes along it
+
+
+@dataclass(frozen=True, slots=True)
+class LtfuPolicy:
+    """When a case counts as lost to follow-up (§0.4)."""
+
+    min_attempts: Setting
+    min_channels: Setting
+    min_span_days: Setting
+    require_overdue: bool = True
+    visit_channels: frozenset[ContactChannel] = frozenset({ContactChannel.HOME_VISIT, ContactChannel.COMMUNITY})
+
+    @property
+    def settings(self) -> tuple[Setting, ...]:
+        """Return the settings of the policy."""
+        return (self.min_attempts, self.min_channels, self.min_span_days)
+
+
+@dataclass(frozen=True, slots=True)
+class Indicator:
+    """A national or local indicator: formula in words, target and cohort basis."""
+
+    code: str
+    zh: str
+    en: str
+    numerator: str
+    denominator: str
+    cohort: CohortBasis
+    unit: IndicatorUnit = IndicatorUnit.PERCENT
+    target: Setting | None = None
+    comparison: TargetComparison = TargetComparison.AT_LEAST
+    source: str = ""
+
+
+@dataclass(frozen=True)
+class Program:
+    """Everything programs.md says about one screening program, as data."""
+
+    code: str
+    zh: str
+    en: str
+    rule_version: str
+    eligibility: Eligibility
+    tests: tuple[ScreeningTest, ...]
+    steps: tuple[Step, ...]
+    ltfu_policy: LtfuPolicy
+    warn_fraction: Setting
+    escalate_after_days: Setting
+    indicators: tuple[Indicator, ...]
+    settings: tuple[Setting, ...]
+    tracks: tuple[Choice, ...] = ()
+    screening_window: ScreeningWindow | None = None
+    exposed_infant: ExposedInfantPlan | None = None
+    sources: str = ""
+
+    def test(self, code: str) -> ScreeningTest:
+        """Return the test with this code."""
+        found = self._tests.get(code)
+        if found is None:
+            raise KeyError(f"program {self.code} has no test {code!r}; known: {', '.join(self._tests)}")
+        return found
+
+    def step(self, code: str) -> Step:
+        """Return the follow-up step with this code."""
+        found = self._steps.get(code)
+        if found is None:
+            raise KeyError(f"program {self.code} has no step {code!r}; known: {', '.join(self._steps)}")
+        return found
+
+    def setting(self, name: str) -> Setting:
+        """Return a setting by its full name or by its key within the program."""
+        full = name if "." in name else f"{self.code}.{name}"
+        for setting in self.settings:
+            if setting.name == full:
+                return setting
+        raise KeyError(f"program {self.code} has no setting {name!r}")
+
+    @cached_property
+    def _tests(self) -> dict[str, ScreeningTest]:
+        return {t.code: t for t in self.tests}
+
+    @cached_property
+    def _steps(self) -> dict[str, Step]:
+        return {s.code: s for s in self.steps}
+
+    def values(self, overrides: Mapping[str, object] | None) -> SettingValues:
+        """Return this program's setting values with a district's overrides applied."""
+        return SettingValues.resolve(self.settings, overrides)
