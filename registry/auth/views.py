@@ -2,6 +2,7 @@
 
 from flask import Blueprint, current_app, flash, g, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
+from flask_babel import refresh as refresh_locale
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import PasswordField, StringField
@@ -79,6 +80,10 @@ def set_language(code: str):
 
 def load_logged_in_user() -> None:
     """Resolve the session cookie to a live server-side session before each request."""
+    # A request may run inside an application context pushed earlier (a test, a CLI command),
+    # so per-request state cached on g or by Flask-Babel from a previous request is dropped.
+    g.pop("scope", None)
+    refresh_locale()
     g.user = None
     token = session.get("token")
     if not token:

@@ -1,0 +1,104 @@
+"""Administration of institutions and users, and the interface language."""
+
+import pytest
+import sqlalchemy as sa
+
+from registry.audit import AuditEvent
+from registry.auth.models import Role, User
+from registry.institutions import Institution
+
+
+@pytest.fixture
+def admin_client(client, district, make_user, login):
+    login(make_user(Role.SYSTEM_ADMIN, district["mch"]))
+    return client
+
+
+def test_admin_creates_an_institution_under_a_district(admin_client, district, db_session):
+    response = admin_client.post(
+        "/admin/institutions/new",
+        data={"code": "XH-C09", "name": "翠苑社区卫生服务中心", "kind": "COMMUNITY_HEALTH_CENTRE",
+              "parent_id": str(district["district"].id), "active": "y"},
+    )
+    assert response.status_code == 302
+    created = db_session.scalar(sa.select(Institution).where(Institution.code == "XH-C09"))
+    assert created.parent_id == district["district"].id
+    assert db_session.scalar(sa.select(AuditEvent).where(AuditEvent.entity == "institution", AuditEvent.entity_id == str(created.id)))
+
+
+def test_a_facility_must_sit_under_a_district(admin_client, district, db_session):
+    response = admin_client.post(
+        "/admin/institutions/new",
+        data={"code": "BAD", "name": "错误机构", "kind": "LABORATORY", "parent_id": str(district["city"].id)},
+    )
+    assert response.status_code == 200
+    assert "上级须为区" in response.get_data(as_text=True)
+    assert db_session.scalar(sa.select(Institution).where(Institution.code == "BAD")) is None
+
+
+def test_admin_creates_a_user_with_a_role(admin_client, district, db_session):
+    response = admin_client.post(
+        "/admin/users/new",
+        data={"username": "nurse.wang", "full_name": "王护士", "role": "CLINIC_STAFF",
+              "institution_id": str(district["hospital"].id), "active": "y", "password": "Cuiyuan-Lab-7319"},
+    )
+    assert response.status_code == 302
+    user = db_session.scalar(sa.select(User).where(User.username == "nurse.wang"))
+    assert user.role == Role.CLINIC_STAFF and user.password_hash.startswith("$argon2id$")
+
+
+@pytest.mark.parametrize(("password", "message"), [("woaini1314", "过于常见"), ("short1", "至少需要 8 个字符")])
+def test_weak_passwords_are_refused_with_a_reason(admin_client, district, db_session, password, message):
+    response = admin_client.post(
+        "/admin/users/new",
+        data={"username": "weak", "full_name": "弱密码", "role": "AUDITOR",
+              "institution_id": str(district["mch"].id), "password": password},
+    )
+    assert message in response.get_data(as_text=True)
+    assert db_session.scalar(sa.select(User).where(User.username == "weak")) is None
+
+
+def test_a_sixty_four_character_password_is_accepted(admin_client, district, db_session):
+    response = admin_client.post(
+        "/admin/users/new",
+        data={"username": "longpass", "full_name": "长密码", "role": "AUDITOR",
+              "institution_id": str(district["mch"].id), "password": "correct horse battery staple " * 2 + "xyzw12"},
+    )
+    assert response.status_code == 302
+
+
+@pytest.mark.parametrize("role", [Role.CLINIC_STAFF, Role.FOLLOW_UP_COORDINATOR, Role.PROGRAM_MANAGER, Role.AUDITOR])
+def test_only_administrators_reach_administration(client, district, make_user, login, role):
+    login(make_user(role, district["mch"]))
+    assert client.get("/admin/users").status_code == 403
+    assert client.get("/admin/institutions").status_code == 403
+
+
+def test_chinese_by_default_and_english_remembered(client, district, make_user, login):
+    assert "登录" in client.get("/login").get_data(as_text=True)
+    client.post("/language/en", data={"next": "/login"})
+    assert "Log in" in client.get("/login").get_data(as_text=True)
+    login(make_user(Role.CLINIC_STAFF, district["hospital"]))
+    page = client.get("/").get_data(as_text=True)
+    assert "Welcome" in page and 'lang="en"' in page
+    client.post("/language/zh_CN")
+    page = client.get("/").get_data(as_text=True)
+    assert "欢迎" in page and 'lang="zh-CN"' in page
+
+
+@pytest.mark.parametrize("role", list(Role))
+def test_every_role_lands_on_its_home_page(client, district, make_user, login, role):
+    login(make_user(role, district["mch"]))
+    response = client.get("/")
+    assert response.status_code == 200
+    assert "欢迎" in response.get_data(as_text=True)
+
+
+def test_auditor_reads_the_audit_trail_and_others_cannot(client, app, district, make_user, login):
+    login(make_user(Role.AUDITOR, district["mch"]))
+    page = client.get("/audit").get_data(as_text=True)
+    assert "LOGIN" in page
+    other = app.test_client()
+    admin = make_user(Role.SYSTEM_ADMIN, district["mch"])
+    other.post("/login", data={"username": admin.username, "password": "Test-Password-2026"})
+    assert other.get("/audit").status_code == 403
