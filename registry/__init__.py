@@ -46,7 +46,11 @@ def _init_extensions(app: Flask) -> None:
     csrf.init_app(app)
     babel.init_app(app, locale_selector=select_locale)
     if app.config.get("REDIS_URL") and app.config["RATELIMIT_STORAGE_URI"] == "memory://":
-        app.config["RATELIMIT_STORAGE_URI"] = app.config["REDIS_URL"]
+        redis_url = app.config["REDIS_URL"]
+        # The limits library names a unix-socket Redis redis+unix://.
+        if redis_url.startswith("unix://"):
+            redis_url = "redis+unix://" + redis_url.removeprefix("unix://")
+        app.config["RATELIMIT_STORAGE_URI"] = redis_url
         # The web application keeps answering when Redis is down: limits fall back to this process.
         app.config.setdefault("RATELIMIT_IN_MEMORY_FALLBACK_ENABLED", True)
     limiter.init_app(app)
@@ -92,7 +96,10 @@ def _register_request_hooks(app: Flask) -> None:
         local_datetime=i18n.local_datetime,
     )
     app.jinja_env.globals.update(
-        html_lang=i18n.html_lang, access=access, current_scope=current_scope, supported_locales=i18n.SUPPORTED_LOCALES
+        html_lang=i18n.html_lang,
+        access=access,
+        current_scope=current_scope,
+        supported_locales=i18n.SUPPORTED_LOCALES,
     )
 
     for status in (400, 403, 404, 429, 500):

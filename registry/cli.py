@@ -53,7 +53,9 @@ def cron_command() -> None:
 
 
 @click.command("demo-data")
-@click.option("--people", default=3000, show_default=True, help="How many women to create (newborns come extra).")
+@click.option(
+    "--people", default=3000, show_default=True, help="How many women to create (newborns come extra)."
+)
 @click.option("--seed", default=2026, show_default=True)
 @with_appcontext
 def demo_data_command(people: int, seed: int) -> None:
@@ -67,12 +69,20 @@ def demo_data_command(people: int, seed: int) -> None:
 
 @click.command("create-user")
 @click.argument("username")
-@click.option("--role", type=click.Choice(["CLINIC_STAFF", "FOLLOW_UP_COORDINATOR", "PROGRAM_MANAGER", "SYSTEM_ADMIN", "AUDITOR"]), required=True)
+@click.option(
+    "--role",
+    type=click.Choice(
+        ["CLINIC_STAFF", "FOLLOW_UP_COORDINATOR", "PROGRAM_MANAGER", "SYSTEM_ADMIN", "AUDITOR"]
+    ),
+    required=True,
+)
 @click.option("--institution", "institution_code", required=True, help="Institution code.")
 @click.option("--full-name", default="")
 @click.password_option()
 @with_appcontext
-def create_user_command(username: str, role: str, institution_code: str, full_name: str, password: str) -> None:
+def create_user_command(
+    username: str, role: str, institution_code: str, full_name: str, password: str
+) -> None:
     """Create a user (the password is asked twice and checked against the policy)."""
     from registry.admin.services import AdminError, UserData, create_user
     from registry.audit import Actor
@@ -90,7 +100,9 @@ def create_user_command(username: str, role: str, institution_code: str, full_na
     institution = db.session.scalar(sa.select(Institution).where(Institution.code == institution_code))
     if institution is None:
         raise click.UsageError(f"no institution with code {institution_code!r}")
-    data = UserData(username=username, full_name=full_name or username, role=Role(role), institution_id=institution.id)
+    data = UserData(
+        username=username, full_name=full_name or username, role=Role(role), institution_id=institution.id
+    )
     try:
         create_user(data, password, Actor.system("create-user"), utc_now())
     except AdminError as error:
@@ -105,8 +117,9 @@ def create_user_command(username: str, role: str, institution_code: str, full_na
 @click.option("--no-demo", is_flag=True, help="Do not load the demo district into an empty database.")
 @with_appcontext
 def run_command(host: str, port: int, no_demo: bool) -> None:
-    """Upgrade the database, load demo data on first start, and run the web server, a worker and the scheduler."""
+    """Upgrade the schema, load demo data on first start, run the web server, a worker and the scheduler."""
     from flask_migrate import upgrade
+    from werkzeug.serving import run_simple
 
     from registry.demo import DEMO_PASSWORD, load_demo_data
     from registry.institutions import Institution
@@ -129,11 +142,13 @@ def run_command(host: str, port: int, no_demo: bool) -> None:
         subprocess.Popen([*command, "worker"], env=child_env),
         subprocess.Popen([*command, "cron"], env={**child_env, "TZ": "Asia/Shanghai"}),
     ]
+    # SIGTERM (a service manager, `timeout`) ends the server like Ctrl-C, so the cleanup below runs.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     click.echo(f"\nScreening Registry is running: http://{host}:{port}/")
     if usernames:
         click.echo(f"Demo logins (password {DEMO_PASSWORD}): {', '.join(usernames)}")
     try:
-        app.run(host=host, port=port, use_reloader=False, threaded=True)
+        run_simple(host, port, app, threaded=True)
     finally:
         for child in children:
             child.send_signal(signal.SIGTERM)

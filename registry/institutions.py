@@ -65,8 +65,6 @@ def expected_parent_kind(kind: InstitutionKind) -> InstitutionKind | None:
 
 def facility_ids_under(institution_id: int) -> list[int]:
     """Ids of every institution at or below the given one, read with one recursive query."""
-    tree = (
-        sa.select(Institution.id).where(Institution.id == institution_id).cte("tree", recursive=True)
-    )
+    tree = sa.select(Institution.id).where(Institution.id == institution_id).cte("tree", recursive=True)
     tree = tree.union_all(sa.select(Institution.id).where(Institution.parent_id == tree.c.id))
     return list(db.session.scalars(sa.select(tree.c.id)))

@@ -42,7 +42,14 @@ ID_TYPE_LABELS = {
 
 def label(value) -> str:
     """The translated label of any enumeration member known here."""
-    for table in (ROLE_LABELS, INSTITUTION_KIND_LABELS, PERSON_KIND_LABELS, SEX_LABELS, HOUSEHOLD_LABELS, ID_TYPE_LABELS):
+    for table in (
+        ROLE_LABELS,
+        INSTITUTION_KIND_LABELS,
+        PERSON_KIND_LABELS,
+        SEX_LABELS,
+        HOUSEHOLD_LABELS,
+        ID_TYPE_LABELS,
+    ):
         if value in table:
             return str(table[value])
     return str(value)

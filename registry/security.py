@@ -79,7 +79,9 @@ def _default_admin_passwords(app: Flask) -> list[str]:
 
     with app.app_context():
         try:
-            admins = db.session.scalars(sa.select(User).where(User.role == Role.SYSTEM_ADMIN, User.active)).all()
+            admins = db.session.scalars(
+                sa.select(User).where(User.role == Role.SYSTEM_ADMIN, User.active)
+            ).all()
         except sa.exc.DBAPIError:
             return []  # no schema yet: `db upgrade` comes first
         finally:

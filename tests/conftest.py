@@ -56,7 +56,9 @@ def app(tmp_path_factory):
 
             db.engine.dispose()
         upgrade()
-    return app
+    yield app
+    with app.app_context():
+        db.engine.dispose()
 
 
 @pytest.fixture
@@ -90,9 +92,14 @@ def district(db_session):
     n = next(_sequence)
     city = Institution(code=f"C{n}", name="杭州市", kind=InstitutionKind.CITY)
     district = Institution(code=f"D{n}", name="西湖区", kind=InstitutionKind.DISTRICT, parent=city)
-    hospital = Institution(code=f"H{n}", name="第一人民医院", kind=InstitutionKind.BIRTHING_HOSPITAL, parent=district)
+    hospital = Institution(
+        code=f"H{n}", name="第一人民医院", kind=InstitutionKind.BIRTHING_HOSPITAL, parent=district
+    )
     community = Institution(
-        code=f"S{n}", name="北山社区卫生服务中心", kind=InstitutionKind.COMMUNITY_HEALTH_CENTRE, parent=district
+        code=f"S{n}",
+        name="北山社区卫生服务中心",
+        kind=InstitutionKind.COMMUNITY_HEALTH_CENTRE,
+        parent=district,
     )
     mch = Institution(code=f"M{n}", name="区妇幼保健院", kind=InstitutionKind.MCH_CENTRE, parent=district)
     other_district = Institution(code=f"E{n}", name="上城区", kind=InstitutionKind.DISTRICT, parent=city)

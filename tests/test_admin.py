@@ -17,13 +17,22 @@ def admin_client(client, district, make_user, login):
 def test_admin_creates_an_institution_under_a_district(admin_client, district, db_session):
     response = admin_client.post(
         "/admin/institutions/new",
-        data={"code": "XH-C09", "name": "翠苑社区卫生服务中心", "kind": "COMMUNITY_HEALTH_CENTRE",
-              "parent_id": str(district["district"].id), "active": "y"},
+        data={
+            "code": "XH-C09",
+            "name": "翠苑社区卫生服务中心",
+            "kind": "COMMUNITY_HEALTH_CENTRE",
+            "parent_id": str(district["district"].id),
+            "active": "y",
+        },
     )
     assert response.status_code == 302
     created = db_session.scalar(sa.select(Institution).where(Institution.code == "XH-C09"))
     assert created.parent_id == district["district"].id
-    assert db_session.scalar(sa.select(AuditEvent).where(AuditEvent.entity == "institution", AuditEvent.entity_id == str(created.id)))
+    assert db_session.scalar(
+        sa.select(AuditEvent).where(
+            AuditEvent.entity == "institution", AuditEvent.entity_id == str(created.id)
+        )
+    )
 
 
 def test_a_facility_must_sit_under_a_district(admin_client, district, db_session):
@@ -39,20 +48,33 @@ def test_a_facility_must_sit_under_a_district(admin_client, district, db_session
 def test_admin_creates_a_user_with_a_role(admin_client, district, db_session):
     response = admin_client.post(
         "/admin/users/new",
-        data={"username": "nurse.wang", "full_name": "王护士", "role": "CLINIC_STAFF",
-              "institution_id": str(district["hospital"].id), "active": "y", "password": "Cuiyuan-Lab-7319"},
+        data={
+            "username": "nurse.wang",
+            "full_name": "王护士",
+            "role": "CLINIC_STAFF",
+            "institution_id": str(district["hospital"].id),
+            "active": "y",
+            "password": "Cuiyuan-Lab-7319",
+        },
     )
     assert response.status_code == 302
     user = db_session.scalar(sa.select(User).where(User.username == "nurse.wang"))
     assert user.role == Role.CLINIC_STAFF and user.password_hash.startswith("$argon2id$")
 
 
-@pytest.mark.parametrize(("password", "message"), [("woaini1314", "过于常见"), ("short1", "至少需要 8 个字符")])
+@pytest.mark.parametrize(
+    ("password", "message"), [("woaini1314", "过于常见"), ("short1", "至少需要 8 个字符")]
+)
 def test_weak_passwords_are_refused_with_a_reason(admin_client, district, db_session, password, message):
     response = admin_client.post(
         "/admin/users/new",
-        data={"username": "weak", "full_name": "弱密码", "role": "AUDITOR",
-              "institution_id": str(district["mch"].id), "password": password},
+        data={
+            "username": "weak",
+            "full_name": "弱密码",
+            "role": "AUDITOR",
+            "institution_id": str(district["mch"].id),
+            "password": password,
+        },
     )
     assert message in response.get_data(as_text=True)
     assert db_session.scalar(sa.select(User).where(User.username == "weak")) is None
@@ -61,13 +83,20 @@ def test_weak_passwords_are_refused_with_a_reason(admin_client, district, db_ses
 def test_a_sixty_four_character_password_is_accepted(admin_client, district, db_session):
     response = admin_client.post(
         "/admin/users/new",
-        data={"username": "longpass", "full_name": "长密码", "role": "AUDITOR",
-              "institution_id": str(district["mch"].id), "password": "correct horse battery staple " * 2 + "xyzw12"},
+        data={
+            "username": "longpass",
+            "full_name": "长密码",
+            "role": "AUDITOR",
+            "institution_id": str(district["mch"].id),
+            "password": "correct horse battery staple " * 2 + "xyzw12",
+        },
     )
     assert response.status_code == 302
 
 
-@pytest.mark.parametrize("role", [Role.CLINIC_STAFF, Role.FOLLOW_UP_COORDINATOR, Role.PROGRAM_MANAGER, Role.AUDITOR])
+@pytest.mark.parametrize(
+    "role", [Role.CLINIC_STAFF, Role.FOLLOW_UP_COORDINATOR, Role.PROGRAM_MANAGER, Role.AUDITOR]
+)
 def test_only_administrators_reach_administration(client, district, make_user, login, role):
     login(make_user(role, district["mch"]))
     assert client.get("/admin/users").status_code == 403

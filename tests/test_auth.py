@@ -176,7 +176,9 @@ def _start_in_production(tmp_path, **env) -> subprocess.CompletedProcess:
         **env,
     }
     code = "from registry import create_app; create_app()"
-    return subprocess.run([sys.executable, "-c", code], env=environment, capture_output=True, text=True, timeout=60)
+    return subprocess.run(
+        [sys.executable, "-c", code], env=environment, capture_output=True, text=True, timeout=60
+    )
 
 
 @pytest.mark.parametrize(

@@ -42,14 +42,20 @@ def test_register_a_woman_and_open_her_page(client, clinic_user, db_session):
     assert person.institution_id == clinic_user.institution_id
     page = client.get(response.headers["Location"]).get_data(as_text=True)
     assert "李梅" in page
-    assert db_session.scalar(
-        sa.select(sa.func.count()).where(AuditEvent.entity == "person", AuditEvent.entity_id == str(person.id))
-    ) == 1
+    assert (
+        db_session.scalar(
+            sa.select(sa.func.count()).where(
+                AuditEvent.entity == "person", AuditEvent.entity_id == str(person.id)
+            )
+        )
+        == 1
+    )
 
 
 def test_register_a_pregnant_woman_records_the_pregnancy(client, clinic_user, db_session):
     response = client.post(
-        "/people/register/pregnant", data=woman_form(expected_delivery_on="2027-03-01", last_menstrual_period_on="2026-05-25")
+        "/people/register/pregnant",
+        data=woman_form(expected_delivery_on="2027-03-01", last_menstrual_period_on="2026-05-25"),
     )
     assert response.status_code == 302
     person = db_session.scalar(sa.select(Person).where(Person.id_number == WOMAN_ID))
@@ -66,7 +72,9 @@ def test_register_a_pregnant_woman_records_the_pregnancy(client, clinic_user, db
         (WOMAN_ID, "1990-03-08", "与填写的出生日期 1990-03-08 不一致"),
     ],
 )
-def test_each_id_problem_is_shown_on_the_field_and_nothing_is_saved(client, clinic_user, db_session, id_number, birth_on, message):
+def test_each_id_problem_is_shown_on_the_field_and_nothing_is_saved(
+    client, clinic_user, db_session, id_number, birth_on, message
+):
     response = client.post("/people/register/woman", data=woman_form(id_number=id_number, birth_on=birth_on))
     assert response.status_code == 200
     assert message in response.get_data(as_text=True)
@@ -74,7 +82,9 @@ def test_each_id_problem_is_shown_on_the_field_and_nothing_is_saved(client, clin
 
 
 def test_form_errors_name_each_field(client, clinic_user):
-    page = client.post("/people/register/woman", data=woman_form(name="", phone="12345", birth_on="")).get_data(as_text=True)
+    page = client.post(
+        "/people/register/woman", data=woman_form(name="", phone="12345", birth_on="")
+    ).get_data(as_text=True)
     assert page.count('class="error"') >= 3
     assert "请输入 11 位大陆手机号码" in page
 
@@ -129,7 +139,11 @@ def test_register_a_newborn_linked_to_its_mother(client, clinic_user, make_perso
 
 def test_search_by_name_pinyin_initials_id_and_phone(client, clinic_user, make_person, district):
     make_person(
-        district["hospital"], name="张晓燕", id_type=IdDocumentType.RESIDENT_ID, id_number=WOMAN_ID, phone="13912345678"
+        district["hospital"],
+        name="张晓燕",
+        id_type=IdDocumentType.RESIDENT_ID,
+        id_number=WOMAN_ID,
+        phone="13912345678",
     )
     make_person(district["hospital"], name="刘娜")
     for query in ("张晓", "zhangxiao", "zxy", WOMAN_ID, "13912345678"):
@@ -158,7 +172,9 @@ def test_revealing_identifiers_is_audited(client, clinic_user, make_person, dist
     assert event.entity_id == str(person.id) and WOMAN_ID not in event.summary
 
 
-def test_clinic_user_gets_404_for_another_institutions_person(client, clinic_user, make_person, district, caplog):
+def test_clinic_user_gets_404_for_another_institutions_person(
+    client, clinic_user, make_person, district, caplog
+):
     elsewhere = make_person(district["community"], name="赵敏")
     with caplog.at_level(logging.WARNING, logger="registry.security"):
         response = client.get(f"/people/{elsewhere.id}")
@@ -178,7 +194,9 @@ def test_clinic_user_gets_404_for_another_institutions_person(client, clinic_use
         (Role.SYSTEM_ADMIN, "mch", True, True),
     ],
 )
-def test_scope_by_role(client, district, make_user, make_person, login, role, home, sees_community, sees_other_district):
+def test_scope_by_role(
+    client, district, make_user, make_person, login, role, home, sees_community, sees_other_district
+):
     login(make_user(role, district[home]))
     community_person = make_person(district["community"])
     far_person = make_person(district["far_hospital"], name="孙丽")

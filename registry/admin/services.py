@@ -64,7 +64,12 @@ def save_institution(
         action = "UPDATE"
     db.session.flush()
     audit.record(
-        actor, now, "institution", institution.id, action, audit.describe_changes(before, dataclasses.asdict(data))
+        actor,
+        now,
+        "institution",
+        institution.id,
+        action,
+        audit.describe_changes(before, dataclasses.asdict(data)),
     )
     return institution
 
@@ -82,7 +87,10 @@ def create_user(data: UserData, password: str, actor: Actor, now: dt.datetime) -
     if db.session.scalar(sa.select(User.id).where(User.username == data.username)) is not None:
         raise AdminError("username", N_("this username is taken"))
     user = User(
-        **dataclasses.asdict(data), password_hash=hash_password(password), created_at=now, password_changed_at=now
+        **dataclasses.asdict(data),
+        password_hash=hash_password(password),
+        created_at=now,
+        password_changed_at=now,
     )
     db.session.add(user)
     db.session.flush()
@@ -90,7 +98,9 @@ def create_user(data: UserData, password: str, actor: Actor, now: dt.datetime) -
     return user
 
 
-def update_user(user: User, data: UserData, actor: Actor, now: dt.datetime, new_password: str | None = None) -> User:
+def update_user(
+    user: User, data: UserData, actor: Actor, now: dt.datetime, new_password: str | None = None
+) -> User:
     """Change a user; disabling an account or changing its role or password ends its sessions at once."""
     if data.username != user.username:
         raise AdminError("username", N_("a username cannot be changed"))

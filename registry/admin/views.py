@@ -32,7 +32,9 @@ def _institution_choices(kinds=None) -> list[SelectChoice]:
 class InstitutionForm(FlaskForm):
     code = StringField(_l("Code"), validators=[DataRequired(), Length(max=32), Regexp(r"^[A-Za-z0-9_-]+$")])
     name = StringField(_l("Name"), validators=[DataRequired(), Length(max=200)])
-    kind = SelectField(_l("Kind"), choices=[SelectChoice(k.value, v) for k, v in INSTITUTION_KIND_LABELS.items()])
+    kind = SelectField(
+        _l("Kind"), choices=[SelectChoice(k.value, v) for k, v in INSTITUTION_KIND_LABELS.items()]
+    )
     parent_id = SelectField(_l("Parent"), validators=[Optional()])
     phone = StringField(_l("Phone"), validators=[Optional(), Length(max=40)])
     address = StringField(_l("Address"), validators=[Optional(), Length(max=300)])
@@ -40,7 +42,9 @@ class InstitutionForm(FlaskForm):
 
 
 class UserForm(FlaskForm):
-    username = StringField(_l("Username"), validators=[DataRequired(), Length(max=64), Regexp(r"^[A-Za-z0-9_.-]+$")])
+    username = StringField(
+        _l("Username"), validators=[DataRequired(), Length(max=64), Regexp(r"^[A-Za-z0-9_.-]+$")]
+    )
     full_name = StringField(_l("Full name"), validators=[DataRequired(), Length(max=100)])
     role = SelectField(_l("Role"), choices=[SelectChoice(r.value, v) for r, v in ROLE_LABELS.items()])
     institution_id = SelectField(_l("Institution"))
@@ -86,7 +90,10 @@ def edit_institution(institution_id: int | None = None):
     if institution_id and institution is None:
         abort(404)
     form = InstitutionForm(obj=institution)
-    form.parent_id.choices = [SelectChoice("", "—"), *_institution_choices([InstitutionKind.CITY, InstitutionKind.DISTRICT])]
+    form.parent_id.choices = [
+        SelectChoice("", "—"),
+        *_institution_choices([InstitutionKind.CITY, InstitutionKind.DISTRICT]),
+    ]
     if institution is not None and not form.is_submitted():
         form.parent_id.data = str(institution.parent_id or "")
     if form.validate_on_submit():

@@ -2,8 +2,8 @@
 
 from flask import Blueprint, current_app, flash, g, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
-from flask_babel import refresh as refresh_locale
 from flask_babel import lazy_gettext as _l
+from flask_babel import refresh as refresh_locale
 from flask_wtf import FlaskForm
 from wtforms import PasswordField, StringField
 from wtforms.validators import DataRequired, Length

@@ -8,8 +8,8 @@ from wtforms import BooleanField, DateField, IntegerField, SelectField, StringFi
 from wtforms.fields import DateTimeLocalField, SelectChoice
 from wtforms.validators import DataRequired, Length, NumberRange, Optional, Regexp, ValidationError
 
-from registry.people.idnumbers import MOBILE_PATTERN, IdNumberError, parse_resident_id
 from registry.labels import HOUSEHOLD_LABELS, ID_TYPE_LABELS, SEX_LABELS
+from registry.people.idnumbers import MOBILE_PATTERN, IdNumberError, parse_resident_id
 from registry.people.models import IdDocumentType, Sex
 
 ID_CHECK_MESSAGES = {
@@ -17,7 +17,9 @@ ID_CHECK_MESSAGES = {
     "characters": _l("The ID number must be 17 digits followed by a digit or X."),
     "region": _l("The region code at the start of the ID number is not a real county code."),
     "birth_date": _l("The birth date inside the ID number is not a real date."),
-    "check_digit": _l("The last character (check digit) of the ID number does not match: a digit is mistyped."),
+    "check_digit": _l(
+        "The last character (check digit) of the ID number does not match: a digit is mistyped."
+    ),
 }
 
 
@@ -32,7 +34,10 @@ class PersonForm(FlaskForm):
     id_number = StringField(_l("Document number"), validators=[Optional(), Length(max=40)])
     phone = StringField(
         _l("Mobile phone"),
-        validators=[Optional(), Regexp(MOBILE_PATTERN, message=_l("Enter an 11-digit mainland mobile number."))],
+        validators=[
+            Optional(),
+            Regexp(MOBILE_PATTERN, message=_l("Enter an 11-digit mainland mobile number.")),
+        ],
     )
     phone_alt = StringField(_l("Other phone"), validators=[Optional(), Length(max=20)])
     address = StringField(_l("Address"), validators=[Optional(), Length(max=300)])
@@ -67,7 +72,7 @@ class PersonForm(FlaskForm):
         if entered and parsed.birth_on != entered:
             raise ValidationError(
                 _l(
-                    "The ID number gives the birth date %(id_date)s, but the birth date entered is %(entered)s.",
+                    "The ID number gives the birth date %(id_date)s, but the birth date entered is %(entered)s.",  # noqa: E501
                     id_date=parsed.birth_on.isoformat(),
                     entered=entered.isoformat(),
                 )
@@ -86,7 +91,9 @@ class PregnantWomanForm(PersonForm):
     expected_delivery_on = DateField(_l("Expected delivery date"), validators=[DataRequired()])
 
     def validate_expected_delivery_on(self, field):
-        if field.data and not (self.today - dt.timedelta(days=30) <= field.data <= self.today + dt.timedelta(days=300)):
+        if field.data and not (
+            self.today - dt.timedelta(days=30) <= field.data <= self.today + dt.timedelta(days=300)
+        ):
             raise ValidationError(_l("The expected delivery date must be within the next 10 months."))
 
 
@@ -95,7 +102,9 @@ class NewbornForm(PersonForm):
     sex = SelectField(_l("Sex"), choices=choices(SEX_LABELS))
     birth_at = DateTimeLocalField(_l("Birth date and time"), validators=[DataRequired()])
     birth_order = IntegerField(_l("Birth order"), validators=[DataRequired(), NumberRange(min=1, max=9)])
-    birth_certificate_number = StringField(_l("Birth certificate number"), validators=[Optional(), Length(max=40)])
+    birth_certificate_number = StringField(
+        _l("Birth certificate number"), validators=[Optional(), Length(max=40)]
+    )
     birth_on = None  # derived from the birth time
 
     def expected_sex(self) -> Sex | None:

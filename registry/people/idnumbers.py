@@ -55,7 +55,9 @@ def parse_resident_id(raw: str, today: dt.date) -> ResidentId:
         raise IdNumberError("birth_date", f"birth date {birth_on.isoformat()} is out of range")
     if check_digit(number[:17]) != number[17]:
         raise IdNumberError("check_digit", "check digit does not match (a digit is mistyped)")
-    return ResidentId(number=number, region_code=number[:6], birth_on=birth_on, is_male=int(number[16]) % 2 == 1)
+    return ResidentId(
+        number=number, region_code=number[:6], birth_on=birth_on, is_male=int(number[16]) % 2 == 1
+    )
 
 
 def mask_id_number(number: str | None) -> str:

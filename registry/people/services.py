@@ -88,7 +88,7 @@ def register_person(
     confirmed_distinct: bool = False,
     pregnancy: PregnancyDraft | None = None,
 ) -> Person:
-    """Add a person after the duplicate checks; look-alikes need `confirmed_distinct`, a taken ID never passes."""
+    """Add a person after the duplicate checks; look-alikes need `confirmed_distinct`, a taken ID fails."""
     check = find_duplicates(draft)
     if check.same_document is not None or (check.similar and not confirmed_distinct):
         raise DuplicatePerson(check)
@@ -133,7 +133,9 @@ def add_pregnancy(mother: Person, draft: PregnancyDraft, actor: Actor, now: dt.d
 
 
 def next_birth_order(mother_id: int) -> int:
-    highest = db.session.scalar(sa.select(sa.func.max(Person.birth_order)).where(Person.mother_id == mother_id))
+    highest = db.session.scalar(
+        sa.select(sa.func.max(Person.birth_order)).where(Person.mother_id == mother_id)
+    )
     return (highest or 0) + 1
 
 
@@ -150,9 +152,7 @@ def search_people(text: str, scope_clause: sa.ColumnElement[bool], limit: int = 
         query = query.where(sa.or_(Person.phone == compact, Person.phone_alt == compact))
     elif term.isascii():
         letters = "".join(c for c in term.lower() if c.isalpha())
-        query = query.where(
-            sa.or_(Person.name_pinyin.startswith(letters), Person.name_initials == letters)
-        )
+        query = query.where(sa.or_(Person.name_pinyin.startswith(letters), Person.name_initials == letters))
     else:
         query = query.where(Person.name.startswith(term))
     return list(db.session.scalars(query.order_by(Person.name_pinyin, Person.birth_on).limit(limit)))

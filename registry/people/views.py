@@ -22,7 +22,7 @@ REGISTRATION_FORMS = {"woman": WomanForm, "pregnant": PregnantWomanForm, "newbor
 
 
 def visible_person_or_404(person_id: int) -> Person:
-    """The person if the user's scope includes their institution; otherwise 404, so existence does not leak."""
+    """The person if in the user's scope; otherwise 404, so that existence does not leak."""
     person = db.session.get(Person, person_id)
     if person is None:
         abort(404)
@@ -42,7 +42,9 @@ def search():
     return render_template("people/search.html", form=form, results=results)
 
 
-def _draft_from(form: PersonForm, kind: str, mother: Person | None) -> tuple[PersonDraft, PregnancyDraft | None]:
+def _draft_from(
+    form: PersonForm, kind: str, mother: Person | None
+) -> tuple[PersonDraft, PregnancyDraft | None]:
     institution_id = g.user.institution_id
     id_type = IdDocumentType(form.id_type.data)
     common = dict(
@@ -106,13 +108,21 @@ def register(kind: str):
             db.session.rollback()
             duplicates = error.check
             if duplicates.same_document is not None:
-                form.id_number.errors = [*form.id_number.errors, _("A person with this document is already registered.")]
+                form.id_number.errors = [
+                    *form.id_number.errors,
+                    _("A person with this document is already registered."),
+                ]
         else:
             db.session.commit()
             flash(_("Registered %(name)s.", name=person.name), "success")
             return redirect(url_for("people.detail", person_id=person.id))
     return render_template(
-        "people/register.html", form=form, kind=kind, mother=mother, duplicates=duplicates, scope=current_scope()
+        "people/register.html",
+        form=form,
+        kind=kind,
+        mother=mother,
+        duplicates=duplicates,
+        scope=current_scope(),
     )
 
 
@@ -127,13 +137,17 @@ def detail(person_id: int):
 @permission_required(may_reveal_identifiers)
 def reveal(person_id: int):
     person = visible_person_or_404(person_id)
-    audit.record(current_actor(), utcnow(), "person", person.id, "REVEAL", "identity document and phone shown")
+    audit.record(
+        current_actor(), utcnow(), "person", person.id, "REVEAL", "identity document and phone shown"
+    )
     db.session.commit()
     return render_template("people/detail.html", person=person, revealed=True)
 
 
 def institution_people_count(institution_ids) -> dict[int, int]:
     rows = db.session.execute(
-        sa.select(Person.institution_id, sa.func.count()).where(institution_ids).group_by(Person.institution_id)
+        sa.select(Person.institution_id, sa.func.count())
+        .where(institution_ids)
+        .group_by(Person.institution_id)
     )
     return dict(rows.all())

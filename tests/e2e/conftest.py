@@ -33,7 +33,12 @@ def browser_type_launch_args(browser_type_launch_args):
     return {
         **browser_type_launch_args,
         "executable_path": CHROMIUM,
-        "args": ["--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run"],
+        "args": [
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--no-first-run",
+        ],
     }
 
 
@@ -50,13 +55,30 @@ def live_app(tmp_path_factory):
     with app.app_context():
         upgrade()
         district = Institution(code="D1", name="西湖区", kind=InstitutionKind.DISTRICT)
-        hospital = Institution(code="H1", name="西湖区第一人民医院", kind=InstitutionKind.BIRTHING_HOSPITAL, parent=district)
-        staff = User(username="clinic", full_name="王丽", role=Role.CLINIC_STAFF, institution=hospital,
-                     password_hash=hash_password(PASSWORD), created_at=now)
+        hospital = Institution(
+            code="H1", name="西湖区第一人民医院", kind=InstitutionKind.BIRTHING_HOSPITAL, parent=district
+        )
+        staff = User(
+            username="clinic",
+            full_name="王丽",
+            role=Role.CLINIC_STAFF,
+            institution=hospital,
+            password_hash=hash_password(PASSWORD),
+            created_at=now,
+        )
         pinyin, initials = pinyin_of("陈静怡")
-        mother = Person(kind=PersonKind.WOMAN, name="陈静怡", name_pinyin=pinyin, name_initials=initials, sex=Sex.FEMALE,
-                        birth_on=dt.date(1992, 5, 14), id_type=IdDocumentType.NONE, institution=hospital,
-                        phone="13712345678", created_at=now)
+        mother = Person(
+            kind=PersonKind.WOMAN,
+            name="陈静怡",
+            name_pinyin=pinyin,
+            name_initials=initials,
+            sex=Sex.FEMALE,
+            birth_on=dt.date(1992, 5, 14),
+            id_type=IdDocumentType.NONE,
+            institution=hospital,
+            phone="13712345678",
+            created_at=now,
+        )
         db.session.add_all([district, hospital, staff, mother])
         db.session.commit()
         db.engine.dispose()
