@@ -193,3 +193,17 @@ def test_production_refuses_unsafe_configuration(tmp_path, env, complaint):
     result = _start_in_production(tmp_path, **env)
     assert result.returncode != 0
     assert complaint in result.stderr
+
+
+def test_production_refuses_an_administrator_with_the_demo_password(tmp_path):
+    from registry.demo import load_demo_data
+
+    url = f"sqlite:///{tmp_path / 'prod.db'}"
+    app = create_app(app_config(url))
+    with app.app_context():
+        upgrade()
+        load_demo_data(women=5)
+        db.engine.dispose()
+    result = _start_in_production(tmp_path, DATABASE_URL=url)
+    assert result.returncode != 0
+    assert "administrator admin still has a default password" in result.stderr

@@ -217,3 +217,21 @@ def test_identifiers_never_reach_the_logs(client, clinic_user, caplog):
         client.post("/people/register/woman", data=woman_form(id_number=other[:-1] + check_digit(other[:17])))
         logging.getLogger("registry").warning("looked up %s from %s", other, "13812345678")
     assert other not in caplog.text and "13812345678" not in caplog.text
+
+
+def test_a_failing_audit_write_leaves_no_person_behind(client, clinic_user, db_session, monkeypatch):
+    from registry import audit
+
+    def broken_audit(*args, **kwargs):
+        raise RuntimeError("audit store unavailable")
+
+    monkeypatch.setattr(audit, "record", broken_audit)
+    client.application.config["PROPAGATE_EXCEPTIONS"] = False
+    try:
+        response = client.post("/people/register/woman", data=woman_form())
+    finally:
+        client.application.config["PROPAGATE_EXCEPTIONS"] = None
+    assert response.status_code == 500
+    assert "未保存任何内容" in response.get_data(as_text=True)
+    db_session.rollback()
+    assert db_session.scalar(sa.select(sa.func.count()).select_from(Person)) == 0
