@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 
 from .declarations import Deadline
@@ -45,7 +45,9 @@ def compute_due(
     if scheduled_at is not None:
         relative_due = as_utc(scheduled_at, "scheduled due date")
     elif deadline.after_previous is not None:
-        relative_due = add_interval(set_at, values.whole(deadline.after_previous), deadline.after_previous_unit)
+        relative_due = add_interval(
+            set_at, values.whole(deadline.after_previous), deadline.after_previous_unit
+        )
     age_due = None
     approximate = False
     if deadline.by_age is not None:
@@ -67,5 +69,5 @@ def compute_due(
 
 def warn_at(due: DueDate, fraction: Decimal | int | bool) -> datetime:
     """Return when a step becomes "due soon": the last `fraction` of its window (§0.5 rule 2)."""
-    window = due.due_at - due.set_at
-    return due.due_at - window * float(fraction)
+    window = (due.due_at - due.set_at) // timedelta(microseconds=1)
+    return due.due_at - timedelta(microseconds=int(window * Decimal(fraction)))  # exact, no float rounding

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from decimal import Decimal
 from functools import cached_property
 
@@ -43,7 +44,8 @@ class Field:
     max_value: Decimal | int | None = None
     choices: tuple[Choice, ...] = ()
     required: bool = True
-    required_when: tuple[str, tuple[str, ...]] | None = None  # (other field, its values that require this)
+    # (other field, its values): when set, this decides whether the field is required, not `required`
+    required_when: tuple[str, tuple[str, ...]] | None = None
 
     def choice(self, code: str) -> Choice:
         """Return the choice with this code."""
@@ -78,6 +80,7 @@ class Verdict:
     track: str | None = None  # selects a step's alternative deadline (e.g. URGENT)
     case_reason: CaseReason | None = None  # opens a case the result code alone would not
     opens_case: bool | None = None  # None: as the result code declares
+    scheduled_due_at: datetime | None = None  # a booked date for the first step (an appointment)
 
 
 ClassifyFunction = Callable[[Mapping[str, object], Subject, SettingValues], Verdict]
@@ -249,6 +252,7 @@ class ScreeningWindow:
     earliest_unit: TimeUnit = TimeUnit.HOURS
     missed_after_age: Setting | None = None  # when absent, missed as soon as due_age has passed
     missed_after_unit: TimeUnit = TimeUnit.DAYS
+    missed_track: str | None = None  # the track a missed-screening case starts on
 
 
 @dataclass(frozen=True, slots=True)
@@ -257,6 +261,7 @@ class ExposedInfantPlan:
 
     first_step: str
     schedule: tuple[str, ...]  # the routine path, in order; NEXT_IN_SCHEDULE resumes along it
+    schedule_end_outcome: ClosureOutcome = ClosureOutcome.NOT_CONFIRMED  # resumed past the last step
 
 
 @dataclass(frozen=True, slots=True)
@@ -267,7 +272,9 @@ class LtfuPolicy:
     min_channels: Setting
     min_span_days: Setting
     require_overdue: bool = True
-    visit_channels: frozenset[ContactChannel] = frozenset({ContactChannel.HOME_VISIT, ContactChannel.COMMUNITY})
+    visit_channels: frozenset[ContactChannel] = frozenset(
+        {ContactChannel.HOME_VISIT, ContactChannel.COMMUNITY}
+    )
 
     @property
     def settings(self) -> tuple[Setting, ...]:

@@ -132,12 +132,17 @@ class SettingValues:
         return setting.name in self.overrides and self.overrides[setting.name] != setting.default
 
     @classmethod
-    def resolve(cls, settings: Iterable[Setting], overrides: Mapping[str, object] | None) -> SettingValues:
+    def resolve(
+        cls, settings: Iterable[Setting], overrides: Mapping[str, object] | None, strict: bool = True
+    ) -> SettingValues:
         """Validate the overrides that concern these settings and return the values in force.
 
         The override store holds every program's settings, so names of other programs are ignored;
-        an unknown name of this program is an error because it is almost always a typo.
+        with `strict`, an unknown name of this program is an error because it is almost always a typo
+        (a policy that reads only some of a program's settings resolves with strict=False).
         """
+        if isinstance(overrides, SettingValues):
+            overrides = overrides.overrides
         if not overrides:
             return cls()
         known = {s.name: s for s in settings}
@@ -146,6 +151,6 @@ class SettingValues:
         for name, raw in overrides.items():
             if name in known:
                 resolved[name] = coerce_setting_value(known[name], raw)
-            elif name.split(".", 1)[0] in prefixes:
+            elif strict and name.split(".", 1)[0] in prefixes:
                 raise KeyError(f"unknown setting {name!r}")
         return cls(resolved)

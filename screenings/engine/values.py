@@ -103,28 +103,25 @@ def _parse(field: Field, raw: object) -> object:
 def _range_error(field: Field, value: object) -> FieldError | None:
     if field.kind is FieldKind.TEXT:
         if field.max_value is not None and len(str(value)) > field.max_value:
-            return FieldError(field.name, "TOO_LONG", f"{field.en} is longer than {field.max_value} characters")
+            return FieldError(
+                field.name, "TOO_LONG", f"{field.en} is longer than {field.max_value} characters"
+            )
         return None
     if field.kind not in (FieldKind.DECIMAL, FieldKind.INTEGER):
         return None
     assert isinstance(value, Decimal | int)
     unit = f" {field.unit}" if field.unit else ""
+    plausible = f"the plausible range {field.min_value}–{field.max_value}{unit}"
     if field.min_value is not None and value < field.min_value:
-        return FieldError(
-            field.name,
-            "BELOW_RANGE",
-            f"{field.en} {value}{unit} is below the plausible range {field.min_value}–{field.max_value}{unit}",
-        )
+        return FieldError(field.name, "BELOW_RANGE", f"{field.en} {value}{unit} is below {plausible}")
     if field.max_value is not None and value > field.max_value:
-        return FieldError(
-            field.name,
-            "ABOVE_RANGE",
-            f"{field.en} {value}{unit} is above the plausible range {field.min_value}–{field.max_value}{unit}",
-        )
+        return FieldError(field.name, "ABOVE_RANGE", f"{field.en} {value}{unit} is above {plausible}")
     return None
 
 
-def parse_values(test: ScreeningTest, raw: Mapping[str, object]) -> tuple[dict[str, object], list[FieldError]]:
+def parse_values(
+    test: ScreeningTest, raw: Mapping[str, object]
+) -> tuple[dict[str, object], list[FieldError]]:
     """Read raw values (strings from a CSV or form, or Python values) into typed values.
 
     Missing values become None (an empty tuple for multi-choice fields). Keys the test does not

@@ -63,6 +63,7 @@ class ClosureOutcome(StrEnum):
 class StepKind(StrEnum):
     """What a step is, so the cascade and Table G can group steps across programs."""
 
+    SCREEN = "SCREEN"  # a missed or spoiled primary screen, done late
     NOTIFY = "NOTIFY"
     RECALL = "RECALL"
     RESCREEN = "RESCREEN"

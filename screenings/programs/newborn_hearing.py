@@ -1,0 +1,342 @@
+"""Newborn hearing screening (新生儿听力筛查), programs.md §2."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+
+from screenings.engine import (
+    CaseReason,
+    Choice,
+    ClosureOutcome,
+    CohortBasis,
+    Eligibility,
+    Field,
+    FieldKind,
+    Indicator,
+    IndicatorUnit,
+    Notice,
+    Program,
+    ResultCode,
+    ScreeningTest,
+    ScreeningWindow,
+    SettingBook,
+    SettingValues,
+    Step,
+    StepKind,
+    Subject,
+    SubjectKind,
+    TargetComparison,
+    TimeUnit,
+    Verdict,
+    by_age,
+    close,
+    goto,
+    within,
+)
+
+from ._common import approximate_birth_notice, before_birth_error, hours_since_birth, standard_policies
+
+CODE = "NEWBORN_HEARING"
+_S = SettingBook(CODE)
+
+INITIAL_EARLIEST_AGE_HOURS = _S.add("INITIAL_EARLIEST_AGE_HOURS", 48, "S", "S12,S28", "h")
+INITIAL_DUE_AGE_DAYS = _S.add(
+    "INITIAL_DUE_AGE_DAYS", 3, "P", "§2.1 before discharge (time unknown here)", "days"
+)
+MISSED_AFTER_AGE_DAYS = _S.add("MISSED_AFTER_AGE_DAYS", 7, "P", "§2.3 row 1 (漏筛 once discharged)", "days")
+RESCREEN_BY_AGE_DAYS = _S.add("RESCREEN_BY_AGE_DAYS", 42, "S", "S12,S28", "days of age")
+DIAGNOSIS_BY_AGE_DAYS = _S.add("DIAGNOSIS_BY_AGE_DAYS", 90, "S", "S27,S28", "days of age")
+INTERVENTION_BY_AGE_DAYS = _S.add("INTERVENTION_BY_AGE_DAYS", 180, "S", "S27,S28", "days of age")
+REEVALUATION_DAYS = _S.add("REEVALUATION_DAYS", 90, "P", "§2.2 transient loss (middle-ear effusion)", "days")
+LATE_DIAGNOSIS_DAYS = _S.add(
+    "LATE_ONSET_DIAGNOSIS_DAYS", 30, "P", "§2.3 row 6 (loss found in surveillance)", "days"
+)
+LATE_INTERVENTION_DAYS = _S.add(
+    "LATE_ONSET_INTERVENTION_DAYS", 90, "P", "§2.1 (aid benefit in 3–6 months)", "days"
+)
+SURVEILLANCE_1_MONTHS = _S.add(
+    "SURVEILLANCE_1_AGE_MONTHS", 12, "P", "S29 (yearly for 3 years)", "months of age"
+)
+SURVEILLANCE_2_MONTHS = _S.add(
+    "SURVEILLANCE_2_AGE_MONTHS", 24, "P", "S29 (yearly for 3 years)", "months of age"
+)
+SURVEILLANCE_3_MONTHS = _S.add(
+    "SURVEILLANCE_3_AGE_MONTHS", 36, "P", "S29 (yearly for 3 years)", "months of age"
+)
+
+LATE_ONSET = "LATE_ONSET"  # loss found in surveillance, long after the 3- and 6-month limits
+
+RISK_FACTORS = (
+    Choice(
+        "FAMILY_HISTORY", "永久性儿童听力损失家族史", "Family history of permanent childhood hearing loss"
+    ),
+    Choice("NICU_OVER_5_DAYS", "NICU住院>5天", "NICU stay over 5 days"),
+    Choice(
+        "INTRAUTERINE_INFECTION", "宫内感染", "Intrauterine infection (CMV, rubella, herpes, syphilis, toxo)"
+    ),
+    Choice("CRANIOFACIAL_ANOMALY", "颅面形态畸形", "Craniofacial anomaly incl. ear and canal"),
+    Choice("BIRTH_WEIGHT_UNDER_1500G", "出生体重<1500 g", "Birth weight under 1500 g"),
+    Choice("HYPERBILIRUBINAEMIA_EXCHANGE", "高胆红素血症达换血指征", "Hyperbilirubinaemia at exchange level"),
+    Choice("MENINGITIS", "细菌或病毒性脑膜炎", "Bacterial or viral meningitis"),
+    Choice("ASPHYXIA", "新生儿窒息", "Asphyxia (Apgar 0–4 at 1 min or 0–6 at 5 min)"),
+    Choice("PRETERM_RDS", "早产儿呼吸窘迫综合征", "Respiratory distress syndrome, preterm"),
+    Choice("MECHANICAL_VENTILATION", "机械通气", "Mechanical ventilation"),
+    Choice("ECMO", "体外膜肺氧合", "ECMO"),
+    Choice(
+        "MATERNAL_OTOTOXIC_OR_SUBSTANCE",
+        "孕母耳毒性药物/利尿剂/药物或酒精滥用",
+        "Maternal ototoxic drugs or abuse",
+    ),
+    Choice("SYNDROME", "与听力损失相关的综合征", "Syndrome associated with hearing loss"),
+)
+_RISK_CODES = frozenset(c.code for c in RISK_FACTORS)
+
+EAR_RESULTS = (
+    Choice("PASS", "通过", "Pass"),
+    Choice("REFER", "未通过", "Refer"),
+    Choice("INCOMPLETE", "未完成", "Incomplete"),
+)
+_DONE = ("screening_status", ("DONE",))
+
+# fmt: off
+FIELDS = (
+    Field("screening_status", FieldKind.CHOICE, "筛查状态", "Screening status", choices=(
+        Choice("DONE", "已筛查", "Screened"), Choice("MISSED", "漏筛", "Missed"),
+    )),
+    Field("screened_at", FieldKind.DATETIME, "筛查时间", "Screening time", required_when=_DONE),
+    Field("method", FieldKind.CHOICE, "筛查方法", "Method", required_when=_DONE, choices=(
+        Choice("OAE", "耳声发射", "OAE"), Choice("AABR", "自动听性脑干反应", "AABR"),
+        Choice("OAE_AABR", "OAE+AABR", "OAE and AABR"),
+    )),
+    Field("ward", FieldKind.CHOICE, "病区", "Ward", required=False, choices=(
+        Choice("WELL_BABY", "母婴同室", "Well-baby"), Choice("NICU", "新生儿重症监护", "NICU"),
+    )),
+    Field("left_ear", FieldKind.CHOICE, "左耳", "Left ear", choices=EAR_RESULTS, required_when=_DONE),
+    Field("right_ear", FieldKind.CHOICE, "右耳", "Right ear", choices=EAR_RESULTS, required_when=_DONE),
+    Field("risk_factors", FieldKind.MULTI_CHOICE, "听力损失高危因素", "Risk factors", choices=RISK_FACTORS,
+          required=False),
+)
+# fmt: on
+
+
+def has_risk_factor(subject: Subject) -> bool:
+    """Tell whether a subject has a hearing-loss risk factor, which calls for surveillance [S29][S31]."""
+    return bool(_RISK_CODES.intersection(subject.risk_factors))
+
+
+def _overall(left: str, right: str) -> str:
+    # REFER or INCOMPLETE in either ear means not passed [P]
+    left_ok, right_ok = left == "PASS", right == "PASS"
+    if left_ok and right_ok:
+        return "BILATERAL_PASS"
+    if left_ok:
+        return "UNILATERAL_REFER_R"
+    if right_ok:
+        return "UNILATERAL_REFER_L"
+    return "BILATERAL_REFER"
+
+
+def _classify(
+    values: Mapping[str, object], subject: Subject, settings: SettingValues, rescreen: bool
+) -> Verdict:
+    if values["screening_status"] == "MISSED":
+        return Verdict("MISSED")
+    screened_at = values["screened_at"]
+    assert isinstance(screened_at, datetime)
+    hours, approximate = hours_since_birth(subject, screened_at)
+    if hours < 0:
+        return Verdict(None, errors=(before_birth_error("screened_at", "Screening time"),))
+    warnings = [approximate_birth_notice("screened_at")] if approximate else []
+    if not rescreen and hours < settings.whole(INITIAL_EARLIEST_AGE_HOURS):
+        warnings.append(Notice("screened_at", "BEFORE_48H", "initial screen before 48 h of age"))
+    left, right = str(values["left_ear"]), str(values["right_ear"])
+    nicu = subject.nicu or values["ward"] == "NICU"
+    if nicu and values["method"] == "OAE":
+        # OAE alone misses auditory neuropathy, the NICU infant's particular risk [S28]
+        warnings.append(Notice("method", "NICU_REQUIRES_AABR", "NICU infants are screened with AABR"))
+        left, right = ("INCOMPLETE" if e == "PASS" else e for e in (left, right))
+    findings = tuple(
+        f"{side}_{result}" for side, result in (("LEFT", left), ("RIGHT", right)) if result != "PASS"
+    )
+    overall = _overall(left, right)
+    recorded = values["risk_factors"]
+    assert isinstance(recorded, tuple)
+    at_risk = bool(_RISK_CODES.intersection((*subject.risk_factors, *recorded)))
+    if overall == "BILATERAL_PASS":
+        if at_risk:
+            return Verdict(
+                overall,
+                ("AT_RISK",),
+                tuple(warnings),
+                case_reason=CaseReason.HIGH_RISK_SURVEILLANCE,
+                first_step="SURVEILLANCE_12M",
+            )
+        return Verdict(overall, (), tuple(warnings))
+    if nicu and values["method"] != "OAE" and not rescreen:
+        # an AABR refer in the NICU goes straight to the diagnosis centre [R]
+        return Verdict(overall, (*findings, "NICU_AABR_REFER"), tuple(warnings), first_step="DIAGNOSIS")
+    return Verdict(overall, findings, tuple(warnings))
+
+
+def classify_initial(values: Mapping[str, object], subject: Subject, settings: SettingValues) -> Verdict:
+    """Classify an initial screen per ear into the overall result."""
+    return _classify(values, subject, settings, rescreen=False)
+
+
+def classify_rescreen(values: Mapping[str, object], subject: Subject, settings: SettingValues) -> Verdict:
+    """Classify a rescreen per ear into the overall result."""
+    return _classify(values, subject, settings, rescreen=True)
+
+
+def _results(not_passed_step: str, reason: CaseReason) -> tuple[ResultCode, ...]:
+    return (
+        ResultCode("BILATERAL_PASS", "双耳通过", "Both ears pass"),
+        ResultCode("UNILATERAL_REFER_L", "左耳未通过", "Left ear refer", True, reason, not_passed_step),
+        ResultCode("UNILATERAL_REFER_R", "右耳未通过", "Right ear refer", True, reason, not_passed_step),
+        ResultCode("BILATERAL_REFER", "双耳未通过", "Both ears refer", True, reason, not_passed_step),
+    )
+
+
+_FINDINGS = (
+    *(Choice(f"{side}_{r.code}", f"{zh}{r.zh}", f"{side.title()} ear {r.en.lower()}")
+      for side, zh in (("LEFT", "左耳"), ("RIGHT", "右耳")) for r in EAR_RESULTS[1:]),
+    Choice("AT_RISK", "有高危因素", "Risk factor present"),
+    Choice("NICU_AABR_REFER", "NICU AABR未通过", "NICU AABR refer"),
+)  # fmt: skip
+
+INITIAL = ScreeningTest(
+    "INITIAL",
+    "初筛",
+    "Initial screen",
+    FIELDS,
+    (
+        *_results("RESCREEN", CaseReason.REFERRED_RESULT),
+        ResultCode("MISSED", "漏筛", "Missed", True, CaseReason.MISSED_SCREENING, "RESCREEN"),
+    ),
+    classify_initial,
+    _FINDINGS,
+    performed_field="screened_at",
+)
+RESCREEN = ScreeningTest(
+    "RESCREEN",
+    "复筛",
+    "Rescreen",
+    FIELDS,
+    _results("DIAGNOSIS", CaseReason.REFERRED_RESULT),
+    classify_rescreen,
+    _FINDINGS,
+    performed_field="screened_at",
+)
+
+_NOT_CONFIRMED, _TREATED = ClosureOutcome.NOT_CONFIRMED, ClosureOutcome.CONFIRMED_TREATED
+_PERMANENT = (
+    ("PERMANENT_CONDUCTIVE", "永久性传导性", "Permanent conductive"),
+    ("SENSORINEURAL", "感音神经性", "Sensorineural"),
+    ("MIXED", "混合性", "Mixed"),
+    ("ANSD", "听神经病", "Auditory neuropathy (ANSD)"),
+)
+
+# fmt: off
+STEPS = (
+    Step("RESCREEN", "复筛", "Rescreen", StepKind.RESCREEN, by_age(RESCREEN_BY_AGE_DAYS), (
+        goto("BILATERAL_PASS", "双耳通过", "Both ears pass", "SURVEILLANCE_12M", when=has_risk_factor),
+        close("BILATERAL_PASS", "双耳通过", "Both ears pass", ClosureOutcome.RESCREEN_NORMAL),
+        goto("UNILATERAL_REFER_L", "左耳未通过", "Left ear refer", "DIAGNOSIS"),
+        goto("UNILATERAL_REFER_R", "右耳未通过", "Right ear refer", "DIAGNOSIS"),
+        goto("BILATERAL_REFER", "双耳未通过", "Both ears refer", "DIAGNOSIS"),
+    ), test="RESCREEN"),
+    Step("DIAGNOSIS", "听力诊断", "Audiological diagnosis", StepKind.DIAGNOSIS,
+         by_age(DIAGNOSIS_BY_AGE_DAYS), (
+        goto("NORMAL", "听力正常", "Normal hearing", "SURVEILLANCE_12M", when=has_risk_factor),
+        close("NORMAL", "听力正常", "Normal hearing", _NOT_CONFIRMED),
+        goto("TRANSIENT", "暂时性(中耳积液)", "Transient (middle-ear effusion)", "REEVALUATION"),
+        *(goto(code, zh, en, "INTERVENTION") for code, zh, en in _PERMANENT),
+    ), track_deadlines=((LATE_ONSET, within(LATE_DIAGNOSIS_DAYS)),)),
+    Step("REEVALUATION", "复查诊断", "Re-evaluation", StepKind.DIAGNOSIS, within(REEVALUATION_DAYS), (
+        goto("NORMAL", "听力正常", "Normal hearing", "SURVEILLANCE_12M", when=has_risk_factor),
+        close("NORMAL", "听力正常", "Normal hearing", _NOT_CONFIRMED),
+        *(goto(code, zh, en, "INTERVENTION") for code, zh, en in _PERMANENT),
+    )),
+    Step("INTERVENTION", "干预", "Intervention", StepKind.INTERVENTION, by_age(INTERVENTION_BY_AGE_DAYS), (
+        close("HEARING_AID_FITTED", "已验配助听器", "Hearing aid fitted", _TREATED),
+        close("COCHLEAR_IMPLANT", "已植入人工耳蜗", "Cochlear implant", _TREATED),
+        close("REHABILITATION_ENROLLED", "已进入康复", "Rehabilitation enrolled", _TREATED),
+        close("NOT_INDICATED", "无需干预", "No intervention needed", ClosureOutcome.CONFIRMED_MONITORED),
+    ), track_deadlines=((LATE_ONSET, within(LATE_INTERVENTION_DAYS)),)),
+    Step("SURVEILLANCE_12M", "高危随访(12月龄)", "Surveillance at 12 months", StepKind.SURVEILLANCE,
+         by_age(SURVEILLANCE_1_MONTHS, TimeUnit.MONTHS), (
+        goto("NORMAL", "未见异常", "Normal", "SURVEILLANCE_24M"),
+        goto("SUSPECTED_LOSS", "怀疑听力损失", "Suspected loss", "DIAGNOSIS", sets_track=LATE_ONSET),
+    )),
+    Step("SURVEILLANCE_24M", "高危随访(24月龄)", "Surveillance at 24 months", StepKind.SURVEILLANCE,
+         by_age(SURVEILLANCE_2_MONTHS, TimeUnit.MONTHS), (
+        goto("NORMAL", "未见异常", "Normal", "SURVEILLANCE_36M"),
+        goto("SUSPECTED_LOSS", "怀疑听力损失", "Suspected loss", "DIAGNOSIS", sets_track=LATE_ONSET),
+    )),
+    Step("SURVEILLANCE_36M", "高危随访(36月龄)", "Surveillance at 36 months", StepKind.SURVEILLANCE,
+         by_age(SURVEILLANCE_3_MONTHS, TimeUnit.MONTHS), (
+        close("NORMAL", "未见异常，随访结束", "Normal, surveillance complete", _NOT_CONFIRMED),
+        goto("SUSPECTED_LOSS", "怀疑听力损失", "Suspected loss", "DIAGNOSIS", sets_track=LATE_ONSET),
+    )),
+)
+
+_WARN, _ESCALATE, _LTFU = standard_policies(_S)
+_T_SCREEN = _S.add("TARGET_INITIAL_SCREEN_RATE", "90", "S", "S26", "%")
+_T_PASS = _S.add("TARGET_INITIAL_PASS_RATE", "90", "S", "S26", "%")
+_T_RESCREEN = _S.add("TARGET_RESCREEN_RATE", "80", "S", "S26", "%")
+_T_REFERRAL_SHARE = _S.add("TARGET_REFERRAL_SHARE", "5", "S", "S26", "%")
+_B = CohortBasis.BIRTH_COHORT
+
+INDICATORS = (
+    Indicator("INITIAL_SCREEN_RATE", "初筛率", "Initial screening rate", "Initially screened", "Live births",
+              _B, target=_T_SCREEN, source="S26"),
+    Indicator("INITIAL_PASS_RATE", "初筛通过率", "Initial pass rate", "Passed initial", "Initially screened",
+              _B, target=_T_PASS, source="S26"),
+    Indicator("RESCREEN_RATE", "复筛率", "Rescreen rate", "Rescreened", "Initial not pass + missed", _B,
+              target=_T_RESCREEN, source="S26"),
+    Indicator("RESCREEN_FAIL_RATE", "复筛未通过率", "Rescreen fail rate", "Rescreen not pass", "Rescreened",
+              _B, source="S26,S32"),
+    Indicator("REFERRAL_SHARE", "转诊人数占筛查人数", "Referrals as share of screened", "Rescreen not pass",
+              "Screened", _B, target=_T_REFERRAL_SHARE, comparison=TargetComparison.AT_MOST, source="S26"),
+    Indicator("DIAGNOSIS_RATE", "转诊率/诊断率", "Referral/diagnosis rate", "Diagnosed at a centre",
+              "Rescreen not pass", _B, source="S26,S32"),
+    Indicator("DETECTION_RATE", "听力损失检出率", "Detection rate", "Confirmed hearing loss", "Screened", _B,
+              IndicatorUnit.PER_MILLE, source="S27,S32"),
+    Indicator("INTERVENTION_RATE", "干预率", "Intervention rate", "Intervened", "Confirmed permanent loss",
+              _B, source="P"),
+    Indicator("SCREENED_BY_1_MONTH", "1月龄内筛查率", "Screened by 1 month", "Screened by age 1 month",
+              "Live births", _B, source="S22"),
+    Indicator("DIAGNOSED_BY_3_MONTHS", "3月龄内诊断率", "Diagnosed by 3 months", "Diagnosed by 90 days",
+              "Rescreen not pass", _B, source="S22"),
+    Indicator("INTERVENED_BY_6_MONTHS", "6月龄内干预率", "Intervened by 6 months", "Intervened by 180 days",
+              "Confirmed permanent loss", _B, source="S22"),
+    Indicator("LTFU_RATE", "失访率", "Loss to follow-up", "Lost to follow-up", "Not passed at the stage", _B,
+              source="S22,S23"),
+)
+# fmt: on
+
+PROGRAM = Program(
+    code=CODE,
+    zh="新生儿听力筛查",
+    en="Newborn hearing screening",
+    rule_version=f"{CODE}/2026.1",
+    eligibility=Eligibility((SubjectKind.NEWBORN,), description="All live births [S1]"),
+    tests=(INITIAL, RESCREEN),
+    steps=STEPS,
+    tracks=(Choice(LATE_ONSET, "迟发性听力损失", "Late-onset loss (found in surveillance)"),),
+    ltfu_policy=_LTFU,
+    warn_fraction=_WARN,
+    escalate_after_days=_ESCALATE,
+    indicators=INDICATORS,
+    screening_window=ScreeningWindow(
+        test="INITIAL",
+        earliest_age=INITIAL_EARLIEST_AGE_HOURS,
+        due_age=INITIAL_DUE_AGE_DAYS,
+        due_unit=TimeUnit.DAYS,
+        missed_step="RESCREEN",
+        missed_after_age=MISSED_AFTER_AGE_DAYS,
+    ),
+    settings=_S.freeze(),
+    sources="S1,S12,S22–S32",
+)

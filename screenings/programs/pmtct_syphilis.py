@@ -1,0 +1,224 @@
+"""PMTCT of syphilis (预防梅毒母婴传播): maternal treatment and the exposed infant's follow-up, §6.4."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from screenings.engine import (
+    NEXT_IN_SCHEDULE,
+    CaseReason,
+    ClosureOutcome,
+    CohortBasis,
+    ExposedInfantPlan,
+    Field,
+    FieldError,
+    FieldKind,
+    Indicator,
+    IndicatorUnit,
+    Notice,
+    Program,
+    ResultCode,
+    ScreeningTest,
+    Setting,
+    SettingBook,
+    SettingValues,
+    Step,
+    StepKind,
+    Subject,
+    TargetComparison,
+    TimeUnit,
+    Transition,
+    Verdict,
+    by_age,
+    close,
+    goto,
+    within,
+)
+
+from ._common import POSITIVE_NEGATIVE_NOT_DONE, standard_policies
+from .pmtct import (
+    MATERNAL_ELIGIBILITY,
+    MATERNAL_FIELDS,
+    STAGE_FINDINGS,
+    first_trimester_setting,
+    partner_testing_indicator,
+    stage_findings,
+    testing_indicators,
+)
+
+CODE = "PMTCT_SYPHILIS"
+_S = SettingBook(CODE)
+_MONTHS = TimeUnit.MONTHS
+
+FIRST_TRIMESTER = first_trimester_setting(_S)
+CONFIRMATION_DAYS = _S.add("CONFIRMATION_DAYS", 7, "P", "§6.2 (confirm with the other test class)", "days")
+CLINICAL_REVIEW_DAYS = _S.add("CLINICAL_REVIEW_DAYS", 14, "P", "§6.2 (TP+/NT−: past or early)", "days")
+TREATMENT_START_DAYS = _S.add("TREATMENT_START_DAYS", 3, "P", "S85 (start immediately)", "days")
+CASE_CARD_DAYS = _S.add("CASE_CARD_DAYS", 5, "P", "§6.4 row 5 (S36, as for HIV)", "days")
+COURSE_DAYS = _S.add("COURSE_COMPLETION_DAYS", 21, "S", "S85 (benzathine penicillin weekly ×3)", "days")
+COURSE_2_DAYS = _S.add("COURSE_2_DAYS", 56, "P", "S85 (≥4 weeks apart, 2nd in 3rd trimester)", "days")
+TITRE_MONTHS = _S.add("TITRE_INTERVAL_MONTHS", 1, "S", "S85 (monthly RPR/TRUST)", "months")
+BIRTH_ASSESSMENT_HOURS = _S.add("BIRTH_ASSESSMENT_BY_AGE_HOURS", 24, "P", "§6.4 rows 6–7 (at birth [R])", "h")
+CS_DIAGNOSIS_DAYS = _S.add("CS_DIAGNOSIS_DAYS", 7, "P", "§6.4 row 9", "days")
+CS_TREATMENT_DAYS = _S.add("CS_TREATMENT_DAYS", 3, "P", "§6.4 row 9 (aqueous penicillin 10–14 d [R])", "days")
+FOLLOW_UP_AGES: tuple[tuple[int, Setting], ...] = tuple(
+    (months, _S.add(f"FOLLOW_UP_{months}M_AGE_MONTHS", months, "S", "S84", "months of age"))
+    for months in (3, 6, 9, 12, 15, 18)
+)
+
+
+def classify_syphilis(values: Mapping[str, object], subject: Subject, settings: SettingValues) -> Verdict:
+    """Classify maternal syphilis serology: both test classes positive is current syphilis [S85]."""
+    findings = stage_findings(values, settings, FIRST_TRIMESTER)
+    treponemal, non_treponemal = values["treponemal"], values["non_treponemal"]
+    if treponemal == "NOT_DONE" and non_treponemal == "NOT_DONE":
+        return Verdict(None, errors=(FieldError(None, "NO_TEST", "at least one test class is required"),))
+    if "POSITIVE" in (treponemal, non_treponemal) and "NOT_DONE" in (treponemal, non_treponemal):
+        return Verdict("REACTIVE_PENDING", findings)
+    if treponemal == "POSITIVE" and non_treponemal == "POSITIVE":
+        warnings = () if values["titre"] else (Notice("titre", "TITRE_MISSING", "record the titre (1:n)"),)
+        return Verdict("CURRENT", findings, warnings)
+    if treponemal == "POSITIVE":
+        return Verdict("TP_POS_NT_NEG", findings)
+    if non_treponemal == "POSITIVE":
+        return Verdict("TP_NEG_NT_POS", findings)
+    return Verdict("NEG", findings)
+
+
+_POS = CaseReason.POSITIVE_RESULT
+_TREATED, _NOT_CONFIRMED = ClosureOutcome.CONFIRMED_TREATED, ClosureOutcome.NOT_CONFIRMED
+_DELIVERED = close("DELIVERED", "已分娩", "Delivered", _TREATED)
+
+# fmt: off
+SYPHILIS_SCREEN = ScreeningTest("SYPHILIS_SCREEN", "孕产妇梅毒检测", "Maternal syphilis test", (
+    *MATERNAL_FIELDS,
+    Field("treponemal", FieldKind.CHOICE, "梅毒螺旋体抗原血清学试验", "Treponemal test (TPPA/ELISA/rapid)",
+          choices=POSITIVE_NEGATIVE_NOT_DONE),
+    Field("non_treponemal", FieldKind.CHOICE, "非梅毒螺旋体抗原血清学试验", "Non-treponemal test (RPR/TRUST)",
+          choices=POSITIVE_NEGATIVE_NOT_DONE),
+    Field("titre", FieldKind.INTEGER, "滴度(1:n中的n)", "Titre (n of 1:n)", "", 1, 4096, required=False),
+), (
+    ResultCode("NEG", "阴性", "Negative"),
+    ResultCode("REACTIVE_PENDING", "单类试验阳性，待确证", "One class positive, confirm", True, _POS,
+               "CONFIRMATION"),
+    ResultCode("CURRENT", "梅毒感染(两类均阳性)", "Current syphilis (both positive)", True, _POS,
+               "TREATMENT_START", exposes_infant=True),
+    ResultCode("TP_POS_NT_NEG", "螺旋体阳性/非螺旋体阴性", "Treponemal +, non-treponemal −", True, _POS,
+               "CLINICAL_REVIEW"),
+    ResultCode("TP_NEG_NT_POS", "生物学假阳性", "Biological false positive"),
+), classify_syphilis, STAGE_FINDINGS, "tested_on")
+
+
+def _follow_up_steps() -> tuple[Step, ...]:
+    steps = []
+    for index, (months, setting) in enumerate(FOLLOW_UP_AGES):
+        last = index == len(FOLLOW_UP_AGES) - 1
+        following = "" if last else f"FOLLOW_UP_{FOLLOW_UP_AGES[index + 1][0]}M"
+        carry_on: tuple[Transition, ...] = () if last else (
+            goto("NOT_EXCLUDED", "未排除，继续随访", "Not yet excluded", following),
+        )
+        steps.append(Step(
+            f"FOLLOW_UP_{months}M", f"{months}月龄随访", f"Follow-up at {months} months", StepKind.FOLLOW_UP,
+            by_age(setting, _MONTHS), (
+                *carry_on,
+                close("EXCLUDED", "排除先天梅毒", "Congenital syphilis excluded", _NOT_CONFIRMED),
+                goto("CS_SUSPECTED", "疑似先天梅毒", "Congenital syphilis suspected", "CS_DIAGNOSIS"),
+            )))
+    return tuple(steps)
+
+
+STEPS = (
+    Step("CONFIRMATION", "另一类试验确证", "Confirm with the other test class", StepKind.DIAGNOSIS,
+         within(CONFIRMATION_DAYS), (
+        goto("CURRENT", "梅毒感染", "Current syphilis", "TREATMENT_START"),
+        goto("TP_POS_NT_NEG", "螺旋体阳性/非螺旋体阴性", "Treponemal +, non-treponemal −", "CLINICAL_REVIEW"),
+        close("TP_NEG_NT_POS", "生物学假阳性", "Biological false positive", _NOT_CONFIRMED),
+        close("NEG", "阴性", "Negative", _NOT_CONFIRMED),
+    ), test="SYPHILIS_SCREEN"),
+    Step("CLINICAL_REVIEW", "临床评估", "Clinical review", StepKind.DIAGNOSIS, within(CLINICAL_REVIEW_DAYS), (
+        goto("TREATMENT_INDICATED", "需要治疗", "Treatment indicated", "TREATMENT_START"),
+        close("PAST_TREATED", "既往已规范治疗", "Past infection, adequately treated", _NOT_CONFIRMED),
+    )),
+    Step("TREATMENT_START", "开始治疗", "Start treatment", StepKind.TREATMENT, within(TREATMENT_START_DAYS), (
+        goto("STARTED", "已开始(首针)", "First injection given", "CASE_REPORT"),
+    )),
+    Step("CASE_REPORT", "填报个案登记卡", "File the case card", StepKind.CASE_REPORT,
+         within(CASE_CARD_DAYS), (
+        goto("FILED", "已填报", "Filed", "COURSE_1"),
+    )),
+    Step("COURSE_1", "第一疗程", "First course", StepKind.TREATMENT, within(COURSE_DAYS), (
+        goto("COMPLETED", "已完成", "Completed", "COURSE_2"),
+        _DELIVERED,
+    )),
+    Step("COURSE_2", "第二疗程", "Second course", StepKind.TREATMENT, within(COURSE_2_DAYS), (
+        goto("COMPLETED", "已完成", "Completed", "TITRE_MONITORING"),
+        _DELIVERED,
+    ), accepts_scheduled_due=True),
+    Step("TITRE_MONITORING", "每月滴度监测", "Monthly titre", StepKind.FOLLOW_UP,
+         within(TITRE_MONTHS, _MONTHS), (
+        goto("STABLE_OR_FALLING", "滴度稳定或下降", "Titre stable or falling", "TITRE_MONITORING"),
+        goto("FOURFOLD_RISE", "滴度升高4倍(再感染/复发)", "Fourfold rise: retreat", "TREATMENT_START"),
+        _DELIVERED,
+    )),
+    Step("BIRTH_ASSESSMENT", "出生时评估及预防性治疗", "Birth titre and prophylaxis", StepKind.PROPHYLAXIS,
+         by_age(BIRTH_ASSESSMENT_HOURS, TimeUnit.HOURS), (
+        goto("PROPHYLAXIS_GIVEN", "已预防性治疗", "Prophylaxis given", "FOLLOW_UP_3M"),
+        goto("PROPHYLAXIS_NOT_INDICATED", "无需预防性治疗", "Prophylaxis not indicated", "FOLLOW_UP_3M"),
+        goto("CS_SUSPECTED", "疑似先天梅毒", "Congenital syphilis suspected", "CS_DIAGNOSIS"),
+    )),
+    *_follow_up_steps(),
+    Step("CS_DIAGNOSIS", "先天梅毒诊断", "Congenital syphilis diagnosis", StepKind.DIAGNOSIS,
+         within(CS_DIAGNOSIS_DAYS), (
+        goto("CS_CONFIRMED", "确诊先天梅毒", "Congenital syphilis confirmed", "CS_TREATMENT"),
+        goto("NOT_CONFIRMED", "未确诊，继续随访", "Not confirmed, back to the schedule", NEXT_IN_SCHEDULE),
+        close("EXCLUDED", "排除先天梅毒", "Congenital syphilis excluded", _NOT_CONFIRMED),
+    )),
+    Step("CS_TREATMENT", "先天梅毒治疗", "Congenital syphilis treatment", StepKind.TREATMENT,
+         within(CS_TREATMENT_DAYS), (
+        close("STARTED", "已开始治疗", "Treatment started", _TREATED),
+    )),
+)
+
+_WARN, _ESCALATE, _LTFU = standard_policies(_S)
+_B, _D = CohortBasis.BIRTH_COHORT, CohortBasis.DELIVERY_PERIOD
+
+INDICATORS = (
+    *testing_indicators(_S, "梅毒", "syphilis"),
+    Indicator("MATERNAL_TREATMENT_RATE", "梅毒感染孕产妇治疗率", "Maternal treatment rate",
+              "Syphilis+ women treated in pregnancy", "Syphilis+ women delivering", _D,
+              target=_S.add("TARGET_MATERNAL_TREATMENT_RATE", "95", "S", "S79", "%"), source="R"),
+    Indicator("ADEQUATE_TREATMENT_RATE", "梅毒孕产妇充分治疗率", "Adequate treatment rate",
+              "Adequately treated",
+              "Syphilis+ women delivering", _D,
+              target=_S.add("TARGET_ADEQUATE_TREATMENT_RATE", "90", "S", "S81", "%"), source="S81"),
+    Indicator("INFANT_PROPHYLAXIS_RATE", "所生儿童预防性治疗率", "Infant prophylaxis rate",
+              "Exposed infants given prophylaxis", "Exposed live births needing it", _B,
+              target=_S.add("TARGET_INFANT_PROPHYLAXIS_RATE", "95", "S", "S79", "%"), source="R"),
+    Indicator("CONGENITAL_SYPHILIS_RATE", "先天梅毒报告发病率", "Congenital syphilis rate",
+              "Reported CS cases",
+              "Live births", _B, IndicatorUnit.PER_100K,
+              _S.add("TARGET_CONGENITAL_SYPHILIS_PER_100K", "15", "S", "S79 (elimination ≤50)", "per 100k"),
+              TargetComparison.BELOW, "S79"),
+    partner_testing_indicator(_S),
+)
+# fmt: on
+
+PROGRAM = Program(
+    code=CODE,
+    zh="预防梅毒母婴传播",
+    en="PMTCT of syphilis",
+    rule_version=f"{CODE}/2026.1",
+    eligibility=MATERNAL_ELIGIBILITY,
+    tests=(SYPHILIS_SCREEN,),
+    steps=STEPS,
+    ltfu_policy=_LTFU,
+    warn_fraction=_WARN,
+    escalate_after_days=_ESCALATE,
+    indicators=INDICATORS,
+    exposed_infant=ExposedInfantPlan(
+        first_step="BIRTH_ASSESSMENT",
+        schedule=("BIRTH_ASSESSMENT", *(f"FOLLOW_UP_{months}M" for months, _ in FOLLOW_UP_AGES)),
+    ),
+    settings=_S.freeze(),
+    sources="S36,S79–S85",
+)
