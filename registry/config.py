@@ -41,6 +41,8 @@ def from_environment(instance_path: Path) -> dict:
         "REDIS_URL": os.environ.get("REDIS_URL") or None,
         "DEBUG": os.environ.get("FLASK_DEBUG") == "1",
         "SESSION_COOKIE_SECURE": env == "production" or os.environ.get("SESSION_COOKIE_SECURE") == "1",
+        # The __Host- prefix makes browsers refuse the cookie unless it is Secure, host-only and Path=/.
+        "SESSION_COOKIE_NAME": "__Host-registry_session" if env == "production" else "registry_session",
     }
 
 
@@ -48,7 +50,6 @@ DEFAULTS = {
     "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
     "SESSION_COOKIE_HTTPONLY": True,
     "SESSION_COOKIE_SAMESITE": "Lax",
-    "SESSION_COOKIE_NAME": "registry_session",
     "LOGIN_IDLE_TIMEOUT": dt.timedelta(minutes=30),
     "LOGIN_ABSOLUTE_TIMEOUT": dt.timedelta(hours=12),
     "LOGIN_MAX_FAILURES": 5,

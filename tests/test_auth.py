@@ -207,3 +207,13 @@ def test_production_refuses_an_administrator_with_the_demo_password(tmp_path):
     result = _start_in_production(tmp_path, DATABASE_URL=url)
     assert result.returncode != 0
     assert "administrator admin still has a default password" in result.stderr
+
+
+def test_production_cookies_are_secure_and_host_only(tmp_path, monkeypatch):
+    from registry.config import from_environment
+
+    monkeypatch.setenv("REGISTRY_ENV", "production")
+    monkeypatch.setenv("SECRET_KEY", "a-long-random-production-secret-key-0123456789abcdef")
+    settings = from_environment(tmp_path)
+    assert settings["SESSION_COOKIE_SECURE"] is True
+    assert settings["SESSION_COOKIE_NAME"].startswith("__Host-")
