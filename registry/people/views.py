@@ -2,7 +2,6 @@
 
 import datetime as dt
 
-import sqlalchemy as sa
 from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
@@ -143,11 +142,3 @@ def reveal(person_id: int):
     db.session.commit()
     return render_template("people/detail.html", person=person, revealed=True)
 
-
-def institution_people_count(institution_ids) -> dict[int, int]:
-    rows = db.session.execute(
-        sa.select(Person.institution_id, sa.func.count())
-        .where(institution_ids)
-        .group_by(Person.institution_id)
-    )
-    return dict(rows.all())
