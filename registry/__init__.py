@@ -27,6 +27,7 @@ def create_app(config: dict | None = None) -> Flask:
 
     _init_extensions(app)
     _register_blueprints(app)
+    _connect_screenings()
     _register_request_hooks(app)
     _register_cli(app)
 
@@ -76,6 +77,12 @@ def _register_blueprints(app: Flask) -> None:
 
     for blueprint in (auth_bp, home_bp, people_bp, admin_bp):
         app.register_blueprint(blueprint)
+
+
+def _connect_screenings() -> None:
+    from screenings.services import connect_registry_signals
+
+    connect_registry_signals()
 
 
 def _register_request_hooks(app: Flask) -> None:

@@ -4,6 +4,7 @@ import dataclasses
 import datetime as dt
 
 import sqlalchemy as sa
+from blinker import Namespace
 from pypinyin import Style, lazy_pinyin
 
 from registry import audit
@@ -11,6 +12,10 @@ from registry.audit import Actor
 from registry.extensions import db
 from registry.people.idnumbers import normalise
 from registry.people.models import Household, IdDocumentType, Person, PersonKind, Pregnancy, Sex
+
+# Sent inside the registering transaction; the screenings package opens an exposed infant's follow-up
+# here without the registry importing it.
+person_registered = Namespace().signal("person-registered")
 
 
 def pinyin_of(name: str) -> tuple[str, str]:
@@ -114,6 +119,7 @@ def register_person(
     audit.record(actor, now, "person", person.id, "CREATE", summary)
     if pregnancy is not None:
         add_pregnancy(person, pregnancy, actor, now)
+    person_registered.send(person, actor=actor, now=now)
     return person
 
 
