@@ -111,6 +111,9 @@ def load_demo_data(seed: int = 2026, women: int = 3000, now: dt.datetime | None 
                 password_hash=password_hash,
                 created_at=now,
                 password_changed_at=now,
+                # The hospital's clinic and the district coordinator work on PMTCT; the others must
+                # state a reason to open those records.
+                sees_restricted_records=username in ("clinic", "coordinator"),
             )
         )
     today = now.date()

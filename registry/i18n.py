@@ -1,10 +1,12 @@
 """Locale and time zone selection: Chinese first, English on request, times shown in Asia/Shanghai."""
 
 import datetime as dt
+import functools
 from zoneinfo import ZoneInfo
 
+import babel.dates
 from flask import session
-from flask_babel import format_date, format_datetime, get_locale
+from flask_babel import format_datetime, get_locale
 
 from registry.config import DISPLAY_TIMEZONE
 
@@ -34,7 +36,14 @@ def local_date(value: dt.date | dt.datetime | None, fmt: str = "long") -> str:
         return ""
     if isinstance(value, dt.datetime):
         value = value.astimezone(DISPLAY_ZONE).date()
-    return format_date(value, fmt)
+    locale = get_locale()
+    return _formatted_day(value, fmt, str(locale) if locale is not None else "zh_Hans_CN")
+
+
+@functools.lru_cache(maxsize=8192)
+def _formatted_day(day: dt.date, fmt: str, locale: str) -> str:
+    # Lists show the same few dozen dates many times; Babel's formatting is the slow part of a row.
+    return babel.dates.format_date(day, fmt, locale=locale)
 
 
 def local_datetime(value: dt.datetime | None, fmt: str = "medium") -> str:

@@ -64,18 +64,30 @@ class FollowUpCase(db.Model):
 
     __tablename__ = "follow_up_case"
     __table_args__ = (
-        # The worklist: open cases of an institution by due date. Partial, so closed cases cost nothing.
+        # The worklist: open cases of an institution by due date. Partial, so closed cases cost nothing;
+        # escalated_at and status ride along so the tab counts are read from the index alone.
         sa.Index(
             "ix_follow_up_case_worklist",
             "responsible_institution_id",
             "due_at",
             "id",
+            "escalated_at",
+            "status",
             sqlite_where=_NOT_CLOSED,
             postgresql_where=_NOT_CLOSED,
         ),
         # The sweep: every open case by due date, whatever its institution.
         sa.Index(
             "ix_follow_up_case_open_due",
+            "due_at",
+            "id",
+            sqlite_where=_NOT_CLOSED,
+            postgresql_where=_NOT_CLOSED,
+        ),
+        sa.Index(
+            "ix_follow_up_case_worklist_risk",
+            "responsible_institution_id",
+            "risk_rank",
             "due_at",
             "id",
             sqlite_where=_NOT_CLOSED,
@@ -126,6 +138,8 @@ class FollowUpCase(db.Model):
     rule_version: Mapped[str] = mapped_column(sa.String(40))
     escalated_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
     contact_attempts: Mapped[int] = mapped_column(default=0)
+    # The worklist's "by risk" order: 0 escalated, then by why the case exists (see services.risk_rank).
+    risk_rank: Mapped[int] = mapped_column(sa.SmallInteger, default=5)
     outcome: Mapped[ClosureOutcome | None] = mapped_column(str_enum(ClosureOutcome))
     closed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
     state_as_of: Mapped[dt.datetime] = mapped_column(UTCDateTime())

@@ -11,7 +11,7 @@ import dataclasses
 import datetime as dt
 import decimal
 import uuid
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
@@ -25,6 +25,7 @@ from registry.people.models import Person, PersonKind
 from registry.people.models import Sex as PersonSex
 from registry.people.services import person_registered
 from screenings.engine import (
+    AUTOMATED,
     LOCAL_TZ,
     SCHEDULED_DUE_AT,
     CaseEventFact,
@@ -49,7 +50,6 @@ from screenings.engine import (
     open_case,
     open_exposed_infant_case,
     open_missed_screening_case,
-    parse_values,
 )
 from screenings.models import CaseEvent, FollowUpCase, ScreeningResult
 from screenings.programs import PROGRAMS, get_program
@@ -59,6 +59,15 @@ WEB_SOURCE = "WEB"
 _REACHING_OUTCOMES = frozenset(
     {ContactOutcome.REACHED, ContactOutcome.REFUSED, ContactOutcome.MOVED_AWAY, ContactOutcome.DIED}
 )
+# Why a case exists, most urgent first: a confirmed positive before a referral before a missed screen.
+_REASON_RISK = {
+    CaseReason.POSITIVE_RESULT: 1,
+    CaseReason.EXPOSED_INFANT: 1,
+    CaseReason.REFERRED_RESULT: 2,
+    CaseReason.UNSATISFACTORY_SPECIMEN: 3,
+    CaseReason.MISSED_SCREENING: 3,
+    CaseReason.HIGH_RISK_SURVEILLANCE: 4,
+}
 _SEX = {PersonSex.FEMALE: Sex.FEMALE, PersonSex.MALE: Sex.MALE, PersonSex.UNKNOWN: Sex.UNKNOWN}
 # A maternal result this close before a birth still belongs to that pregnancy (tests at labour).
 _DELIVERY_TESTING_MARGIN = dt.timedelta(days=7)
@@ -199,6 +208,13 @@ def responsible_institution_after(case: FollowUpCase, events: Iterable[CaseEvent
     return responsible
 
 
+def risk_rank(reason: CaseReason, state: CaseState) -> int:
+    """Return the worklist's risk order: escalated or lost first, then by why the case exists."""
+    if state.escalated_at is not None or state.status is CaseStatus.LOST_TO_FOLLOW_UP:
+        return 0
+    return _REASON_RISK.get(reason, 5)
+
+
 def apply_state(case: FollowUpCase, state: CaseState, events: list[CaseEvent], as_of: dt.datetime) -> None:
     """Write the derived state into the case row's indexed columns."""
     case.status = state.status
@@ -210,6 +226,7 @@ def apply_state(case: FollowUpCase, state: CaseState, events: list[CaseEvent], a
     case.rule_version = state.rule_version
     case.escalated_at = state.escalated_at
     case.contact_attempts = len(state.attempts)
+    case.risk_rank = risk_rank(case.reason, state)
     case.outcome = state.outcome
     case.closed_at = state.closed_at
     case.state_as_of = as_of
@@ -245,11 +262,7 @@ def record_result(
 
     program = get_program(program_code)
     test = program.test(test_code)
-    parsed, errors = parse_values(test, values)
-    if errors:
-        raise ResultRejected(errors)
-    subject = subject_of(person, subject_kind_for(person, program), *_subject_extras(parsed))
-    classification = classify(program, test.code, parsed, subject)
+    subject, classification = _classified(person, program, test.code, values)
     if not classification.ok:
         raise ResultRejected(classification.errors)
     performed = _performed_at(classification, test.performed_field, performed_at, now)
@@ -294,12 +307,172 @@ def record_result(
     return RecordedResult(result, True, case, opened, advanced, infants, classification.warnings)
 
 
+@dataclasses.dataclass(frozen=True)
+class ResultInput:
+    """One row of a batch: whose result, its raw values, and its key in the source system."""
+
+    person: Person
+    values: Mapping[str, object]
+    source_key: str
+    performed_at: dt.datetime | None = None
+
+
+def record_results(
+    program_code: str,
+    test_code: str,
+    inputs: Sequence[ResultInput],
+    institution: Institution,
+    actor: Actor,
+    now: dt.datetime,
+    *,
+    source_system: str,
+) -> list[RecordedResult | ResultRejected]:
+    """Record many results of one test at once, with exactly record_result's meaning for each row.
+
+    Rows are classified in memory; the ones that touch no follow-up case (most of a lab file) are
+    stored with one multi-row INSERT and one audit row for the batch; the rest go through
+    record_result. Returns, per input and in order, the RecordedResult or the ResultRejected.
+    A database error (say another process storing the same keys at this moment) propagates: the
+    caller rolls the batch back and may retry it row by row.
+    """
+    program = get_program(program_code)
+    test = program.test(test_code)
+    outcomes: list[RecordedResult | ResultRejected | None] = [None] * len(inputs)
+
+    keys = list(dict.fromkeys(row.source_key for row in inputs))
+    stored = {
+        result.source_key: result
+        for chunk in _chunks(keys, 500)
+        for result in db.session.scalars(
+            sa.select(ScreeningResult).where(
+                ScreeningResult.source_system == source_system, ScreeningResult.source_key.in_(chunk)
+            )
+        )
+    }
+    person_ids = sorted({row.person.id for row in inputs})
+    steps_with_this_test = {
+        step.code for step in program.steps if step.test == test.code
+    }  # a result of this test may advance a case standing at one of these steps
+    followed = {
+        person_id
+        for chunk in _chunks(person_ids, 500)
+        for person_id, step in db.session.execute(
+            sa.select(FollowUpCase.person_id, FollowUpCase.current_step).where(
+                FollowUpCase.program == program.code,
+                FollowUpCase.status != CaseStatus.CLOSED,
+                FollowUpCase.person_id.in_(chunk),
+            )
+        )
+        if step in steps_with_this_test
+    }
+
+    bulk: list[tuple[int, dict, Classification]] = []
+    one_by_one: list[int] = []
+    seen: set[str] = set()
+    for index, row in enumerate(inputs):
+        if row.source_key in stored or row.source_key in seen:
+            continue  # stored before, or earlier in this batch: changes nothing
+        seen.add(row.source_key)
+        _, classification = _classified(row.person, program, test.code, row.values)
+        if not classification.ok:
+            outcomes[index] = ResultRejected(classification.errors)
+            continue
+        performed = _performed_at(classification, test.performed_field, row.performed_at, now)
+        if performed > now + dt.timedelta(minutes=5):
+            outcomes[index] = ResultRejected(
+                [FieldError(test.performed_field, "IN_FUTURE", "the test date is in the future")]
+            )
+            continue
+        if classification.opens_case or classification.exposes_infant or row.person.id in followed:
+            one_by_one.append(index)
+            continue
+        bulk.append((index, _result_row(program, test.code, row, institution, classification, performed,
+                                        source_system, actor, now), classification))  # fmt: skip
+
+    if bulk:
+        # Core, not the ORM's bulk path: one multi-row INSERT per few hundred rows, ids returned in order.
+        table = ScreeningResult.__table__
+        ids = (
+            db.session.connection()
+            .execute(
+                table.insert().returning(table.c.id, sort_by_parameter_order=True),
+                [values for _, values, _ in bulk],
+            )
+            .scalars()
+            .all()
+        )
+        audit.record(
+            actor, now, "screening_result", None, "CREATE",
+            f"{len(ids)} {program.code}/{test.code} results from {source_system}, ids {min(ids)}–{max(ids)}",
+        )  # fmt: skip
+        for (index, values, classification), result_id in zip(bulk, ids, strict=True):
+            # Not loaded back: the caller reads what it just gave, and the session stays small.
+            stored_result = ScreeningResult(id=result_id, **values)
+            outcomes[index] = RecordedResult(stored_result, True, warnings=classification.warnings)
+    for index in one_by_one:
+        row = inputs[index]
+        outcomes[index] = record_result(
+            row.person, program.code, test.code, row.values, institution, actor, now,
+            source_system=source_system, source_key=row.source_key, performed_at=row.performed_at,
+        )  # fmt: skip
+    for index, row in enumerate(inputs):
+        if outcomes[index] is None:  # a key stored before this call, or repeated within it
+            existing = stored.get(row.source_key) or _result_by_source(source_system, row.source_key)
+            outcomes[index] = RecordedResult(existing, created=False)
+    return outcomes  # type: ignore[return-value]
+
+
+def _chunks(items: Sequence, size: int):
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+def _result_row(
+    program: Program,
+    test_code: str,
+    row: ResultInput,
+    institution: Institution,
+    classification: Classification,
+    performed: dt.datetime,
+    source_system: str,
+    actor: Actor,
+    now: dt.datetime,
+) -> dict:
+    return {
+        "program": program.code,
+        "test": test_code,
+        "person_id": row.person.id,
+        "institution_id": institution.id,
+        "performed_at": performed,
+        "measured_values": _jsonable(classification.values),
+        "result_code": classification.result_code,
+        "findings": list(classification.findings),
+        "rule_version": classification.rule_version,
+        "exposes_infant": classification.exposes_infant,
+        "source_system": source_system,
+        "source_key": row.source_key,
+        "entered_by_id": actor.user_id,
+        "entered_at": now,
+    }
+
+
 def _result_by_source(source_system: str, source_key: str) -> ScreeningResult | None:
     return db.session.scalar(
         sa.select(ScreeningResult).where(
             ScreeningResult.source_system == source_system, ScreeningResult.source_key == source_key
         )
     )
+
+
+def _classified(
+    person: Person, program: Program, test_code: str, values: Mapping[str, object]
+) -> tuple[Subject, Classification]:
+    """Classify raw values; return the subject as the case will keep it, with what the values told of them."""
+    kind = subject_kind_for(person, program)
+    # Classifiers read a NICU stay or risk factors from the values themselves, so the subject they see
+    # need not carry them yet; the case's subject does, for the rules of its later steps.
+    classification = classify(program, test_code, values, subject_of(person, kind))
+    return subject_of(person, kind, *_subject_extras(classification.values)), classification
 
 
 def _subject_extras(values: Mapping[str, object]) -> tuple[bool, tuple[str, ...]]:
@@ -361,15 +534,16 @@ def _follow_up(
     if case is not None and case.current_step is not None:
         step = program.step(case.current_step)
         if step.test == result.test and result.result_code in step.result_codes:
-            record_step(
-                case, step.code, result.result_code, actor, now,
-                occurred_at=result.performed_at, result=result,
-                expected_version=case.version,
-            )  # fmt: skip
-            return case, False, True
-    if not classification.opens_case:
-        return case, False, False
-    if case is not None:
+            try:
+                record_step(
+                    case, step.code, result.result_code, actor, now,
+                    occurred_at=result.performed_at, result=result,
+                    expected_version=case.version,
+                )  # fmt: skip
+                return case, False, True
+            except CaseActionRefused:
+                pass  # e.g. done before the case's opening: the result stays, noted on the case below
+    if case is not None and (classification.opens_case or step_test_of(program, case) == result.test):
         # One open case per person and program: a further positive is recorded on it, not beside it.
         add_note(
             case,
@@ -380,8 +554,16 @@ def _follow_up(
             result=result,
         )
         return case, False, False
-    opened = open_case(classification, subject, max(result.performed_at, now))
+    if not classification.opens_case:
+        return case, False, False
+    # The case's clock starts when the screen was done, not when its result was typed in.
+    opened = open_case(classification, subject, result.performed_at)
     return _open(program, person, opened, institution, actor, now, result), True, False
+
+
+def step_test_of(program: Program, case: FollowUpCase) -> str | None:
+    """Return the test whose result records the case's current step, if any."""
+    return program.step(case.current_step).test if case.current_step else None
 
 
 def _open(
@@ -438,7 +620,9 @@ def _open_cases_for_exposed_children(
     """A positive mother already delivered: open her newborns' exposed-infant cases."""
     since = (result.performed_at - _DELIVERY_TESTING_MARGIN).date()
     children = db.session.scalars(
-        sa.select(Person).where(Person.mother_id == mother.id, Person.birth_on >= since)
+        sa.select(Person).where(
+            Person.mother_id == mother.id, Person.birth_on >= since, Person.merged_into_id.is_(None)
+        )
     )
     opened = [open_exposed_infant(child, program, actor, now) for child in children]
     return tuple(case for case in opened if case is not None)
@@ -601,11 +785,16 @@ def log_contact_attempt(
     note: str | None = None,
     expected_version: int | None = None,
     dedupe_key: str | None = None,
+    automated: bool = False,
 ) -> CaseEvent:
-    """Record one attempt to reach the family: channel, who answered, and what came of it."""
+    """Record one attempt to reach the family: channel, who answered, and what came of it.
+
+    `automated` marks a reminder the system sent by itself: on the timeline, not counted by §0.4.
+    """
     program = get_program(case.program)
     event = _event(
         case, EventKind.CONTACT_ATTEMPT, occurred_at or now, actor, now, program,
+        {AUTOMATED: True} if automated else None,
         step=case.current_step, channel=ContactChannel(channel),
         contact_outcome=ContactOutcome(contact_outcome),
         reached=ContactOutcome(contact_outcome) in _REACHING_OUTCOMES,

@@ -61,18 +61,28 @@ def hearing(left="PASS", right="PASS", at=BIRTH + 50 * H, **more):
 @pytest.fixture
 def baby(district, make_person):
     return make_person(
-        district["hospital"], name="王小宝", kind=PersonKind.NEWBORN, sex=Sex.MALE, birth_on=BIRTH.date(),
+        district["hospital"],
+        name="王小宝",
+        kind=PersonKind.NEWBORN,
+        sex=Sex.MALE,
+        birth_on=BIRTH.date(),
         birth_at=BIRTH,
-    )  # fmt: skip
+    )
 
 
 @pytest.fixture
 def referred(baby, district):
     """A newborn whose initial hearing screen referred the left ear: a case at RESCREEN."""
     recorded = record_result(
-        baby, "NEWBORN_HEARING", "INITIAL", hearing("REFER"), district["hospital"], CLINIC, BIRTH + 3 * D,
+        baby,
+        "NEWBORN_HEARING",
+        "INITIAL",
+        hearing("REFER"),
+        district["hospital"],
+        CLINIC,
+        BIRTH + 3 * D,
         source_key="initial-1",
-    )  # fmt: skip
+    )
     return recorded.case
 
 
@@ -84,8 +94,14 @@ def assert_row_matches_replay(case: FollowUpCase) -> None:
     """The case row's state columns are exactly what replaying its events gives."""
     state = case_state(case, case.state_as_of)
     row = (case.status, case.current_step, case.due_at, case.escalated_at, case.outcome, case.closed_at)
-    assert row == (state.status, state.current_step, state.due_at, state.escalated_at, state.outcome,
-                   state.closed_at)  # fmt: skip
+    assert row == (
+        state.status,
+        state.current_step,
+        state.due_at,
+        state.escalated_at,
+        state.outcome,
+        state.closed_at,
+    )
     assert case.contact_attempts == len(state.attempts)
 
 
@@ -104,13 +120,27 @@ def test_a_pass_is_stored_with_its_values_and_opens_nothing(baby, district):
 def test_the_same_source_record_twice_is_stored_once_and_changes_nothing(baby, district):
     values = hearing("REFER")
     first = record_result(
-        baby, "NEWBORN_HEARING", "INITIAL", values, district["hospital"], CLINIC, NOW, source_system="LAB-A",
+        baby,
+        "NEWBORN_HEARING",
+        "INITIAL",
+        values,
+        district["hospital"],
+        CLINIC,
+        NOW,
+        source_system="LAB-A",
         source_key="S-0001",
-    )  # fmt: skip
+    )
     again = record_result(
-        baby, "NEWBORN_HEARING", "INITIAL", values, district["hospital"], CLINIC, NOW + H,
-        source_system="LAB-A", source_key="S-0001",
-    )  # fmt: skip
+        baby,
+        "NEWBORN_HEARING",
+        "INITIAL",
+        values,
+        district["hospital"],
+        CLINIC,
+        NOW + H,
+        source_system="LAB-A",
+        source_key="S-0001",
+    )
     assert first.created and first.case_opened
     assert not again.created and again.result.id == first.result.id and again.case is None
     assert (count(ScreeningResult), count(FollowUpCase), count(CaseEvent)) == (1, 1, 1)
@@ -135,16 +165,24 @@ def test_a_result_dated_in_the_future_is_refused(baby, district):
 
 def test_hearing_journey_from_refer_to_hearing_aid(referred, baby, district):
     case = referred
-    assert (case.reason, case.current_step, case.status) == (CaseReason.REFERRED_RESULT, "RESCREEN",
-                                                              CaseStatus.OPEN)  # fmt: skip
+    assert (case.reason, case.current_step, case.status) == (
+        CaseReason.REFERRED_RESULT,
+        "RESCREEN",
+        CaseStatus.OPEN,
+    )
     assert case.due_at == BIRTH + 42 * D  # rescreen by 42 days of age
     assert case.responsible_institution_id == district["hospital"].id
 
     # The rescreen arrives as a result of the RESCREEN test: it advances the open case, opens none.
     rescreen = record_result(
-        baby, "NEWBORN_HEARING", "RESCREEN", hearing("REFER", "REFER", at=BIRTH + 30 * D),
-        district["hospital"], CLINIC, BIRTH + 30 * D,
-    )  # fmt: skip
+        baby,
+        "NEWBORN_HEARING",
+        "RESCREEN",
+        hearing("REFER", "REFER", at=BIRTH + 30 * D),
+        district["hospital"],
+        CLINIC,
+        BIRTH + 30 * D,
+    )
     assert rescreen.case_advanced and rescreen.case.id == case.id
     assert (case.current_step, case.due_at) == ("DIAGNOSIS", BIRTH + 90 * D)
 
@@ -153,8 +191,11 @@ def test_hearing_journey_from_refer_to_hearing_aid(referred, baby, district):
 
     record_step(case, "INTERVENTION", "HEARING_AID_FITTED", CLINIC, NOW)
     assert (case.status, case.outcome, case.closed_at, case.due_at) == (
-        CaseStatus.CLOSED, ClosureOutcome.CONFIRMED_TREATED, NOW, None
-    )  # fmt: skip
+        CaseStatus.CLOSED,
+        ClosureOutcome.CONFIRMED_TREATED,
+        NOW,
+        None,
+    )
     kinds = [e.kind for e in case_events(case)]
     assert kinds == [EventKind.OPENED, *[EventKind.STEP_RESULT] * 3]
     assert count(FollowUpCase) == 1
@@ -165,9 +206,14 @@ def test_hearing_journey_from_refer_to_hearing_aid(referred, baby, district):
 
 def test_a_further_positive_is_noted_on_the_open_case_not_opened_beside_it(referred, baby, district):
     again = record_result(
-        baby, "NEWBORN_HEARING", "INITIAL", hearing("REFER", "REFER", at=BIRTH + 4 * D), district["hospital"],
-        CLINIC, BIRTH + 4 * D,
-    )  # fmt: skip
+        baby,
+        "NEWBORN_HEARING",
+        "INITIAL",
+        hearing("REFER", "REFER", at=BIRTH + 4 * D),
+        district["hospital"],
+        CLINIC,
+        BIRTH + 4 * D,
+    )
     assert again.case.id == referred.id and not again.case_opened
     assert count(FollowUpCase) == 1
     assert case_events(referred)[-1].kind is EventKind.NOTE
@@ -259,8 +305,15 @@ def test_a_death_learned_by_contact_closes_as_died_and_is_never_lost(referred):
     due = referred.due_at
     log_contact_attempt(referred, ContactChannel.PHONE, ContactOutcome.NO_ANSWER, CLINIC, due + D)
     log_contact_attempt(referred, ContactChannel.SMS, ContactOutcome.NO_ANSWER, CLINIC, due + 5 * D)
-    log_contact_attempt(referred, ContactChannel.PHONE, ContactOutcome.DIED, CLINIC, due + 15 * D,
-                        person_reached="王父", relationship="FATHER")  # fmt: skip
+    log_contact_attempt(
+        referred,
+        ContactChannel.PHONE,
+        ContactOutcome.DIED,
+        CLINIC,
+        due + 15 * D,
+        person_reached="王父",
+        relationship="FATHER",
+    )
     state = refresh_case_state(referred, due + 20 * D)
     assert state.status is CaseStatus.OVERDUE and state.suggested_outcome is ClosureOutcome.DIED
     close_case(referred, ClosureOutcome.DIED, CLINIC, due + 20 * D)
@@ -275,8 +328,13 @@ def test_a_step_cannot_be_recorded_on_a_closed_case(referred):
 
 
 def hbv_positive(mother, district, on: dt.date, key: str):
-    values = {"tested_on": on.isoformat(), "testing_stage": "PREGNANCY", "gestational_weeks": "12",
-              "hbsag": "POSITIVE", "hbeag": "NOT_DONE"}  # fmt: skip
+    values = {
+        "tested_on": on.isoformat(),
+        "testing_stage": "PREGNANCY",
+        "gestational_weeks": "12",
+        "hbsag": "POSITIVE",
+        "hbeag": "NOT_DONE",
+    }
     return record_result(
         mother, "PMTCT_HBV", "HBV_SCREEN", values, district["mch"], CLINIC, NOW, source_key=key
     )
@@ -289,13 +347,22 @@ def test_the_birth_of_a_positive_mothers_baby_opens_its_exposed_infant_case(dist
 
     born_at = NOW - 2 * H
     draft = PersonDraft(
-        kind=PersonKind.NEWBORN, name="赵小宝", sex=Sex.FEMALE, birth_on=born_at.date(), birth_at=born_at,
-        institution_id=district["hospital"].id, mother_id=mother.id, birth_order=1,
-    )  # fmt: skip
+        kind=PersonKind.NEWBORN,
+        name="赵小宝",
+        sex=Sex.FEMALE,
+        birth_on=born_at.date(),
+        birth_at=born_at,
+        institution_id=district["hospital"].id,
+        mother_id=mother.id,
+        birth_order=1,
+    )
     infant = register_person(draft, CLINIC, NOW)
     case = db.session.scalars(sa.select(FollowUpCase).where(FollowUpCase.person_id == infant.id)).one()
-    assert (case.program, case.reason, case.current_step) == ("PMTCT_HBV", CaseReason.EXPOSED_INFANT,
-                                                               "HBIG_AND_DOSE_1")  # fmt: skip
+    assert (case.program, case.reason, case.current_step) == (
+        "PMTCT_HBV",
+        CaseReason.EXPOSED_INFANT,
+        "HBIG_AND_DOSE_1",
+    )
     assert case.due_at == born_at + 12 * H  # HBIG and the first vaccine dose within 12 hours of birth
     assert case.responsible_institution_id == district["hospital"].id
 
@@ -304,9 +371,13 @@ def test_a_positive_result_after_the_birth_opens_the_infants_case_once(district,
     mother = make_person(district["hospital"], name="钱芳")
     born_at = NOW - 3 * D
     infant = make_person(
-        district["hospital"], name="钱小宝", kind=PersonKind.NEWBORN, birth_on=born_at.date(),
-        birth_at=born_at, mother_id=mother.id,
-    )  # fmt: skip
+        district["hospital"],
+        name="钱小宝",
+        kind=PersonKind.NEWBORN,
+        birth_on=born_at.date(),
+        birth_at=born_at,
+        mother_id=mother.id,
+    )
     first = hbv_positive(mother, district, (NOW - 3 * D).date(), "hbv-2")
     second = hbv_positive(mother, district, (NOW - 2 * D).date(), "hbv-3")
     assert [c.person_id for c in first.infant_cases] == [infant.id] and second.infant_cases == ()
@@ -361,8 +432,12 @@ def test_any_sequence_of_actions_leaves_the_row_equal_to_the_replay(district, ma
                 elif action == "escalate":
                     escalate_case(case, CLINIC, at)
                 elif action == "close":
-                    outcomes = [ClosureOutcome.DIED, ClosureOutcome.REFUSED, ClosureOutcome.MOVED_AWAY,
-                                ClosureOutcome.LOST_TO_FOLLOW_UP]  # fmt: skip
+                    outcomes = [
+                        ClosureOutcome.DIED,
+                        ClosureOutcome.REFUSED,
+                        ClosureOutcome.MOVED_AWAY,
+                        ClosureOutcome.LOST_TO_FOLLOW_UP,
+                    ]
                     close_case(case, outcomes[choice % 4], CLINIC, at)
                 elif action == "reopen":
                     reopen_case(case, CLINIC, at)
@@ -378,3 +453,67 @@ def test_any_sequence_of_actions_leaves_the_row_equal_to_the_replay(district, ma
             assert all(e.occurred_at >= case.opened_at for e in events)
     finally:
         savepoint.rollback()
+
+
+def test_a_batch_means_exactly_what_the_rows_one_by_one_mean(baby, district, make_person):
+    from screenings.services import ResultInput, record_results
+
+    others = [
+        make_person(
+            district["hospital"],
+            name=f"批量{n}",
+            kind=PersonKind.NEWBORN,
+            birth_on=BIRTH.date(),
+            birth_at=BIRTH,
+        )
+        for n in range(3)
+    ]
+    record_result(
+        baby,
+        "NEWBORN_HEARING",
+        "INITIAL",
+        hearing("REFER"),
+        district["hospital"],
+        CLINIC,
+        BIRTH + 3 * D,
+        source_system="LAB",
+        source_key="old",
+    )
+    rows = [
+        ResultInput(others[0], hearing(), "k1"),  # a pass: stored in bulk
+        ResultInput(others[1], hearing("REFER"), "k2"),  # opens a case
+        ResultInput(others[2], {"screening_status": "DONE"}, "k3"),  # rejected, names its fields
+        ResultInput(others[0], hearing(), "k1"),  # repeated within the batch
+        ResultInput(baby, hearing("REFER"), "old"),  # stored before
+        ResultInput(others[2], hearing(), "k4"),
+    ]
+    outcomes = record_results(
+        "NEWBORN_HEARING", "INITIAL", rows, district["hospital"], CLINIC, NOW, source_system="LAB"
+    )
+    assert [type(o).__name__ for o in outcomes] == [
+        "RecordedResult",
+        "RecordedResult",
+        "ResultRejected",
+        "RecordedResult",
+        "RecordedResult",
+        "RecordedResult",
+    ]
+    assert [getattr(o, "created", None) for o in outcomes] == [True, True, None, False, False, True]
+    assert outcomes[1].case_opened and outcomes[1].case.current_step == "RESCREEN"
+    assert {e.field for e in outcomes[2].errors} >= {"screened_at", "left_ear"}
+    assert outcomes[3].result.id == outcomes[0].result.id
+    assert count(ScreeningResult) == 4 and count(FollowUpCase) == 2
+    assert (
+        outcomes[0].result.result_code == "BILATERAL_PASS"
+        and outcomes[0].result.measured_values["method"] == "OAE"
+    )
+
+
+def test_a_batch_rescreen_advances_the_open_case(referred, baby, district):
+    from screenings.services import ResultInput, record_results
+
+    rows = [ResultInput(baby, hearing("REFER", "REFER", at=BIRTH + 30 * D), "rescreen-1")]
+    [outcome] = record_results(
+        "NEWBORN_HEARING", "RESCREEN", rows, district["hospital"], CLINIC, BIRTH + 30 * D, source_system="LAB"
+    )
+    assert outcome.case_advanced and referred.current_step == "DIAGNOSIS"

@@ -29,6 +29,10 @@ class User(db.Model):
     role: Mapped[Role] = mapped_column(str_enum(Role))
     institution_id: Mapped[int] = mapped_column(sa.ForeignKey("institution.id"), index=True)
     active: Mapped[bool] = mapped_column(default=True)
+    # Where reminder e-mails go (optional; in-app notifications always reach the user).
+    email: Mapped[str | None] = mapped_column(sa.String(200))
+    # Works on the restricted programs (PMTCT: HIV, syphilis, hepatitis B); others must break the glass.
+    sees_restricted_records: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
     failed_login_count: Mapped[int] = mapped_column(default=0)
     last_failed_login_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
     locked_until: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
@@ -55,3 +59,17 @@ class LoginSession(db.Model):
     ip_address: Mapped[str | None] = mapped_column(sa.String(64))
 
     user: Mapped[User] = relationship(lazy="joined")
+
+
+class BreakGlassGrant(db.Model):
+    """A user's stated reason to open one person's restricted records, valid for a short time."""
+
+    __tablename__ = "break_glass_grant"
+    __table_args__ = (sa.Index("ix_break_glass_grant_user_person", "user_id", "person_id", "expires_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("user_account.id"))
+    person_id: Mapped[int] = mapped_column(sa.ForeignKey("person.id"))
+    reason: Mapped[str] = mapped_column(sa.Text)
+    granted_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    expires_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())

@@ -30,6 +30,7 @@ from .declarations import (
     within_and_by_age,
 )
 from .events import (
+    AUTOMATED,
     SCHEDULED_DUE_AT,
     CaseEventError,
     CaseEventFact,
@@ -77,11 +78,14 @@ from .workflow import (
     check_event,
     derive_case_state,
     escalation_due,
+    escalation_threshold,
+    step_escalation_due,
     step_result_transition,
 )
 
 __all__ = [
     "ADMINISTRATIVE_OUTCOMES",
+    "AUTOMATED",
     "CHANNEL_CHOICES",
     "CONTACT_OUTCOME_CHOICES",
     "LOCAL_TZ",
@@ -151,6 +155,7 @@ __all__ = [
     "eligibility_notices",
     "entry_steps",
     "escalation_due",
+    "escalation_threshold",
     "exposed_infant_schedule",
     "goto",
     "is_lost_to_follow_up",
@@ -162,6 +167,7 @@ __all__ = [
     "parse_values",
     "referenced_settings",
     "screening_window",
+    "step_escalation_due",
     "step_result_transition",
     "validate_values",
     "within",

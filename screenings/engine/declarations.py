@@ -318,6 +318,8 @@ class Program:
     screening_window: ScreeningWindow | None = None
     exposed_infant: ExposedInfantPlan | None = None
     sources: str = ""
+    # Results and cases only the users who work on the program may open; others break the glass.
+    restricted: bool = False
 
     def test(self, code: str) -> ScreeningTest:
         """Return the test with this code."""

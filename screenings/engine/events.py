@@ -13,6 +13,10 @@ from .vocabulary import CaseReason, ClosureOutcome, ContactChannel, ContactOutco
 
 # Key of a STEP_RESULT's data holding a clinician-booked date for the next step ("per cardiologist").
 SCHEDULED_DUE_AT = "scheduled_due_at"
+# Key of a CONTACT_ATTEMPT's data marking an automated reminder (an SMS sent by the reminder job). It is on
+# the timeline but is not one of the documented attempts the lost-to-follow-up rule counts (§0.4): reminders
+# follow the calendar, so counting them would make a loss out of time alone, which §0.2 forbids.
+AUTOMATED = "automated"
 
 
 class CaseEventError(ValueError):

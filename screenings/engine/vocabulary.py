@@ -99,6 +99,10 @@ class EventKind(StrEnum):
     ESCALATED = "ESCALATED"
     CLOSED = "CLOSED"
     REOPENED = "REOPENED"
+    # Written by the sweep and the reminder job so that every change they make is on the timeline; the
+    # replay ignores them (the state they record is what the replay derives from the other events).
+    STATUS_CHANGED = "STATUS_CHANGED"  # data: {"status": new status, "from": old status}
+    REMINDER = "REMINDER"  # data: {"kind": DUE_SOON | OVERDUE, "due_on": ..., "channels": [...]}
 
 
 class CaseStatus(StrEnum):

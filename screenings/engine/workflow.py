@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 
 from .deadlines import DueDate, compute_due, warn_at
 from .declarations import NEXT_IN_SCHEDULE, Deadline, Program, Step, Transition
-from .events import SCHEDULED_DUE_AT, CaseEventError, CaseEventFact, OpenedCase
+from .events import AUTOMATED, SCHEDULED_DUE_AT, CaseEventError, CaseEventFact, OpenedCase
 from .ltfu import is_lost_to_follow_up, ltfu_reason
 from .settings import SettingValues
 from .times import as_utc
@@ -164,8 +164,8 @@ class _Replay:
     def apply(self, event: CaseEventFact) -> None:
         at = as_utc(event.occurred_at)
         kind = event.kind
-        if kind in (EventKind.OPENED, EventKind.NOTE):
-            return  # the opening is carried by OpenedCase; notes change nothing
+        if kind in (EventKind.OPENED, EventKind.NOTE, EventKind.STATUS_CHANGED, EventKind.REMINDER):
+            return  # OpenedCase carries the opening; notes and records of derived changes change nothing
         if kind is EventKind.REOPENED:
             if self.step is not None:
                 raise CaseEventError("NOT_CLOSED", "only a closed case can be reopened")
@@ -184,7 +184,8 @@ class _Replay:
                 raise CaseEventError("NO_CHANNEL", "a contact attempt needs a channel")
             if event.channel not in set(ContactChannel):
                 raise CaseEventError("BAD_CHANNEL", f"unknown contact channel {event.channel!r}")
-            self.attempts.append(event)
+            if not event.data.get(AUTOMATED):
+                self.attempts.append(event)
         elif kind is EventKind.TRANSFER_REQUESTED:
             if self.transfer_pending:
                 raise CaseEventError("TRANSFER_PENDING", "a transfer is already waiting for an answer")
@@ -371,6 +372,28 @@ def check_event(
     return ()
 
 
+def escalation_threshold(
+    program: Program, step_code: str, overrides: Mapping[str, object] | None = None
+) -> timedelta:
+    """Return how long past its due date a step may go before it is escalated."""
+    step = program.step(step_code)
+    values = program.values(overrides)
+    return timedelta(days=values.whole(step.escalate_after_days or program.escalate_after_days))
+
+
+def step_escalation_due(
+    program: Program,
+    step_code: str,
+    due_at: datetime,
+    as_of: datetime,
+    overrides: Mapping[str, object] | None = None,
+) -> bool:
+    """Tell whether a step due at `due_at` is overdue by its threshold or more as of a moment."""
+    as_of = as_utc(as_of, "as_of")
+    due_at = as_utc(due_at, "due_at")
+    return as_of > due_at and as_of - due_at >= escalation_threshold(program, step_code, overrides)
+
+
 def escalation_due(
     program: Program, state: CaseState, as_of: datetime, overrides: Mapping[str, object] | None = None
 ) -> bool:
@@ -382,8 +405,4 @@ def escalation_due(
         or state.current_step is None
     ):
         return False
-    as_of = as_utc(as_of, "as_of")
-    step = program.step(state.current_step)
-    values = program.values(overrides)
-    threshold = step.escalate_after_days or program.escalate_after_days
-    return as_of > state.due_at and as_of - state.due_at >= timedelta(days=values.whole(threshold))
+    return step_escalation_due(program, state.current_step, state.due_at, as_of, overrides)

@@ -12,6 +12,7 @@ from screenings.engine import (
     CohortBasis,
     Eligibility,
     Field,
+    FieldError,
     FieldKind,
     Indicator,
     IndicatorUnit,
@@ -141,6 +142,10 @@ def _classify(
     values: Mapping[str, object], subject: Subject, settings: SettingValues, rescreen: bool
 ) -> Verdict:
     if values["screening_status"] == "MISSED":
+        if rescreen:
+            # A rescreen not done is not a result: the open case's rescreen step simply stays due.
+            not_done = FieldError("screening_status", "RESCREEN_NOT_DONE", "record a rescreen once done")
+            return Verdict(None, errors=(not_done,))
         return Verdict("MISSED")
     screened_at = values["screened_at"]
     assert isinstance(screened_at, datetime)

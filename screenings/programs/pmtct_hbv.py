@@ -191,5 +191,6 @@ PROGRAM = Program(
         first_step="HBIG_AND_DOSE_1", schedule=("HBIG_AND_DOSE_1", "HEPB_DOSE_2", "HEPB_DOSE_3", "SEROLOGY")
     ),
     settings=_S.freeze(),
+    restricted=True,
     sources="S79–S86",
 )

@@ -203,5 +203,6 @@ PROGRAM = Program(
         first_step="INFANT_ARV", schedule=("INFANT_ARV", "EID_48H", "EID_6W", "EID_3M", "AB_12M", "AB_18M")
     ),
     settings=_S.freeze(),
+    restricted=True,
     sources="S36,S79–S89",
 )

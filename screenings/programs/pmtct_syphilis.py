@@ -220,5 +220,6 @@ PROGRAM = Program(
         schedule=("BIRTH_ASSESSMENT", *(f"FOLLOW_UP_{months}M" for months, _ in FOLLOW_UP_AGES)),
     ),
     settings=_S.freeze(),
+    restricted=True,
     sources="S36,S79–S85",
 )

@@ -157,3 +157,8 @@ def test_a_birth_without_an_initial_screen_by_day_7_is_missed(make_newborn):
     opened = open_missed_screening_case(PROGRAM, baby, BIRTH + 8 * D)
     state = derive_case_state(PROGRAM, opened, [], opened.opened_at)
     assert (state.current_step, state.due_at) == ("RESCREEN", AGE_42_DAYS)
+
+
+def test_a_rescreen_marked_not_done_is_rejected_not_a_crash(make_newborn):
+    classification = classify(PROGRAM, "RESCREEN", {"screening_status": "MISSED"}, make_newborn())
+    assert not classification.ok and classification.errors[0].field == "screening_status"

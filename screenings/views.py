@@ -1,0 +1,585 @@
+"""Clinic screens: enter a result, work the follow-up list, take a case to closure, print a recall letter."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+
+import sqlalchemy as sa
+from flask import (
+    Blueprint,
+    abort,
+    flash,
+    g,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from flask_babel import gettext as _
+from sqlalchemy.orm import joinedload
+from wtforms.fields import SelectChoice
+
+from registry import audit
+from registry.auth.access import may_register_people
+from registry.auth.break_glass import break_glass as grant_break_glass
+from registry.auth.break_glass import may_open_restricted, may_open_restricted_for
+from registry.extensions import db
+from registry.i18n import DISPLAY_ZONE, N_
+from registry.institutions import Institution, facility_ids_under
+from registry.people.forms import SearchForm
+from registry.people.models import Person
+from registry.people.services import search_people
+from registry.people.views import visible_person_or_404
+from registry.web import current_actor, current_scope, login_required, refuse, utcnow
+from screenings import services, texts
+from screenings.engine import (
+    CaseAction,
+    CaseStatus,
+    ClosureOutcome,
+    ContactChannel,
+    ContactOutcome,
+    Program,
+)
+from screenings.forms import (
+    AnswerTransferForm,
+    BreakGlassForm,
+    CloseForm,
+    ContactForm,
+    EscalateForm,
+    NoteForm,
+    ReopenForm,
+    StepResultForm,
+    TransferForm,
+    result_form_class,
+)
+from screenings.letters import render_recall_letter
+from screenings.models import CaseEvent, FollowUpCase, ScreeningResult
+from screenings.programs import PROGRAMS
+from screenings.worklist import TABS, days_overdue, load_worklist
+
+bp = Blueprint("screenings", __name__)
+
+
+@bp.app_context_processor
+def _screening_helpers() -> dict:
+    return {"screening_panel": person_panel, "screening_texts": texts}
+
+
+def hidden_programs() -> frozenset[str]:
+    """Return the restricted programs the current user does not work on (left out of lists)."""
+    if may_open_restricted(g.user):
+        return frozenset()
+    return frozenset(code for code, program in PROGRAMS.items() if program.restricted)
+
+
+def may_enter_results() -> bool:
+    return g.user is not None and may_register_people(g.user) and not current_scope().read_only
+
+
+def _restricted_gate(program_code: str, person_id: int, entity: str, entity_id: int):
+    """Let a restricted record open only to those who work on it or broke the glass; audit each view."""
+    program = PROGRAMS.get(program_code)
+    if program is None or not program.restricted:
+        return None
+    now = utcnow()
+    if not may_open_restricted_for(g.user, person_id, now):
+        return redirect(url_for("screenings.break_glass", person_id=person_id, next=request.full_path))
+    audit.record(current_actor(), now, entity, entity_id, "READ", f"restricted {program_code} record viewed")
+    db.session.commit()
+    return None
+
+
+def _safe_next(default: str) -> str:
+    target = request.args.get("next") or ""
+    return target if target.startswith("/") and not target.startswith("//") else default
+
+
+# -- the person's panel ---------------------------------------------------------------------------
+
+
+def person_panel(person: Person) -> dict:
+    """Return what the person page shows of screenings: results and cases, restricted ones counted only."""
+    hidden = hidden_programs()
+    now = utcnow()
+    granted = bool(hidden) and may_open_restricted_for(g.user, person.id, now)
+    visible = frozenset() if granted else hidden
+    results = db.session.scalars(
+        sa.select(ScreeningResult)
+        .where(ScreeningResult.person_id == person.id)
+        .order_by(ScreeningResult.performed_at.desc())
+    ).all()
+    cases = db.session.scalars(
+        sa.select(FollowUpCase)
+        .where(FollowUpCase.person_id == person.id)
+        .order_by(FollowUpCase.opened_at.desc())
+    ).all()
+    shown_results = [r for r in results if r.program not in visible]
+    shown_cases = [c for c in cases if c.program not in visible]
+    protected = len(results) - len(shown_results) + len(cases) - len(shown_cases)
+    return {
+        "results": shown_results,
+        "cases": shown_cases,
+        "protected": protected,
+        "may_enter": may_enter_results(),
+    }
+
+
+# -- results --------------------------------------------------------------------------------------
+
+
+@bp.route("/results/new", methods=["GET", "POST"])
+@login_required
+def choose_person():
+    """Find the person a result is for, or register them and come back."""
+    if not may_enter_results():
+        refuse(403, "may not enter results")
+    form = SearchForm()
+    people = None
+    if form.validate_on_submit():
+        people = search_people(form.q.data, current_scope().filter(Person.institution_id))
+    return render_template("screenings/choose_person.html", form=form, people=people)
+
+
+def programs_for(person: Person) -> list[Program]:
+    """Return the programs whose subjects include this person (age is only a warning, never a block)."""
+    hidden = hidden_programs()
+    return [
+        program
+        for program in PROGRAMS.values()
+        if program.code not in hidden
+        and services.subject_kind_for(person, program) in program.eligibility.kinds
+    ]
+
+
+@bp.route("/people/<int:person_id>/results/new", methods=["GET", "POST"])
+@login_required
+def enter_result(person_id: int):
+    if not may_enter_results():
+        refuse(403, "may not enter results")
+    person = visible_person_or_404(person_id)
+    program = PROGRAMS.get(request.args.get("program", ""))
+    if program is None or program.code in hidden_programs():
+        return render_template("screenings/choose_test.html", person=person, programs=programs_for(person))
+    try:
+        test = program.test(request.args.get("test", ""))
+    except KeyError:
+        return render_template("screenings/choose_test.html", person=person, programs=[program])
+    form = result_form_class(test)()
+    if request.method == "GET":
+        form.entry_token.data = uuid.uuid4().hex
+    errors: list[str] = []
+    if form.validate_on_submit():
+        institution = g.user.institution
+        try:
+            recorded = services.record_result(
+                person, program.code, test.code, form.values(), institution, current_actor(), utcnow(),
+                source_key=f"{g.user.id}:{form.entry_token.data or uuid.uuid4().hex}",
+            )  # fmt: skip
+        except services.ResultRejected as rejected:
+            db.session.rollback()
+            for error in rejected.errors:
+                text = texts.message(test, error)
+                if error.field and error.field in form:
+                    form[error.field].errors = [*form[error.field].errors, text]
+                else:
+                    errors.append(text)
+        else:
+            db.session.commit()
+            for warning in recorded.warnings:
+                flash(texts.message(test, warning), "warning")
+            return redirect(url_for("screenings.result_detail", result_id=recorded.result.id))
+    return render_template(
+        "screenings/enter_result.html", person=person, program=program, test=test, form=form, errors=errors
+    )
+
+
+@bp.route("/results/<int:result_id>")
+@login_required
+def result_detail(result_id: int):
+    result = db.session.get(ScreeningResult, result_id) or abort(404)
+    if not current_scope().allows(result.institution_id) and not current_scope().allows(
+        result.person.institution_id
+    ):
+        refuse(404, "result outside scope")
+    gate = _restricted_gate(result.program, result.person_id, "screening_result", result.id)
+    if gate is not None:
+        return gate
+    program = PROGRAMS[result.program]
+    test = program.test(result.test)
+    case = db.session.scalar(
+        sa.select(FollowUpCase)
+        .join(CaseEvent, CaseEvent.case_id == FollowUpCase.id)
+        .where(CaseEvent.result_id == result.id)
+        .limit(1)
+    )
+    opened_case = case is not None and case.opening_result_id == result.id
+    values = []
+    for declared in test.fields:
+        raw = result.measured_values.get(declared.name)
+        if raw in (None, [], ""):
+            continue
+        values.append((texts.field_label(declared), _display_value(declared, raw)))
+    return render_template(
+        "screenings/result.html",
+        result=result,
+        program=program,
+        test=test,
+        values=values,
+        case=case,
+        opened_case=opened_case,
+        now=utcnow(),
+    )
+
+
+def _display_value(declared, raw) -> str:
+    if declared.choices:
+        codes = raw if isinstance(raw, list) else [raw]
+        labels = []
+        for code in codes:
+            try:
+                labels.append(texts.local_text(declared.choice(str(code))))
+            except KeyError:
+                labels.append(str(code))
+        return "、".join(labels)
+    if isinstance(raw, bool):
+        return _("Yes") if raw else _("No")
+    if declared.kind == "DATETIME":
+        moment = dt.datetime.fromisoformat(raw)
+        return moment.astimezone(DISPLAY_ZONE).strftime("%Y-%m-%d %H:%M")
+    return str(raw)
+
+
+# -- the worklist ---------------------------------------------------------------------------------
+
+
+@bp.route("/cases/")
+@login_required
+def worklist():
+    now = utcnow()
+    program = request.args.get("program") or None
+    if program is not None and (program not in PROGRAMS or program in hidden_programs()):
+        program = None
+    step = request.args.get("step") or None
+    page = load_worklist(
+        current_scope(),
+        now,
+        tab=request.args.get("tab", "overdue"),
+        sort=request.args.get("sort", "due"),
+        program=program,
+        step=step,
+        cursor=request.args.get("after"),
+        limit=50,
+        hidden_programs=hidden_programs(),
+    )
+    steps = []
+    if program is not None:
+        steps = [(s.code, texts.local_text(s)) for s in PROGRAMS[program].steps]
+    visible_programs = [
+        (code, texts.local_text(p)) for code, p in PROGRAMS.items() if code not in hidden_programs()
+    ]
+    return render_template(
+        "screenings/worklist.html",
+        labels=worklist_labels(),
+        page=page,
+        tabs=TABS,
+        program=program,
+        step=step,
+        programs=visible_programs,
+        steps=steps,
+        now=now,
+    )
+
+
+# -- a case -----------------------------------------------------------------------------------------
+
+
+def worklist_labels() -> dict:
+    """Return every label a worklist row shows, looked up once per page rather than once per row."""
+    return {
+        "programs": {code: texts.local_text(p) for code, p in PROGRAMS.items()},
+        "steps": {(code, s.code): texts.local_text(s) for code, p in PROGRAMS.items() for s in p.steps},
+        "statuses": {status: str(label) for status, label in texts.STATUS_LABELS.items()},
+    }
+
+
+def visible_case_or_404(case_id: int) -> FollowUpCase:
+    case = db.session.get(FollowUpCase, case_id, options=[joinedload(FollowUpCase.person)])
+    if case is None:
+        abort(404)
+    scope = current_scope()
+    if not (scope.allows(case.responsible_institution_id) or scope.allows(case.transfer_to_institution_id)):
+        refuse(404, f"case outside scope (institution {case.responsible_institution_id})")
+    return case
+
+
+def may_act(case: FollowUpCase) -> bool:
+    scope = current_scope()
+    return not scope.read_only and scope.allows(case.responsible_institution_id)
+
+
+def may_answer_transfer(case: FollowUpCase) -> bool:
+    scope = current_scope()
+    return (
+        not scope.read_only
+        and case.transfer_to_institution_id is not None
+        and scope.allows(case.transfer_to_institution_id)
+    )
+
+
+def _transfer_targets(case: FollowUpCase) -> list[SelectChoice]:
+    """Institutions of the same district (and the district itself), except the one holding the case."""
+    district = case.responsible_institution.district or case.responsible_institution
+    ids = facility_ids_under(district.id)
+    rows = db.session.scalars(
+        sa.select(Institution)
+        .where(Institution.id.in_(sorted(ids)), Institution.active.is_(True))
+        .order_by(Institution.code)
+    )
+    return [SelectChoice(i.id, i.name) for i in rows if i.id != case.responsible_institution_id]
+
+
+def _action_forms(case: FollowUpCase, state, now: dt.datetime, submitted: dict | None = None) -> dict:
+    """Build a form per allowed action; a submitted one keeps the user's input and its errors."""
+    program = PROGRAMS[case.program]
+    forms: dict[str, object] = {}
+
+    def make(name, form_class, **kwargs):
+        form = (submitted or {}).get(name) or form_class(formdata=None, **kwargs)
+        form.version.data = str(case.version)
+        form.now = now
+        forms[name] = form
+        return form
+
+    actions = set(state.allowed_actions)
+    if case.current_step and f"{CaseAction.RECORD_STEP}:{case.current_step}" in actions:
+        form = make("step", StepResultForm)
+        step = program.step(case.current_step)
+        form.result_code.choices = [
+            SelectChoice("", "—"),
+            *(
+                SelectChoice(code, texts.result_label(case.program, code, step=step.code))
+                for code in step.result_codes
+            ),
+        ]
+    if CaseAction.LOG_CONTACT in actions:
+        make("contact", ContactForm)
+    if CaseAction.ADD_NOTE in actions:
+        make("note", NoteForm)
+    if CaseAction.TRANSFER in actions:
+        form = make("transfer", TransferForm)
+        form.to_institution.choices = _transfer_targets(case)
+    if CaseAction.ESCALATE in actions:
+        make("escalate", EscalateForm)
+    if CaseAction.CLOSE in actions:
+        make("close", CloseForm, outcomes=state.closable_outcomes)
+    if CaseAction.REOPEN in actions:
+        make("reopen", ReopenForm)
+    if CaseAction.ACCEPT_TRANSFER in actions:
+        make("answer", AnswerTransferForm)
+    return forms
+
+
+def _render_case(
+    case: FollowUpCase, submitted: dict | None = None, conflict: bool = False, status: int = 200
+):
+    now = utcnow()
+    events = services.case_events(case)
+    state = services.case_state(case, now, events)
+    forms = _action_forms(case, state, now, submitted)
+    institutions = {
+        i.id: i.name
+        for i in db.session.scalars(
+            sa.select(Institution).where(
+                Institution.id.in_(
+                    {int(e.data["to_institution"]) for e in events if (e.data or {}).get("to_institution")}
+                )
+            )
+        )
+    }
+    return (
+        render_template(
+            "screenings/case.html",
+            case=case,
+            state=state,
+            events=events,
+            forms=forms,
+            may_act=may_act(case),
+            may_answer=may_answer_transfer(case),
+            institutions=institutions,
+            program=PROGRAMS[case.program],
+            days_overdue=days_overdue(case, now),
+            conflict=conflict,
+            now=now,
+        ),
+        status,
+    )
+
+
+@bp.route("/cases/<int:case_id>")
+@login_required
+def case_detail(case_id: int):
+    case = visible_case_or_404(case_id)
+    gate = _restricted_gate(case.program, case.person_id, "follow_up_case", case.id)
+    if gate is not None:
+        return gate
+    return _render_case(case)
+
+
+ACTION_FORMS = {
+    "step": StepResultForm,
+    "contact": ContactForm,
+    "note": NoteForm,
+    "transfer": TransferForm,
+    "answer": AnswerTransferForm,
+    "escalate": EscalateForm,
+    "close": CloseForm,
+    "reopen": ReopenForm,
+}
+
+
+def _aware(form, field) -> dt.datetime | None:
+    value = field.data
+    return value.replace(tzinfo=DISPLAY_ZONE).astimezone(dt.UTC) if value else None
+
+
+@bp.route("/cases/<int:case_id>/<action>", methods=["POST"])
+@login_required
+def case_action(case_id: int, action: str):
+    form_class = ACTION_FORMS.get(action) or abort(404)
+    case = visible_case_or_404(case_id)
+    if not (may_answer_transfer(case) if action == "answer" else may_act(case)):
+        refuse(403, f"no {action} on case {case.id}")
+    if PROGRAMS[case.program].restricted and not may_open_restricted_for(g.user, case.person_id, utcnow()):
+        refuse(403, "restricted case without a grant")
+    now = utcnow()
+    state = services.case_state(case, now)
+    kwargs = {"outcomes": state.closable_outcomes} if action == "close" else {}
+    form = form_class(**kwargs)
+    form.now = now
+    # Choices must exist before validation; they are rebuilt the same way the page built them.
+    if action == "step" and case.current_step:
+        form.result_code.choices = [
+            (c, c) for c in PROGRAMS[case.program].step(case.current_step).result_codes
+        ]
+    if action == "transfer":
+        form.to_institution.choices = _transfer_targets(case)
+    if not form.validate():
+        return _render_case(case, {action: form}, status=400)
+    actor = current_actor()
+    expected = int(form.version.data) if form.version.data.isdigit() else -1
+    try:
+        if action == "step":
+            services.record_step(
+                case, case.current_step, form.result_code.data, actor, now,
+                occurred_at=form.occurred_or_now(form.occurred_at),
+                next_appointment_at=_aware(form, form.next_appointment_at),
+                note=form.note.data or None, expected_version=expected,
+            )  # fmt: skip
+        elif action == "contact":
+            services.log_contact_attempt(
+                case, ContactChannel(form.channel.data), ContactOutcome(form.contact_outcome.data),
+                actor, now, occurred_at=form.occurred_or_now(form.occurred_at),
+                person_reached=form.person_reached.data or None, relationship=form.relationship.data or None,
+                next_appointment_at=_aware(form, form.next_appointment_at), note=form.note.data or None,
+                expected_version=expected,
+            )  # fmt: skip
+        elif action == "note":
+            services.add_note(case, form.note.data, actor, now, expected_version=expected)
+        elif action == "transfer":
+            target = db.session.get(Institution, form.to_institution.data) or abort(400)
+            services.transfer_case(case, target, actor, now, reason=form.note.data, expected_version=expected)
+        elif action == "answer":
+            services.answer_transfer(
+                case,
+                form.accept.data == "1",
+                actor,
+                now,
+                reason=form.note.data or None,
+                expected_version=expected,
+            )
+        elif action == "escalate":
+            services.escalate_case(case, actor, now, note=form.note.data, expected_version=expected)
+        elif action == "close":
+            services.close_case(
+                case,
+                ClosureOutcome(form.outcome.data),
+                actor,
+                now,
+                note=form.note.data,
+                expected_version=expected,
+            )
+        elif action == "reopen":
+            services.reopen_case(case, actor, now, note=form.note.data, expected_version=expected)
+    except services.CaseConflict:
+        db.session.rollback()
+        case = visible_case_or_404(case_id)
+        return _render_case(case, {action: form}, conflict=True, status=409)
+    except services.CaseActionRefused as refused:
+        db.session.rollback()
+        case = visible_case_or_404(case_id)
+        form.form_errors.append(_refusal_text(refused))
+        return _render_case(case, {action: form}, status=400)
+    db.session.commit()
+    flash(_("Saved."), "success")
+    if action == "answer" and form.accept.data != "1":
+        return redirect(url_for("screenings.worklist", tab="transfers"))
+    return redirect(url_for("screenings.case_detail", case_id=case.id))
+
+
+REFUSALS = {
+    "NOT_LOST": N_(
+        "The lost-to-follow-up rule does not hold yet: at least 3 attempts over 14 days "
+        "through 2 channels after the due date."
+    ),
+    "CASE_CLOSED": N_("The case is closed; reopen it first."),
+    "WRONG_STEP": N_("The case has moved on to another step; reload the page."),
+    "IN_FUTURE": N_("The time cannot be in the future."),
+    "BEFORE_OPENING": N_("The time is before the case was opened."),
+    "TRANSFER_PENDING": N_("A transfer is already waiting for an answer."),
+    "SAME_INSTITUTION": N_("The case is already with this institution."),
+    "ALREADY_ESCALATED": N_("This step is already escalated."),
+}
+
+
+def _refusal_text(refused: services.CaseActionRefused) -> str:
+    messages = [_(REFUSALS[code]) if code in REFUSALS else problem for code, problem in
+                zip(refused.codes, refused.problems, strict=True)]  # fmt: skip
+    return " ".join(messages)
+
+
+@bp.route("/cases/<int:case_id>/letter.pdf")
+@login_required
+def recall_letter(case_id: int):
+    case = visible_case_or_404(case_id)
+    if PROGRAMS[case.program].restricted and not may_open_restricted_for(g.user, case.person_id, utcnow()):
+        return redirect(url_for("screenings.break_glass", person_id=case.person_id, next=request.full_path))
+    if case.status is CaseStatus.CLOSED:
+        abort(404)
+    now = utcnow()
+    pdf = render_recall_letter(case, now)
+    audit.record(current_actor(), now, "follow_up_case", case.id, "EXPORT", "recall letter printed")
+    db.session.commit()
+    return (
+        pdf,
+        200,
+        {
+            "Content-Type": "application/pdf",
+            "Content-Disposition": f'inline; filename="recall-letter-{case.id}.pdf"',
+        },
+    )
+
+
+# -- break the glass ------------------------------------------------------------------------------
+
+
+@bp.route("/people/<int:person_id>/break-glass", methods=["GET", "POST"])
+@login_required
+def break_glass(person_id: int):
+    person = visible_person_or_404(person_id)
+    form = BreakGlassForm()
+    if form.validate_on_submit():
+        grant_break_glass(g.user, person.id, form.reason.data, current_actor(), utcnow())
+        db.session.commit()
+        return redirect(_safe_next(url_for("people.detail", person_id=person.id)))
+    return render_template("screenings/break_glass.html", person=person, form=form)

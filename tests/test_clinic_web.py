@@ -1,0 +1,406 @@
+"""Clinic screens: result entry from declarations, the worklist, the case page, letters, protected records."""
+
+import datetime as dt
+import re
+import shutil
+import subprocess
+
+import pytest
+import sqlalchemy as sa
+
+from registry.audit import Actor, AuditEvent
+from registry.auth.models import Role
+from registry.extensions import db
+from registry.people.models import PersonKind, Sex
+from screenings.engine import CaseStatus, ClosureOutcome, EventKind
+from screenings.models import CaseEvent, FollowUpCase, ScreeningResult
+from screenings.services import record_result
+
+D, H = dt.timedelta(days=1), dt.timedelta(hours=1)
+NOW = dt.datetime.now(dt.UTC)  # the web edge reads the real clock
+BIRTH = (NOW - 20 * D).replace(microsecond=0)
+CLINIC = Actor(user_id=None, username="clinic-test")
+
+
+def local(moment: dt.datetime) -> str:
+    return moment.astimezone(dt.timezone(dt.timedelta(hours=8))).strftime("%Y-%m-%dT%H:%M")
+
+
+def hearing_form(left="REFER", right="PASS", token="t-1", **more):
+    return {
+        "entry_token": token,
+        "screening_status": "DONE",
+        "screened_at": local(BIRTH + 50 * H),
+        "method": "OAE",
+        "left_ear": left,
+        "right_ear": right,
+        **more,
+    }
+
+
+@pytest.fixture
+def clinic(district, make_user, login):
+    user = make_user(Role.CLINIC_STAFF, district["hospital"])
+    login(user)
+    return user
+
+
+@pytest.fixture
+def baby(district, make_person):
+    mother = make_person(district["hospital"], name="王芳", phone="13812345678")
+    return make_person(
+        district["hospital"],
+        name="王小宝",
+        kind=PersonKind.NEWBORN,
+        sex=Sex.MALE,
+        birth_on=BIRTH.date(),
+        birth_at=BIRTH,
+        mother_id=mother.id,
+    )
+
+
+def open_case(person, district, at=None, program="NEWBORN_HEARING", source_key=None) -> FollowUpCase:
+    values = {
+        "screening_status": "DONE",
+        "screened_at": (BIRTH + 50 * H).isoformat(),
+        "method": "OAE",
+        "left_ear": "REFER",
+        "right_ear": "REFER",
+    }
+    return record_result(
+        person,
+        program,
+        "INITIAL",
+        values,
+        district["hospital"],
+        CLINIC,
+        at or BIRTH + 3 * D,
+        source_key=source_key,
+    ).case
+
+
+def text(response) -> str:
+    return response.get_data(as_text=True)
+
+
+# -- entering results -------------------------------------------------------------------------------
+
+
+def test_the_result_form_is_generated_from_the_declaration_in_chinese(client, clinic, baby):
+    page = text(client.get(f"/people/{baby.id}/results/new?program=NEWBORN_HEARING&test=INITIAL"))
+    for label in ("筛查状态", "筛查时间", "筛查方法", "左耳", "右耳", "听力损失高危因素"):
+        assert label in page
+    assert 'type="datetime-local"' in page and "未通过" in page
+
+
+def test_choosing_a_test_lists_only_programs_for_this_kind_of_person(client, clinic, baby):
+    page = text(client.get(f"/people/{baby.id}/results/new"))
+    assert "新生儿听力筛查" in page and "宫颈癌筛查" not in page
+
+
+def test_a_referred_screen_opens_a_case_and_says_what_is_due_when(client, clinic, baby):
+    response = client.post(
+        f"/people/{baby.id}/results/new?program=NEWBORN_HEARING&test=INITIAL", data=hearing_form()
+    )
+    assert response.status_code == 302
+    page = text(client.get(response.headers["Location"]))
+    case = db.session.scalars(sa.select(FollowUpCase)).one()
+    assert f"/cases/{case.id}" in page and "复筛" in page
+    assert case.due_at == BIRTH + 42 * D
+    assert re.search(r"\d{4}年\d{1,2}月\d{1,2}日", page)
+
+
+def test_invalid_values_are_shown_on_each_field_and_nothing_is_saved(client, clinic, baby):
+    form = hearing_form(left="", screened_at="")
+    response = client.post(f"/people/{baby.id}/results/new?program=NEWBORN_HEARING&test=INITIAL", data=form)
+    page = text(response)
+    assert response.status_code == 200
+    assert "左耳为必填项" in page and "筛查时间为必填项" in page
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(ScreeningResult)) == 0
+
+
+def test_a_double_submit_stores_the_result_once(client, clinic, baby):
+    url = f"/people/{baby.id}/results/new?program=NEWBORN_HEARING&test=INITIAL"
+    client.post(url, data=hearing_form(token="same"))
+    client.post(url, data=hearing_form(token="same"))
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(ScreeningResult)) == 1
+
+
+def test_english_form_errors_are_in_english(client, clinic, baby):
+    client.post("/language/en", data={"next": "/"})
+    form = hearing_form(left="")
+    page = text(client.post(f"/people/{baby.id}/results/new?program=NEWBORN_HEARING&test=INITIAL", data=form))
+    assert "Left ear is required." in page
+
+
+# -- the worklist -----------------------------------------------------------------------------------
+
+
+def test_the_worklist_shows_overdue_cases_with_counts_and_only_in_scope(
+    client, clinic, baby, district, make_person, make_user, login
+):
+    case = open_case(baby, district)
+    assert case.due_at < NOW + 30 * D
+    far_baby = make_person(
+        district["far_hospital"],
+        name="远方宝",
+        kind=PersonKind.NEWBORN,
+        birth_on=BIRTH.date(),
+        birth_at=BIRTH,
+    )
+    open_case(far_baby, {"hospital": district["far_hospital"]})
+    page = text(client.get("/cases/?tab=all"))
+    assert "王小宝" in page and "远方宝" not in page
+    assert re.search(r'data-tab="all">\s*\S+\s*<span class="count">1</span>', page)
+
+
+def test_worklist_pages_with_a_keyset_cursor(client, clinic, district, make_person):
+    for n in range(55):
+        child = make_person(
+            district["hospital"],
+            name=f"宝宝{n:02d}",
+            kind=PersonKind.NEWBORN,
+            birth_on=BIRTH.date(),
+            birth_at=BIRTH - n * H,
+        )
+        open_case(child, district)
+    first = text(client.get("/cases/?tab=all"))
+    assert first.count('data-case="') == 50
+    cursor = re.search(r"after=([A-Za-z0-9_-]+)", first).group(1)
+    second = text(client.get(f"/cases/?tab=all&after={cursor}"))
+    assert second.count('data-case="') == 5
+    shown = set(re.findall(r'data-case="(\d+)"', first)) | set(re.findall(r'data-case="(\d+)"', second))
+    assert len(shown) == 55
+
+
+def test_the_worklist_issues_as_many_queries_for_50_rows_as_for_5(client, clinic, district, make_person):
+    def queries_for_page() -> int:
+        statements = []
+
+        def count(*_args):
+            statements.append(1)
+
+        sa.event.listen(db.engine, "before_cursor_execute", count)
+        try:
+            assert client.get("/cases/?tab=all").status_code == 200
+        finally:
+            sa.event.remove(db.engine, "before_cursor_execute", count)
+        return len(statements)
+
+    def add_cases(n: int, start: int) -> None:
+        for i in range(start, start + n):
+            child = make_person(
+                district["hospital"],
+                name=f"宝{i}",
+                kind=PersonKind.NEWBORN,
+                birth_on=BIRTH.date(),
+                birth_at=BIRTH,
+            )
+            open_case(child, district)
+
+    add_cases(5, 0)
+    with_5 = queries_for_page()
+    add_cases(45, 5)
+    assert queries_for_page() == with_5
+
+
+# -- a case -----------------------------------------------------------------------------------------
+
+
+def test_a_contact_attempt_without_a_channel_is_refused_on_the_field(client, clinic, baby, district):
+    case = open_case(baby, district)
+    response = client.post(
+        f"/cases/{case.id}/contact", data={"version": case.version, "contact_outcome": "NO_ANSWER"}
+    )
+    assert response.status_code == 400
+    assert 'id="channel-error"' in text(response)
+    assert (
+        db.session.scalar(sa.select(sa.func.count()).where(CaseEvent.kind == EventKind.CONTACT_ATTEMPT)) == 0
+    )
+
+
+def test_reaching_someone_needs_their_name(client, clinic, baby, district):
+    case = open_case(baby, district)
+    response = client.post(
+        f"/cases/{case.id}/contact",
+        data={"version": case.version, "channel": "PHONE", "contact_outcome": "REACHED"},
+    )
+    assert response.status_code == 400 and 'id="person_reached-error"' in text(response)
+
+
+def test_contacts_then_diagnosis_then_closure_through_the_case_page(client, clinic, baby, district):
+    case = open_case(baby, district)
+    for outcome in ("NO_ANSWER", "NO_ANSWER"):
+        client.post(
+            f"/cases/{case.id}/contact",
+            data={"version": case.version, "channel": "PHONE", "contact_outcome": outcome},
+        )
+        db.session.refresh(case)
+    response = client.post(
+        f"/cases/{case.id}/contact",
+        data={
+            "version": case.version,
+            "channel": "PHONE",
+            "contact_outcome": "REACHED",
+            "person_reached": "王芳",
+            "relationship": "MOTHER",
+        },
+    )
+    assert response.status_code == 302
+    db.session.refresh(case)
+    assert case.contact_attempts == 3
+    client.post(f"/cases/{case.id}/step", data={"version": case.version, "result_code": "BILATERAL_REFER"})
+    db.session.refresh(case)
+    assert case.current_step == "DIAGNOSIS"
+    client.post(f"/cases/{case.id}/step", data={"version": case.version, "result_code": "NORMAL"})
+    db.session.refresh(case)
+    assert (case.status, case.outcome) == (CaseStatus.CLOSED, ClosureOutcome.NOT_CONFIRMED)
+    page = text(client.get(f"/cases/{case.id}"))
+    assert page.count('data-kind="CONTACT_ATTEMPT"') == 3 and "王芳" in page
+
+
+def test_the_second_editor_gets_a_conflict_and_keeps_their_input(client, clinic, baby, district):
+    case = open_case(baby, district)
+    seen = case.version
+    client.post(f"/cases/{case.id}/note", data={"version": seen, "note": "第一位用户的记录"})
+    response = client.post(f"/cases/{case.id}/note", data={"version": seen, "note": "第二位用户的记录"})
+    page = text(response)
+    assert response.status_code == 409 and 'id="conflict"' in page
+    assert "第二位用户的记录" in page  # still in the form, nothing lost
+    notes = db.session.scalars(sa.select(CaseEvent.note).where(CaseEvent.kind == EventKind.NOTE)).all()
+    assert notes == ["第一位用户的记录"]
+
+
+def test_another_institutions_user_can_neither_see_nor_act(client, baby, district, make_user, login):
+    case = open_case(baby, district)
+    login(make_user(Role.CLINIC_STAFF, district["community"]))
+    assert client.get(f"/cases/{case.id}").status_code == 404
+    response = client.post(f"/cases/{case.id}/note", data={"version": case.version, "note": "越权"})
+    assert response.status_code == 404
+
+
+def test_a_transfer_waits_for_the_receiver(client, clinic, baby, district, make_user, login):
+    case = open_case(baby, district)
+    client.post(
+        f"/cases/{case.id}/transfer",
+        data={"version": case.version, "to_institution": district["community"].id, "note": "家住北山"},
+    )
+    db.session.refresh(case)
+    assert case.transfer_to_institution_id == district["community"].id
+    login(make_user(Role.CLINIC_STAFF, district["community"]))
+    assert "家住北山" in text(client.get(f"/cases/{case.id}"))
+    refused = client.post(f"/cases/{case.id}/answer", data={"version": case.version, "accept": "0"})
+    assert refused.status_code == 400  # a refusal needs a reason
+    client.post(f"/cases/{case.id}/answer", data={"version": case.version, "accept": "1"})
+    db.session.refresh(case)
+    assert case.responsible_institution_id == district["community"].id
+
+
+@pytest.mark.skipif(shutil.which("pdftotext") is None, reason="poppler-utils not installed")
+def test_the_recall_letter_names_the_child_in_chinese(client, clinic, baby, district, tmp_path):
+    case = open_case(baby, district)
+    response = client.get(f"/cases/{case.id}/letter.pdf")
+    assert response.status_code == 200 and response.mimetype == "application/pdf"
+    pdf = tmp_path / "letter.pdf"
+    pdf.write_bytes(response.data)
+    letter = subprocess.run(["pdftotext", str(pdf), "-"], capture_output=True, text=True, check=True).stdout
+    assert "召回通知书" in letter and "王小宝" in letter and "王芳家长" in letter and "复筛" in letter
+    fonts = subprocess.run(["pdffonts", str(pdf)], capture_output=True, text=True, check=True).stdout
+    assert "CJK" in fonts or "WenQuanYi" in fonts
+    exported = db.session.scalars(sa.select(AuditEvent).where(AuditEvent.action == "EXPORT")).one()
+    assert exported.entity_id == str(case.id)
+
+
+# -- protected PMTCT records ------------------------------------------------------------------------
+
+
+def hbv_case(person, district):
+    values = {
+        "tested_on": (NOW - 30 * D).date().isoformat(),
+        "testing_stage": "PREGNANCY",
+        "hbsag": "POSITIVE",
+        "hbeag": "NOT_DONE",
+    }
+    return record_result(person, "PMTCT_HBV", "HBV_SCREEN", values, district["hospital"], CLINIC, NOW)
+
+
+def test_pmtct_records_need_a_stated_reason_from_those_who_do_not_work_on_them(
+    client, clinic, district, make_person
+):
+    mother = make_person(district["hospital"], name="孙丽")
+    recorded = hbv_case(mother, district)
+    case = recorded.case
+    assert "乙" not in text(client.get("/cases/?tab=all"))  # left out of the list
+    response = client.get(f"/cases/{case.id}")
+    assert response.status_code == 302 and "/break-glass" in response.headers["Location"]
+    person_page = text(client.get(f"/people/{mother.id}"))
+    assert "HBV" not in person_page and "break-glass" in person_page
+
+    refused = client.post(f"/people/{mother.id}/break-glass", data={"reason": "短", "confirm": "y"})
+    assert refused.status_code == 200 and 'id="reason-error"' in text(refused)
+    client.post(
+        f"/people/{mother.id}/break-glass",
+        data={"reason": "产妇临产，需要了解乙肝结果以安排新生儿免疫", "confirm": "y"},
+    )
+    assert client.get(f"/cases/{case.id}").status_code == 200
+    actions = db.session.scalars(
+        sa.select(AuditEvent.action).where(AuditEvent.action.in_(["BREAK_GLASS", "READ"]))
+    )
+    assert sorted(actions) == ["BREAK_GLASS", "READ"]
+
+
+def test_pmtct_staff_open_pmtct_records_directly_and_each_view_is_audited(
+    client, district, make_person, make_user, login
+):
+    login(make_user(Role.CLINIC_STAFF, district["hospital"], sees_restricted_records=True))
+    mother = make_person(district["hospital"], name="周敏")
+    case = hbv_case(mother, district).case
+    assert client.get(f"/cases/{case.id}").status_code == 200
+    assert client.get(f"/cases/{case.id}").status_code == 200
+    reads = db.session.scalars(sa.select(AuditEvent).where(AuditEvent.action == "READ")).all()
+    assert len(reads) == 2
+
+
+@pytest.mark.parametrize(
+    ("action", "data", "field"),
+    [
+        ("step", {}, "result_code"),
+        ("step", {"result_code": "NO_SUCH_RESULT"}, "result_code"),
+        ("step", {"result_code": "BILATERAL_PASS", "occurred_at": "2099-01-01T09:00"}, "occurred_at"),
+        ("contact", {"channel": "PHONE"}, "contact_outcome"),
+        ("note", {"note": ""}, "note"),
+        ("transfer", {"note": "搬家"}, "to_institution"),
+        ("transfer", {"to_institution": "0", "note": "搬家"}, "to_institution"),
+        ("close", {"note": "家属拒绝"}, "outcome"),
+        ("close", {"outcome": "DIED"}, "note"),
+        ("close", {"outcome": "NOT_CONFIRMED", "note": "x"}, "outcome"),
+        ("escalate", {}, "note"),
+    ],
+)
+def test_each_case_form_names_the_field_in_error_and_saves_nothing(
+    client, clinic, baby, district, action, data, field
+):
+    case = open_case(baby, district)
+    before = db.session.scalar(sa.select(sa.func.count()).select_from(CaseEvent))
+    response = client.post(f"/cases/{case.id}/{action}", data={"version": case.version, **data})
+    assert response.status_code == 400
+    assert f'id="{field}-error"' in text(response)
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(CaseEvent)) == before
+
+
+def test_lost_to_follow_up_is_offered_only_once_the_rule_holds(client, clinic, baby, district):
+    case = open_case(baby, district)
+    assert 'value="LOST_TO_FOLLOW_UP"' not in text(client.get(f"/cases/{case.id}"))
+    response = client.post(
+        f"/cases/{case.id}/close",
+        data={"version": case.version, "outcome": "LOST_TO_FOLLOW_UP", "note": "联系不上"},
+    )
+    assert response.status_code == 400 and 'id="outcome-error"' in text(response)
+    assert db.session.get(FollowUpCase, case.id).status is not CaseStatus.CLOSED
+
+
+def test_the_case_page_reads_in_english_too(client, clinic, baby, district):
+    case = open_case(baby, district)
+    client.post("/language/en", data={"next": "/"})
+    page = text(client.get(f"/cases/{case.id}"))
+    assert "Rescreen" in page and "Log a contact attempt" in page and "Referred (not passed)" in page
