@@ -43,7 +43,25 @@ def from_environment(instance_path: Path) -> dict:
         "SESSION_COOKIE_SECURE": env == "production" or os.environ.get("SESSION_COOKIE_SECURE") == "1",
         # The __Host- prefix makes browsers refuse the cookie unless it is Secure, host-only and Path=/.
         "SESSION_COOKIE_NAME": "__Host-registry_session" if env == "production" else "registry_session",
+        # Reminder channels beyond the in-app notification, each off unless configured.
+        "MAIL_SERVER": os.environ.get("MAIL_SERVER") or None,
+        "MAIL_PORT": int(os.environ.get("MAIL_PORT") or 25),
+        "MAIL_USE_TLS": os.environ.get("MAIL_USE_TLS") == "1",
+        "MAIL_USERNAME": os.environ.get("MAIL_USERNAME") or None,
+        "MAIL_PASSWORD": os.environ.get("MAIL_PASSWORD") or None,
+        "MAIL_DEFAULT_SENDER": os.environ.get("MAIL_DEFAULT_SENDER") or "registry@localhost",
+        "SMS_GATEWAY_URL": os.environ.get("SMS_GATEWAY_URL") or None,
+        "SMS_GATEWAY_TOKEN": os.environ.get("SMS_GATEWAY_TOKEN") or None,
+        **_quiet_hours(os.environ.get("REMINDER_QUIET_HOURS")),
     }
+
+
+def _quiet_hours(value: str | None) -> dict:
+    """Read REMINDER_QUIET_HOURS="21:00-08:00" (Asia/Shanghai); the same start and end means none."""
+    if not value:
+        return {}
+    start, _, end = value.partition("-")
+    return {"REMINDER_QUIET_HOURS": (start.strip(), end.strip())}
 
 
 DEFAULTS = {
@@ -66,4 +84,12 @@ DEFAULTS = {
     "MAX_CONTENT_LENGTH": 20 * 1024 * 1024,
     "PAGE_SIZE": 50,
     "RQ_EAGER": False,
+    # The daily sweep and reminders (screenings/sweep.py, screenings/reminders.py).
+    "SWEEP_BATCH_SIZE": 2000,
+    "MISSED_SCREENING_LOOKBACK_DAYS": 60,
+    "REMINDER_DAYS_AHEAD": 3,
+    "REMINDER_OVERDUE_LOOKBACK_DAYS": 14,
+    # No SMS or e-mail leaves between these Asia/Shanghai times; it goes when they end.
+    "REMINDER_QUIET_HOURS": ("21:00", "08:00"),
+    "SMS_SIGNATURE": "妇幼保健",
 }

@@ -2,6 +2,7 @@
 
 from flask import current_app
 
+from registry import job_records
 from registry.auth.services import LoginPolicy, purge_expired_sessions
 from registry.extensions import db
 from registry.jobs import utc_now
@@ -12,3 +13,10 @@ def purge_expired_login_sessions() -> int:
     removed = purge_expired_sessions(utc_now(), LoginPolicy.from_config(current_app.config))
     db.session.commit()
     return removed
+
+
+def requeue_waiting_jobs() -> int:
+    """Queue the recorded jobs that were started while Redis was down (commits as it goes)."""
+    sent = job_records.requeue_waiting_jobs(utc_now())
+    db.session.commit()
+    return sent

@@ -1,11 +1,8 @@
-"""The queue with a real Redis and real worker processes: jobs run inside the app, cron enqueues them."""
+"""The queue with a real Redis and real worker processes: jobs run inside the app, cron enqueues them on its
+schedule, a sweep killed half way is finished by the next run, and a dead worker's job by another worker."""
 
 import datetime as dt
-import os
-import shutil
-import socket
-import subprocess
-import sys
+import json
 import time
 
 import pytest
@@ -15,57 +12,47 @@ from redis import Redis
 from rq import Queue
 
 from registry import create_app
+from registry.audit import Actor
 from registry.auth.models import LoginSession, Role, User
 from registry.cron import build_scheduler
 from registry.extensions import db
 from registry.institutions import Institution, InstitutionKind
+from registry.job_records import JobRecord, JobStatus, start_job
+from screenings.engine import EventKind
+from screenings.models import CaseEvent, FollowUpCase
+from screenings.sweep import run_sweep
+from screenings.tasks import daily_sweep
 from tests.conftest import app_config
+from tests.sweep_cases import clone_cases, make_district, prepare_cases
+from tests.worker_support import kill_hard, run_burst_worker, start_worker, stop, wait_for, worker_env
+
+SHANGHAI = dt.timezone(dt.timedelta(hours=8))
+SWEEP_DAY = dt.date(2026, 12, 10)
+ADMIN = Actor(user_id=None, username="admin-test")
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+@pytest.fixture
+def redis(redis_url):
+    connection = Redis.from_url(redis_url)
+    connection.flushall()
+    yield connection
+    connection.close()
 
 
-@pytest.fixture(scope="module")
-def redis_url(tmp_path_factory):
-    executable = shutil.which("redis-server") or pytest.skip("redis-server is not installed")
-    port = _free_port()
-    process = subprocess.Popen(
-        [
-            executable,
-            "--port",
-            str(port),
-            "--bind",
-            "127.0.0.1",
-            "--save",
-            "",
-            "--appendonly",
-            "no",
-            "--dir",
-            str(tmp_path_factory.mktemp("redis")),
-        ],
-        stdout=subprocess.DEVNULL,
-    )
-    connection = Redis(port=port)
-    for _ in range(100):
-        try:
-            connection.ping()
-            break
-        except Exception:
-            time.sleep(0.05)
-    yield f"redis://127.0.0.1:{port}/0"
-    process.terminate()
-    process.wait(10)
-
-
-def test_a_worker_process_runs_a_queued_job_inside_the_application(tmp_path, redis_url):
-    database_url = f"sqlite:///{tmp_path / 'jobs.db'}"
-    app = create_app(app_config(database_url, REDIS_URL=redis_url))
-    now = dt.datetime.now(dt.UTC)
+def migrated_app(url: str, redis_url: str, **config):
+    app = create_app(app_config(url, REDIS_URL=redis_url, **config))
     with app.app_context():
         upgrade()
+        db.session.remove()
+        db.engine.dispose()
+    return app
+
+
+def test_a_worker_process_runs_a_queued_job_inside_the_application(scratch_database, redis_url, redis):
+    database_url = scratch_database.new("jobs_plain")
+    app = migrated_app(database_url, redis_url)
+    now = dt.datetime.now(dt.UTC)
+    with app.app_context():
         institution = Institution(code="H1", name="医院", kind=InstitutionKind.BIRTHING_HOSPITAL)
         user = User(
             username="u",
@@ -89,28 +76,216 @@ def test_a_worker_process_runs_a_queued_job_inside_the_application(tmp_path, red
             ]
         )
         db.session.commit()
-        connection = Redis.from_url(redis_url)
-        connection.flushall()
-        scheduler = build_scheduler(connection)
+        scheduler = build_scheduler(redis)
         scheduler.enqueue_jobs()  # interval jobs are due at once
-        assert Queue("maintenance", connection=connection).count == 1
+        assert Queue("maintenance", connection=redis).count == 2
+        db.session.remove()
         db.engine.dispose()
 
-    env = {
-        **os.environ,
-        "DATABASE_URL": database_url,
-        "REDIS_URL": redis_url,
-        "SECRET_KEY": "test-secret-key-that-is-long-enough-0123456789",
-    }
-    result = subprocess.run(
-        [sys.executable, "-m", "registry.cli", "worker", "--burst", "maintenance"],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert result.returncode == 0, result.stderr
+    run_burst_worker(worker_env(database_url, redis_url), "maintenance")
     with app.app_context():
         remaining = db.session.scalars(sa.select(LoginSession.token_hash)).all()
         assert remaining == ["live"]
+        db.session.remove()
         db.engine.dispose()
+
+
+class Clock:
+    """A clock the test moves by hand."""
+
+    def __init__(self, at: dt.datetime) -> None:
+        self.at = at
+
+    def __call__(self) -> dt.datetime:
+        return self.at
+
+
+def queued(connection, queue: str = "default") -> list[tuple]:
+    jobs = Queue(queue, connection=connection).get_jobs()
+    return [(job.func_name, job.args) for job in jobs]
+
+
+def test_the_cron_schedule_enqueues_the_sweep_at_one_in_the_morning_shanghai_time(
+    scratch_database, redis_url, redis
+):
+    database_url = scratch_database.new("jobs_cron")
+    app = migrated_app(database_url, redis_url)
+    sweep = ("registry.job_records.run_scheduled", ("sweep", "screenings.tasks.daily_sweep"))
+    clock = Clock(dt.datetime(2026, 12, 9, 23, 30, tzinfo=SHANGHAI))
+    with app.app_context():
+        scheduler = build_scheduler(redis, clock=clock)
+        scheduler.enqueue_jobs()
+        assert queued(redis) == []  # housekeeping went to the maintenance queue; nothing else is due
+
+        clock.at = dt.datetime(2026, 12, 10, 0, 59, 59, tzinfo=SHANGHAI)
+        scheduler.enqueue_jobs()
+        assert queued(redis) == []
+
+        clock.at = dt.datetime(2026, 12, 10, 1, 0, 0, tzinfo=SHANGHAI)  # 17:00 UTC the day before
+        scheduler.enqueue_jobs()
+        assert queued(redis) == [sweep]
+
+        clock.at = dt.datetime(2026, 12, 10, 1, 0, 30, tzinfo=SHANGHAI)
+        scheduler.enqueue_jobs()
+        assert queued(redis) == [sweep]  # once a day
+
+        clock.at = dt.datetime(2026, 12, 10, 9, 0, tzinfo=SHANGHAI)
+        scheduler.enqueue_jobs()
+        assert queued(redis)[-1] == (
+            "registry.job_records.run_scheduled",
+            ("reminders", "screenings.tasks.send_reminders"),
+        )
+
+        clock.at = dt.datetime(2026, 12, 11, 1, 0, 5, tzinfo=SHANGHAI)
+        scheduler.enqueue_jobs()
+        assert queued(redis).count(sweep) == 2
+        db.session.remove()
+        db.engine.dispose()
+
+    # The worker runs what cron queued, each run with its own job record.
+    run_burst_worker(worker_env(database_url, redis_url), "default")
+    with app.app_context():
+        records = db.session.scalars(sa.select(JobRecord).order_by(JobRecord.id)).all()
+        assert [(r.kind, r.status) for r in records] == [
+            ("sweep", JobStatus.SUCCEEDED),
+            ("reminders", JobStatus.SUCCEEDED),
+            ("sweep", JobStatus.SUCCEEDED),
+        ]
+        assert set(records[0].result) >= {"overdue", "escalated", "lost", "missed_screenings"}
+        db.session.remove()
+        db.engine.dispose()
+
+
+# -- a sweep killed half way ------------------------------------------------------------------------------
+
+COPIES = 150  # of each hearing case A, B, C and E: 600 cases to mark, 150 to flag lost, 450 to escalate
+BATCH = 20
+
+
+def prepared_database(scratch_database, redis_url, name: str) -> tuple[str, object]:
+    """A database holding the prepared cases, cloned into a sweep that takes some seconds."""
+    url = scratch_database.new(name)
+    app = migrated_app(url, redis_url)
+    with app.app_context():
+        cases = prepare_cases(make_district())
+        clone_cases([cases[n] for n in "ABCE"], COPIES)
+        db.session.commit()
+        db.session.remove()
+        db.engine.dispose()
+    return url, app
+
+
+def end_state(app) -> tuple[list, list]:
+    """Every case row and every case event (without its id), in a stable order."""
+    with app.app_context():
+        cases = db.session.execute(sa.select(FollowUpCase.__table__).order_by(FollowUpCase.id)).all()
+        columns = [c for c in CaseEvent.__table__.columns if c.name != "id"]
+        events = db.session.execute(sa.select(*columns)).all()
+        db.session.remove()
+        db.engine.dispose()
+    normalised = sorted(
+        tuple(json.dumps(v, sort_keys=True) if isinstance(v, dict) else str(v) for v in row) for row in events
+    )
+    return [tuple(row) for row in cases], normalised
+
+
+def count_events(app, kind: EventKind) -> int:
+    with app.app_context():
+        count = db.session.scalar(
+            sa.select(sa.func.count()).select_from(CaseEvent).where(CaseEvent.kind == kind)
+        )
+        db.session.remove()
+    return count
+
+
+def uninterrupted(scratch_database, source_url: str, redis_url: str):
+    copy = scratch_database.new("sweep_uninterrupted", template=source_url)
+    app = migrated_app(copy, redis_url)
+    with app.app_context():
+        run_sweep(SWEEP_DAY, batch_size=BATCH, missed_lookback_days=60, commit=db.session.commit)
+        db.session.commit()
+        db.session.remove()
+        db.engine.dispose()
+    return app
+
+
+@pytest.mark.parametrize(
+    ("phase", "kill_after"),
+    [(EventKind.STATUS_CHANGED, 150), (EventKind.ESCALATED, 75)],
+    ids=["while-marking-overdue", "while-escalating"],
+)
+def test_a_worker_killed_mid_sweep_then_a_fresh_run_reaches_the_uninterrupted_state(
+    scratch_database, redis_url, redis, tmp_path, phase, kill_after
+):
+    url, app = prepared_database(scratch_database, redis_url, "sweep_killed")
+    expected = end_state(uninterrupted(scratch_database, url, redis_url))
+    env = worker_env(url, redis_url)
+
+    with app.app_context():
+        start_job(
+            "sweep", daily_sweep, SWEEP_DAY.isoformat(), BATCH, actor=ADMIN, now=dt.datetime.now(dt.UTC)
+        )
+        db.session.remove()
+        db.engine.dispose()
+    worker = start_worker(env, "default", log=tmp_path / "worker.log")
+    try:
+        wait_for(lambda: count_events(app, phase) >= kill_after, timeout=120, interval=0.01)
+    finally:
+        kill_hard(worker)
+    partial = end_state(app)
+    assert partial != expected, "the sweep finished before the kill; the test proves nothing"
+
+    # A fresh run for the same day (cron tomorrow, or an administrator's retry) finishes the work.
+    with app.app_context():
+        start_job(
+            "sweep", daily_sweep, SWEEP_DAY.isoformat(), BATCH, actor=ADMIN, now=dt.datetime.now(dt.UTC)
+        )
+        db.session.remove()
+        db.engine.dispose()
+    run_burst_worker(env, "default")
+    assert end_state(app) == expected
+
+
+def test_a_job_whose_worker_dies_is_finished_by_another_worker_within_two_minutes(
+    scratch_database, redis_url, redis, tmp_path
+):
+    url, app = prepared_database(scratch_database, redis_url, "sweep_abandoned")
+    expected = end_state(uninterrupted(scratch_database, url, redis_url))
+    env = worker_env(url, redis_url)
+    with app.app_context():
+        record = start_job(
+            "sweep", daily_sweep, SWEEP_DAY.isoformat(), BATCH, actor=ADMIN, now=dt.datetime.now(dt.UTC)
+        )
+        record_id = record.id
+        db.session.remove()
+        db.engine.dispose()
+
+    first = start_worker(env, "default", log=tmp_path / "first.log")
+    second = None
+    try:
+        wait_for(lambda: count_events(app, EventKind.ESCALATED) >= 50, timeout=120, interval=0.01)
+        kill_hard(first)
+        died = time.monotonic()
+        assert end_state(app) != expected, "the sweep finished before the kill; the test proves nothing"
+        second = start_worker(env, "default", log=tmp_path / "second.log")
+
+        def finished():
+            with app.app_context():
+                status = db.session.get(JobRecord, record_id).status
+                db.session.remove()
+            return status is JobStatus.SUCCEEDED
+
+        wait_for(finished, timeout=150, interval=0.5, message="no other worker finished the job")
+        took = time.monotonic() - died
+    finally:
+        stop(second) if second is not None else None
+        if first.poll() is None:
+            kill_hard(first)
+    assert took < 120, f"another worker needed {took:.0f} s"
+    with app.app_context():
+        record = db.session.get(JobRecord, record_id)
+        assert record.attempts == 2 and record.error is None
+        db.session.remove()
+        db.engine.dispose()
+    # No duplicate effect: the same cases, events and escalations as one uninterrupted run.
+    assert end_state(app) == expected
