@@ -4,6 +4,7 @@ from flask_babel import lazy_gettext as _l
 
 from registry.auth.models import Role
 from registry.institutions import InstitutionKind
+from registry.people.merge import DuplicateReason
 from registry.people.models import Household, IdDocumentType, PersonKind, Sex
 
 ROLE_LABELS = {
@@ -39,6 +40,13 @@ ID_TYPE_LABELS = {
     IdDocumentType.NONE: _l("None yet"),
 }
 
+DUPLICATE_REASON_LABELS = {
+    DuplicateReason.SAME_DOCUMENT: _l("Same identity document number"),
+    DuplicateReason.SAME_NAME_AND_BIRTH_DATE: _l("Same name (pinyin) and birth date"),
+    DuplicateReason.SAME_MOTHER_AND_BIRTH_ORDER: _l("Same mother and birth order"),
+    DuplicateReason.SAME_MOTHER_AND_BIRTH_DATE: _l("Same mother and birth date"),
+}
+
 
 def label(value) -> str:
     """The translated label of any enumeration member known here."""
@@ -49,6 +57,7 @@ def label(value) -> str:
         SEX_LABELS,
         HOUSEHOLD_LABELS,
         ID_TYPE_LABELS,
+        DUPLICATE_REASON_LABELS,
     ):
         if value in table:
             return str(table[value])

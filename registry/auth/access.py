@@ -12,6 +12,8 @@ READ_ONLY_ROLES = {Role.AUDITOR}
 # Roles allowed to show a full identity or phone number after an audited reveal.
 REVEAL_ROLES = {Role.CLINIC_STAFF, Role.FOLLOW_UP_COORDINATOR}
 REGISTERING_ROLES = {Role.CLINIC_STAFF, Role.FOLLOW_UP_COORDINATOR}
+# Clinic staff merge within their institution, coordinators across the district (their scope decides which).
+MERGING_ROLES = {Role.CLINIC_STAFF, Role.FOLLOW_UP_COORDINATOR}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -44,6 +46,10 @@ def scope_of(user: User) -> Scope:
 
 def may_register_people(user: User) -> bool:
     return user.role in REGISTERING_ROLES
+
+
+def may_merge_people(user: User) -> bool:
+    return user.role in MERGING_ROLES
 
 
 def may_reveal_identifiers(user: User) -> bool:

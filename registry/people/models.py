@@ -44,6 +44,8 @@ class Person(db.Model):
         sa.Index("ix_person_pinyin_birth", "name_pinyin", "birth_on"),
         sa.Index("ix_person_initials", "name_initials"),
         sa.Index("ix_person_mother_order", "mother_id", "birth_order"),
+        # The sweep's missed-screening search: recent births.
+        sa.Index("ix_person_kind_birth", "kind", "birth_on"),
         # Only one person per identity document: a partial unique index lets many people have none.
         sa.Index(
             "uq_person_id_document",
@@ -75,10 +77,19 @@ class Person(db.Model):
     institution_id: Mapped[int] = mapped_column(sa.ForeignKey("institution.id"), index=True)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
     created_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user_account.id"))
+    # The family asked for no automated SMS reminders; staff still call, write and visit.
+    reminder_opt_out: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
+    # Set when this record was merged into another (registry/people/merge.py): the row stays, for the audit
+    # trail and an undo, but search, duplicate checks and its page lead to the kept person instead.
+    merged_into_id: Mapped[int | None] = mapped_column(sa.ForeignKey("person.id"))
 
     institution: Mapped[Institution] = relationship(lazy="joined")
-    mother: Mapped["Person | None"] = relationship(remote_side=[id], back_populates="children")
-    children: Mapped[list["Person"]] = relationship(back_populates="mother", order_by="Person.birth_order")
+    mother: Mapped["Person | None"] = relationship(
+        remote_side=[id], back_populates="children", foreign_keys=[mother_id]
+    )
+    children: Mapped[list["Person"]] = relationship(
+        back_populates="mother", order_by="Person.birth_order", foreign_keys=[mother_id]
+    )
     pregnancies: Mapped[list["Pregnancy"]] = relationship(
         back_populates="mother", order_by="Pregnancy.registered_on.desc()"
     )

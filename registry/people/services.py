@@ -79,7 +79,9 @@ def find_duplicates(draft: PersonDraft) -> DuplicateCheck:
             )
         )
     pinyin, _ = pinyin_of(draft.name)
-    query = sa.select(Person).where(Person.name_pinyin == pinyin, Person.birth_on == draft.birth_on)
+    query = sa.select(Person).where(
+        Person.name_pinyin == pinyin, Person.birth_on == draft.birth_on, Person.merged_into_id.is_(None)
+    )
     if draft.kind == PersonKind.NEWBORN and draft.mother_id is not None:
         query = query.where(Person.mother_id == draft.mother_id)
     similar = [p for p in db.session.scalars(query.limit(20)) if p is not same_document]
@@ -150,7 +152,8 @@ def search_people(text: str, scope_clause: sa.ColumnElement[bool], limit: int = 
     term = text.strip()
     if not term:
         return []
-    query = sa.select(Person).where(scope_clause)
+    # A merged record is hidden: its kept person carries its results and cases.
+    query = sa.select(Person).where(scope_clause, Person.merged_into_id.is_(None))
     compact = normalise(term)
     if compact[:-1].isdigit() and len(compact) >= 15:
         query = query.where(Person.id_number == compact)
@@ -162,3 +165,12 @@ def search_people(text: str, scope_clause: sa.ColumnElement[bool], limit: int = 
     else:
         query = query.where(Person.name.startswith(term))
     return list(db.session.scalars(query.order_by(Person.name_pinyin, Person.birth_on).limit(limit)))
+
+
+def set_reminder_opt_out(person: Person, opt_out: bool, actor: Actor, now: dt.datetime) -> None:
+    """Record the family's choice about automated SMS reminders (staff still call, write and visit)."""
+    if person.reminder_opt_out == opt_out:
+        return
+    person.reminder_opt_out = opt_out
+    summary = "reminder_opt_out " + ("on" if opt_out else "off")
+    audit.record(actor, now, "person", person.id, "UPDATE", summary)

@@ -6,10 +6,10 @@ from flask import Blueprint, abort, flash, g, redirect, render_template, request
 from flask_babel import gettext as _
 
 from registry import audit
-from registry.auth.access import may_register_people, may_reveal_identifiers
+from registry.auth.access import may_merge_people, may_register_people, may_reveal_identifiers
 from registry.extensions import db
 from registry.i18n import DISPLAY_ZONE, local_today
-from registry.people import services
+from registry.people import merge, services
 from registry.people.forms import NewbornForm, PersonForm, PregnantWomanForm, SearchForm, WomanForm
 from registry.people.models import Household, IdDocumentType, Person, PersonKind, Sex
 from registry.people.services import DuplicatePerson, PersonDraft, PregnancyDraft
@@ -114,6 +114,9 @@ def register(kind: str):
         else:
             db.session.commit()
             flash(_("Registered %(name)s.", name=person.name), "success")
+            if request.args.get("next") == url_for("screenings.choose_person"):
+                # Registered from the result-entry screen: go straight on to the result.
+                return redirect(url_for("screenings.enter_result", person_id=person.id))
             return redirect(url_for("people.detail", person_id=person.id))
     return render_template(
         "people/register.html",
@@ -129,7 +132,28 @@ def register(kind: str):
 @login_required
 def detail(person_id: int):
     person = visible_person_or_404(person_id)
-    return render_template("people/detail.html", person=person, revealed=False)
+    if person.merged_into_id is not None:
+        # The kept record carries everything now; its own page checks scope again.
+        flash(_("That record was merged into this one."), "info")
+        return redirect(url_for("people.detail", person_id=merge.current_record(person).id))
+    suspected = []
+    if may_merge_people(g.user):
+        suspected = merge.duplicates_of(person, current_scope().filter(Person.institution_id))
+    return render_template("people/detail.html", person=person, revealed=False, suspected=suspected)
+
+
+@bp.route("/<int:person_id>/reminders", methods=["POST"])
+@permission_required(may_register_people)
+def set_reminders(person_id: int):
+    person = visible_person_or_404(person_id)
+    opt_out = request.form.get("opt_out") == "1"
+    services.set_reminder_opt_out(person, opt_out, current_actor(), utcnow())
+    db.session.commit()
+    if opt_out:
+        flash(_("No automated SMS reminders will be sent to this family."), "success")
+    else:
+        flash(_("Automated SMS reminders are on for this family."), "success")
+    return redirect(url_for("people.detail", person_id=person.id))
 
 
 @bp.route("/<int:person_id>/reveal", methods=["POST"])
