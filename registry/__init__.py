@@ -59,6 +59,7 @@ def _init_extensions(app: Flask) -> None:
     with app.app_context():
         if db.engine.dialect.name == "sqlite":
             sa.event.listen(db.engine, "connect", _sqlite_pragmas)
+            sa.event.listen(db.engine, "savepoint", _sqlite_savepoint)
 
 
 def _sqlite_pragmas(dbapi_connection, _record) -> None:
@@ -69,13 +70,37 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:
     cursor.close()
 
 
+def _sqlite_savepoint(connection, _name) -> None:
+    # pysqlite opens its transaction lazily, before the first INSERT/UPDATE/DELETE, and not before a
+    # SAVEPOINT: the RELEASE of a first savepoint (record_result's, an import row's) would then commit on
+    # its own, half a write. Open the transaction first. Everywhere else the lazy BEGIN stays, so a read
+    # holds no snapshot that a later write could find stale (SQLITE_BUSY) under concurrent workers.
+    if not connection.connection.dbapi_connection.in_transaction:
+        connection.exec_driver_sql("BEGIN")
+
+
 def _register_blueprints(app: Flask) -> None:
     from registry.admin.views import bp as admin_bp
     from registry.auth.views import bp as auth_bp
     from registry.home import bp as home_bp
+    from registry.job_records import bp as jobs_bp
+    from registry.notifications import bp as notifications_bp
+    from registry.people.merge_views import bp as merges_bp
     from registry.people.views import bp as people_bp
+    from screenings.imports.views import bp as imports_bp
+    from screenings.views import bp as screenings_bp
 
-    for blueprint in (auth_bp, home_bp, people_bp, admin_bp):
+    for blueprint in (
+        auth_bp,
+        home_bp,
+        people_bp,
+        admin_bp,
+        screenings_bp,
+        jobs_bp,
+        notifications_bp,
+        merges_bp,
+        imports_bp,
+    ):
         app.register_blueprint(blueprint)
 
 

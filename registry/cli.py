@@ -44,12 +44,12 @@ def worker_command(queues: tuple[str, ...], burst: bool) -> None:
 @with_appcontext
 def cron_command() -> None:
     """Run the one RQ cron scheduler that enqueues the project's schedule (run exactly one)."""
-    from registry.cron import build_scheduler
+    from registry.cron import run_forever
     from registry.jobs import redis_connection
 
     os.environ["TZ"] = "Asia/Shanghai"
     time.tzset()
-    build_scheduler(redis_connection()).start()
+    run_forever(redis_connection)
 
 
 @click.command("demo-data")
@@ -61,8 +61,10 @@ def cron_command() -> None:
 def demo_data_command(people: int, seed: int) -> None:
     """Load a demo district: institutions, one user per role, women, pregnancies and newborns."""
     from registry.demo import DEMO_PASSWORD, load_demo_data
+    from screenings.demo import load_demo_screenings
 
     summary = load_demo_data(seed=seed, women=people)
+    summary.update(load_demo_screenings(seed=seed))
     click.echo(f"Demo district loaded: {summary}")
     click.echo(f"Demo logins (password {DEMO_PASSWORD}): " + ", ".join(summary["usernames"]))
 
@@ -124,6 +126,7 @@ def run_command(host: str, port: int, no_demo: bool) -> None:
     from registry.demo import DEMO_PASSWORD, load_demo_data
     from registry.institutions import Institution
     from registry.jobs import redis_connection
+    from screenings.demo import load_demo_screenings
 
     app = current_app._get_current_object()
     upgrade()
@@ -131,6 +134,7 @@ def run_command(host: str, port: int, no_demo: bool) -> None:
     if not no_demo and db.session.scalar(sa.select(sa.func.count()).select_from(Institution)) == 0:
         click.echo("Empty database: loading the demo district (about a minute)…")
         usernames = load_demo_data()["usernames"]
+        load_demo_screenings()
     db.session.remove()
     db.engine.dispose()
 

@@ -45,7 +45,7 @@ def app(tmp_path_factory):
     app = create_app(app_config(database_url(tmp_path_factory)))
     with app.app_context():
         if db.engine.dialect.name == "sqlite":
-            # Let SQLAlchemy own BEGIN so that SAVEPOINTs work with pysqlite.
+            # Let SQLAlchemy own BEGIN, so that each test's outer transaction holds every savepoint.
             @sa.event.listens_for(db.engine, "connect")
             def _autocommit_driver(dbapi_connection, _record):
                 dbapi_connection.isolation_level = None
@@ -177,3 +177,24 @@ def login(client):
         return response
 
     return do_login
+
+
+@pytest.fixture(scope="session")
+def redis_url(tmp_path_factory):
+    """A real redis-server on a free loopback port for the whole session (tests flush it as they need)."""
+    from tests.worker_support import start_redis_server
+
+    process, url = start_redis_server(tmp_path_factory.mktemp("redis"))
+    yield url
+    process.terminate()
+    process.wait(10)
+
+
+@pytest.fixture
+def scratch_database(tmp_path):
+    """Make databases a worker process can share with the test: SQLite files, or PostgreSQL databases."""
+    from tests.worker_support import ScratchDatabases
+
+    databases = ScratchDatabases(os.environ.get("TEST_DATABASE_URL"), tmp_path)
+    yield databases
+    databases.drop_all()

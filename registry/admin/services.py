@@ -81,6 +81,8 @@ class UserData:
     role: Role
     institution_id: int
     active: bool = True
+    sees_restricted_records: bool = False
+    email: str | None = None
 
 
 def create_user(data: UserData, password: str, actor: Actor, now: dt.datetime) -> User:

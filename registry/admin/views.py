@@ -5,6 +5,7 @@ from flask import Blueprint, abort, current_app, flash, redirect, render_templat
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
+from redis.exceptions import RedisError
 from wtforms import BooleanField, PasswordField, SelectField, StringField
 from wtforms.fields import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional, Regexp, ValidationError
@@ -29,6 +30,9 @@ def _institution_choices(kinds=None) -> list[SelectChoice]:
     return [SelectChoice(str(i.id), f"{i.code} {i.name}") for i in db.session.scalars(query)]
 
 
+EMAIL_PATTERN = r"^[^@\s]+@[^@\s]+\.[^@\s]+$"
+
+
 class InstitutionForm(FlaskForm):
     code = StringField(_l("Code"), validators=[DataRequired(), Length(max=32), Regexp(r"^[A-Za-z0-9_-]+$")])
     name = StringField(_l("Name"), validators=[DataRequired(), Length(max=200)])
@@ -46,9 +50,20 @@ class UserForm(FlaskForm):
         _l("Username"), validators=[DataRequired(), Length(max=64), Regexp(r"^[A-Za-z0-9_.-]+$")]
     )
     full_name = StringField(_l("Full name"), validators=[DataRequired(), Length(max=100)])
+    email = StringField(
+        _l("E-mail (for reminders)"),
+        validators=[
+            Optional(),
+            Length(max=200),
+            Regexp(EMAIL_PATTERN, message=_l("Enter an e-mail address like name@example.cn.")),
+        ],
+    )
     role = SelectField(_l("Role"), choices=[SelectChoice(r.value, v) for r, v in ROLE_LABELS.items()])
     institution_id = SelectField(_l("Institution"))
     active = BooleanField(_l("Active"), default=True)
+    sees_restricted_records = BooleanField(
+        _l("Works on PMTCT (may open HIV, syphilis and hepatitis B records)")
+    )
     password = PasswordField(_l("New password"), validators=[Optional(), Length(max=128)])
 
     password_required = True
@@ -146,6 +161,8 @@ def edit_user(user_id: int | None = None):
             role=Role(form.role.data),
             institution_id=int(form.institution_id.data),
             active=form.active.data,
+            sees_restricted_records=form.sees_restricted_records.data,
+            email=(form.email.data or "").strip() or None,
         )
         try:
             if user is None:
@@ -170,3 +187,78 @@ def unlock_user(user_id: int):
     db.session.commit()
     flash(_("User unlocked."), "success")
     return redirect(url_for("admin.users"))
+
+
+@bp.route("/jobs")
+@permission_required(may_administer)
+def jobs():
+    """Background jobs: failed ones first with their error, then the most recent; the queue's state."""
+    from registry import job_records
+    from registry.jobs import redis_connection
+
+    failed = db.session.scalars(
+        sa.select(job_records.JobRecord)
+        .where(job_records.JobRecord.status == job_records.JobStatus.FAILED)
+        .order_by(job_records.JobRecord.id.desc())
+        .limit(100)
+    ).all()
+    recent = db.session.scalars(
+        sa.select(job_records.JobRecord)
+        .where(job_records.JobRecord.status != job_records.JobStatus.FAILED)
+        .order_by(job_records.JobRecord.id.desc())
+        .limit(50)
+    ).all()
+    try:
+        queue_up = bool(redis_connection().ping())
+    except RedisError:
+        queue_up = False
+    return render_template("admin/jobs.html", failed=failed, recent=recent, queue_up=queue_up)
+
+
+# What an administrator may start by hand: the scheduled jobs, for a day that was missed or to try again.
+MANUAL_JOBS = {
+    "sweep": "screenings.tasks.daily_sweep",
+    "reminders": "screenings.tasks.send_reminders",
+}
+
+
+@bp.route("/jobs/start/<kind>", methods=["POST"])
+@permission_required(may_administer)
+def start_job(kind: str):
+    from registry.job_records import start_job as start
+
+    if kind not in MANUAL_JOBS:
+        abort(404)
+    record = start(kind, MANUAL_JOBS[kind], actor=current_actor(), now=utcnow())
+    _flash_queued(record)
+    return redirect(url_for("admin.jobs"))
+
+
+@bp.route("/jobs/<int:record_id>/retry", methods=["POST"])
+@permission_required(may_administer)
+def retry_job(record_id: int):
+    from registry.job_records import JobRecord
+    from registry.job_records import retry_job as retry
+
+    record = db.session.get(JobRecord, record_id) or abort(404)
+    try:
+        retry(record, current_actor(), utcnow())
+    except ValueError:
+        flash(_("Only a failed or waiting job can be started again."), "error")
+        return redirect(url_for("admin.jobs"))
+    _flash_queued(record)
+    return redirect(url_for("admin.jobs"))
+
+
+def _flash_queued(record) -> None:
+    if record.waiting_for_queue:
+        flash(
+            _(
+                "The job queue (Redis) is not reachable. Job %(id)s is saved and will start by itself once "
+                "the queue is back; you can also start it again here.",
+                id=record.id,
+            ),
+            "error",
+        )
+    else:
+        flash(_("Job %(id)s is queued.", id=record.id), "success")
