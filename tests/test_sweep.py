@@ -218,8 +218,9 @@ def test_an_attempt_logged_after_the_due_date_makes_the_case_lost_at_once_withou
 
     # A has had no attempt; three arrive after its due date (2 December), the last on 20 December.
     a = cases["A"]
-    for day, channel in ((3, ContactChannel.PHONE), (10, ContactChannel.SMS), (18, ContactChannel.HOME_VISIT)):
-        at = dt.datetime(2026, 12, day + 2, 2, 0, tzinfo=dt.UTC)
+    tries = ((5, ContactChannel.PHONE), (12, ContactChannel.SMS), (20, ContactChannel.HOME_VISIT))
+    for day, channel in tries:
+        at = dt.datetime(2026, 12, day, 2, 0, tzinfo=dt.UTC)
         log_contact_attempt(a, channel, ContactOutcome.NO_ANSWER, CLINIC, at)
     assert a.status is CaseStatus.LOST_TO_FOLLOW_UP
     mark = last_event_id()
