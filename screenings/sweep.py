@@ -431,6 +431,8 @@ def _open_missed_screenings(
                 sa.select(Person)
                 .where(
                     Person.kind == PersonKind.NEWBORN,
+                    # A record merged into another is no longer a person of its own; the kept one is searched.
+                    Person.merged_into_id.is_(None),
                     Person.birth_on >= earliest,
                     Person.birth_on <= today,
                     Person.id > last_id,

@@ -177,6 +177,8 @@ def test_a_newborn_with_no_screen_gets_a_missed_screening_case_once_its_window_h
     }
     record_result(heard, "NEWBORN_HEARING", "INITIAL", values, hospital, CLINIC, born + 3 * D)
     long_ago = newborn(hospital, "早生宝", born - 90 * D)
+    # A duplicate record merged into the unscreened baby: the baby is one person, with one set of cases.
+    duplicate = newborn(hospital, "未筛宝", born, merged_into_id=unscreened.id)
 
     def missed() -> set[tuple[str, str]]:
         rows = db.session.execute(
@@ -184,7 +186,12 @@ def test_a_newborn_with_no_screen_gets_a_missed_screening_case_once_its_window_h
                 FollowUpCase.reason == CaseReason.MISSED_SCREENING
             )
         ).all()
-        names = {unscreened.id: "unscreened", heard.id: "heard", long_ago.id: "long_ago"}
+        names = {
+            unscreened.id: "unscreened",
+            heard.id: "heard",
+            long_ago.id: "long_ago",
+            duplicate.id: "duplicate",
+        }
         return {(names[person_id], program) for person_id, program in rows}
 
     # Day 2 of life: the CHD window (72 hours) is still open, so nothing is missed yet.
