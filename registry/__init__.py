@@ -25,6 +25,13 @@ def create_app(config: dict | None = None) -> Flask:
     if config:
         app.config.update(config)
 
+    if app.config.get("PROXY_HOPS"):
+        # Behind the README's TLS proxy the client address and scheme come from X-Forwarded-*, trusted
+        # for exactly the configured number of hops, so the login rate limit counts real clients.
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        hops = app.config["PROXY_HOPS"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
     _init_extensions(app)
     _register_blueprints(app)
     _connect_screenings()

@@ -40,6 +40,9 @@ def from_environment(instance_path: Path) -> dict:
         "SQLALCHEMY_DATABASE_URI": _database_url(instance_path),
         "REDIS_URL": os.environ.get("REDIS_URL") or None,
         "DEBUG": os.environ.get("FLASK_DEBUG") == "1",
+        "DATABASE_ALLOW_PLAINTEXT": os.environ.get("DATABASE_ALLOW_PLAINTEXT") == "1",
+        # How many proxies in front of the app set X-Forwarded-For/-Proto; 0 trusts none of them.
+        "PROXY_HOPS": int(os.environ.get("PROXY_HOPS") or 0),
         "SESSION_COOKIE_SECURE": env == "production" or os.environ.get("SESSION_COOKIE_SECURE") == "1",
         # The __Host- prefix makes browsers refuse the cookie unless it is Secure, host-only and Path=/.
         "SESSION_COOKIE_NAME": "__Host-registry_session" if env == "production" else "registry_session",

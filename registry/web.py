@@ -2,6 +2,7 @@
 
 import datetime as dt
 import functools
+import re
 import uuid
 
 from flask import abort, g, redirect, request, session, url_for
@@ -24,10 +25,17 @@ def _current_user():
 current_user = LocalProxy(_current_user)
 
 
+# A client's request id reaches the log and the audit trail only in this shape: no escapes, no spaces.
+SAFE_REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,40}")
+
+
 def request_id() -> str:
-    if "request_id" not in g:
-        g.request_id = request.headers.get("X-Request-Id", "")[:40] or uuid.uuid4().hex[:16]
-    return g.request_id
+    # Kept in the WSGI environ, which belongs to this request alone (g can outlive it in tests).
+    if "registry.request_id" not in request.environ:
+        offered = request.headers.get("X-Request-Id", "")
+        chosen = offered if SAFE_REQUEST_ID.fullmatch(offered) else uuid.uuid4().hex[:16]
+        request.environ["registry.request_id"] = chosen
+    return request.environ["registry.request_id"]
 
 
 def current_actor() -> Actor:

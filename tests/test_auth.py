@@ -3,6 +3,7 @@
 import datetime as dt
 import logging
 import os
+import re
 import subprocess
 import sys
 
@@ -32,7 +33,7 @@ def test_five_failed_logins_lock_the_account_for_fifteen_minutes(client, distric
         client.post("/login", data={"username": user.username, "password": "wrong-password"})
     refused = client.post("/login", data={"username": user.username, "password": PASSWORD})
     assert refused.status_code == 200
-    assert "账户已锁定" in refused.get_data(as_text=True)
+    assert "连续失败 5 次后账户将锁定 15 分钟" in refused.get_data(as_text=True)
     db_session.refresh(user)
     assert user.locked_until is not None
     remaining = user.locked_until - dt.datetime.now(dt.UTC)
@@ -41,6 +42,24 @@ def test_five_failed_logins_lock_the_account_for_fifteen_minutes(client, distric
     user.locked_until = dt.datetime.now(dt.UTC) - dt.timedelta(seconds=1)
     db_session.flush()
     assert client.post("/login", data={"username": user.username, "password": PASSWORD}).status_code == 302
+
+
+def test_a_locked_account_answers_like_a_made_up_username(client, district, make_user):
+    user = make_user(Role.CLINIC_STAFF, district["hospital"])
+    answers = {}
+    for username in (user.username, "nobody-here"):
+        for _ in range(5):
+            client.post("/login", data={"username": username, "password": "wrong-password"})
+        answer = client.post("/login", data={"username": username, "password": PASSWORD})
+        answers[username] = (answer.status_code, _flashed_message(answer.get_data(as_text=True)))
+    assert answers[user.username] == answers["nobody-here"]
+    assert "已锁定" not in answers[user.username][1]
+
+
+def _flashed_message(page: str) -> str:
+    match = re.search(r'class="flash[^"]*"[^>]*>(.*?)<', page, re.S)
+    assert match, "no flashed message on the login page"
+    return match.group(1).strip()
 
 
 def test_four_failures_then_success_do_not_lock(client, district, make_user, db_session):
@@ -206,7 +225,61 @@ def test_production_refuses_an_administrator_with_the_demo_password(tmp_path):
         db.engine.dispose()
     result = _start_in_production(tmp_path, DATABASE_URL=url)
     assert result.returncode != 0
-    assert "administrator admin still has a default password" in result.stderr
+    complaint = result.stderr[result.stderr.index("active users still have a default password") :]
+    for username in ("admin", "clinic", "coordinator", "auditor"):
+        assert username in complaint
+
+
+def test_production_refuses_postgresql_without_tls(tmp_path):
+    plain = _start_in_production(tmp_path, DATABASE_URL="postgresql://registry@db.example:5432/registry")
+    assert "without TLS" in plain.stderr
+    encrypted = _start_in_production(
+        tmp_path, DATABASE_URL="postgresql://registry@db.example:5432/registry?sslmode=require"
+    )
+    assert "without TLS" not in encrypted.stderr
+    socket = _start_in_production(tmp_path, DATABASE_URL="postgresql://registry@/registry?host=/run/pg")
+    assert "without TLS" not in socket.stderr
+
+
+def test_the_demo_password_is_refused_as_a_new_password():
+    from registry.auth.passwords import password_problems
+    from registry.demo import DEMO_PASSWORD
+
+    assert password_problems(DEMO_PASSWORD, "someone", min_length=8, required_classes=0)
+
+
+def test_a_client_request_id_reaches_the_audit_trail_only_in_a_safe_shape(client, district, make_user):
+    user = make_user(Role.CLINIC_STAFF, district["hospital"])
+    client.post(
+        "/login",
+        data={"username": user.username, "password": "wrong-password"},
+        headers={"X-Request-Id": "abc\x1b[31mred\x1b[0m"},
+    )
+    client.post(
+        "/login",
+        data={"username": user.username, "password": "wrong-password"},
+        headers={"X-Request-Id": "lab-7f3a.42"},
+    )
+    ids = db.session.scalars(
+        sa.select(AuditEvent.request_id).where(AuditEvent.action == "LOGIN_FAILED").order_by(AuditEvent.id)
+    ).all()
+    assert "\x1b" not in ids[-2] and ids[-2].isalnum()
+    assert ids[-1] == "lab-7f3a.42"
+
+
+def test_behind_the_configured_proxy_the_client_address_is_the_forwarded_one(tmp_path):
+    app = create_app({**app_config(f"sqlite:///{tmp_path / 'proxy.db'}"), "PROXY_HOPS": 1})
+
+    @app.route("/__address")
+    def address():
+        from flask import request
+
+        return f"{request.remote_addr} {request.scheme}"
+
+    answer = app.test_client().get(
+        "/__address", headers={"X-Forwarded-For": "203.0.113.7", "X-Forwarded-Proto": "https"}
+    )
+    assert answer.get_data(as_text=True) == "203.0.113.7 https"
 
 
 def test_production_cookies_are_secure_and_host_only(tmp_path, monkeypatch):
@@ -217,3 +290,24 @@ def test_production_cookies_are_secure_and_host_only(tmp_path, monkeypatch):
     settings = from_environment(tmp_path)
     assert settings["SESSION_COOKIE_SECURE"] is True
     assert settings["SESSION_COOKIE_NAME"].startswith("__Host-")
+
+
+def test_a_logged_traceback_carries_no_identity_or_phone_number():
+    import io
+
+    from registry.security import IdentifierScrubber
+
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    logger = logging.getLogger("registry.test-traceback")
+    logger.addFilter(IdentifierScrubber())
+    logger.addHandler(handler)
+    try:
+        raise ValueError("duplicate key: [parameters: ('11010519491231002X', '13812345678')]")
+    except ValueError:
+        logger.exception("registration failed")
+    finally:
+        logger.removeHandler(handler)
+    written = stream.getvalue()
+    assert "Traceback" in written and "registration failed" in written
+    assert "11010519491231002X" not in written and "13812345678" not in written

@@ -9,7 +9,7 @@ from wtforms import PasswordField, StringField
 from wtforms.validators import DataRequired, Length
 
 from registry.auth import services
-from registry.auth.services import LoginPolicy, LoginRefusal
+from registry.auth.services import LoginPolicy
 from registry.extensions import db, limiter
 from registry.i18n import SUPPORTED_LOCALES
 from registry.web import current_actor, utcnow
@@ -47,10 +47,17 @@ def login():
             if next_url and next_url.startswith("/") and not next_url.startswith("//"):
                 return redirect(next_url)
             return redirect(url_for("home.index"))
-        if result.refusal == LoginRefusal.LOCKED:
-            flash(_("This account is locked after repeated failed logins. Try again in 15 minutes."), "error")
-        else:
-            flash(_("Wrong username or password."), "error")
+        # One message for a wrong password, an unknown username and a locked account alike: a different
+        # answer after five failures would tell an attacker which usernames exist (security.md item 4).
+        flash(
+            _(
+                "Wrong username or password. After %(n)d failed attempts an account is locked for "
+                "%(minutes)d minutes.",
+                n=policy.max_failures,
+                minutes=int(policy.lock_duration.total_seconds() // 60),
+            ),
+            "error",
+        )
     return render_template("auth/login.html", form=form)
 
 
