@@ -4,7 +4,7 @@ import logging
 from pathlib import Path
 
 import sqlalchemy as sa
-from flask import Flask, render_template
+from flask import Flask, current_app, render_template
 
 from registry import config as config_module
 from registry.extensions import babel, csrf, db, limiter, migrate
@@ -32,6 +32,9 @@ def create_app(config: dict | None = None) -> Flask:
 
         hops = app.config["PROXY_HOPS"]
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
+    from registry import hardening
+
+    hardening.install(app)  # before the blueprints: their `<int:…>` routes take its converter
     _init_extensions(app)
     _register_blueprints(app)
     _connect_screenings()
@@ -141,13 +144,16 @@ def _register_request_hooks(app: Flask) -> None:
         supported_locales=i18n.SUPPORTED_LOCALES,
     )
 
-    for status in (400, 403, 404, 429, 500):
+    for status in (400, 403, 404, 413, 429, 500):
         app.register_error_handler(status, _error_page)
 
 
 def _error_page(error):
+    from registry.hardening import bad_field
+
     code = getattr(error, "code", 500) or 500
-    return render_template("error.html", code=code), code
+    limit_mb = (current_app.config.get("MAX_CONTENT_LENGTH") or 0) // (1024 * 1024)
+    return render_template("error.html", code=code, bad_field=bad_field(), limit_mb=limit_mb), code
 
 
 def _register_cli(app: Flask) -> None:

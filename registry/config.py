@@ -84,7 +84,8 @@ DEFAULTS = {
     "RATELIMIT_STORAGE_URI": "memory://",
     "RATELIMIT_HEADERS_ENABLED": False,
     "WTF_CSRF_TIME_LIMIT": None,
-    "MAX_CONTENT_LENGTH": 20 * 1024 * 1024,
+    # One upload limit for every form; a city-month lab file (about 100,000 rows) fits.
+    "MAX_CONTENT_LENGTH": 50 * 1024 * 1024,
     "PAGE_SIZE": 50,
     "RQ_EAGER": False,
     # The daily sweep and reminders (screenings/sweep.py, screenings/reminders.py).

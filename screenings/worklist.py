@@ -17,6 +17,7 @@ from sqlalchemy.orm import contains_eager, joinedload
 
 from registry.auth.access import Scope
 from registry.extensions import db
+from registry.hardening import LARGEST_ID
 from registry.i18n import DISPLAY_ZONE
 from registry.people.models import Person
 from screenings.engine import CaseStatus
@@ -86,11 +87,16 @@ def decode_cursor(cursor: str | None, sort: str) -> tuple | None:
         plain = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
         if sort == "risk":
             rank, due, case_id = plain
-            return int(rank), dt.datetime.fromisoformat(due), int(case_id)
-        due, case_id = plain
-        return dt.datetime.fromisoformat(due), int(case_id)
+            position = int(rank), dt.datetime.fromisoformat(due), int(case_id)
+        else:
+            due, case_id = plain
+            position = dt.datetime.fromisoformat(due), int(case_id)
     except (ValueError, TypeError):
         return None
+    # A forged cursor must not carry a number the database cannot compare with an id.
+    if any(isinstance(v, int) and abs(v) > LARGEST_ID for v in position):
+        return None
+    return position
 
 
 def days_overdue(case: FollowUpCase, now: dt.datetime) -> int:

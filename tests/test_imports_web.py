@@ -244,15 +244,16 @@ def test_the_upload_form_needs_a_file_and_a_known_test(client, clinic, source):
     assert "不是有效的选择" in page
 
 
-def test_a_file_over_the_size_limit_is_refused_on_the_form(client, clinic, source, monkeypatch):
-    from screenings.imports import service
-
-    monkeypatch.setattr(service, "MAX_BYTES", 1024)
-    response = upload(client, source, io.BytesIO(b"x" * 4096))
+def test_a_file_over_the_size_limit_gets_the_one_chinese_limit_page(app, client, clinic, source):
+    saved = app.config["MAX_CONTENT_LENGTH"]
+    app.config["MAX_CONTENT_LENGTH"] = 1024
+    try:
+        response = upload(client, source, io.BytesIO(b"x" * 4096))
+    finally:
+        app.config["MAX_CONTENT_LENGTH"] = saved
     assert response.status_code == 413
-    assert "文件大于 0 MB。" in response.get_data(as_text=True) or "文件大于" in response.get_data(
-        as_text=True
-    )
+    assert "上传的内容超过" in response.get_data(as_text=True)
+    assert newest_batch() is None
 
 
 def test_the_mapping_form_names_missing_and_repeated_columns(client, clinic, source):

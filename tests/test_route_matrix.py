@@ -2,6 +2,7 @@
 and administration answers only to the administrator."""
 
 import pytest
+from werkzeug.routing import IntegerConverter
 
 from registry.auth.models import Role
 
@@ -14,7 +15,7 @@ def get_routes(app):
     for rule in app.url_map.iter_rules():
         if "GET" not in rule.methods or rule.endpoint == "static":
             continue
-        values = {name: 1 if type(converter).__name__ == "IntegerConverter" else "x"
+        values = {name: 1 if isinstance(converter, IntegerConverter) else "x"
                   for name, converter in rule._converters.items()}  # fmt: skip
         with app.test_request_context():
             from flask import url_for

@@ -82,7 +82,7 @@ from screenings.services import (
 )
 
 CHUNK_ROWS = 500
-MAX_BYTES = 50 * 1024 * 1024
+MAX_BYTES = 50 * 1024 * 1024  # the same as the application's MAX_CONTENT_LENGTH
 MAX_ROWS = 200_000
 IMPORTING_ROLES = {Role.CLINIC_STAFF, Role.FOLLOW_UP_COORDINATOR}
 SOURCE_CODE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{1,39}$")

@@ -19,7 +19,6 @@ from flask import (
     url_for,
 )
 from flask_babel import gettext as _
-from werkzeug.exceptions import RequestEntityTooLarge
 from wtforms.fields import SelectChoice
 
 from registry import audit
@@ -167,16 +166,8 @@ def upload():
     if not sources:
         flash(_("Add the lab or system that sends the files first."), "info")
         return redirect(url_for("imports.sources"))
-    # A city-month of lab results is larger than the general upload limit.
-    request.max_content_length = service.MAX_BYTES
-    try:
-        form = UploadForm()
-    except RequestEntityTooLarge:
-        form = UploadForm(formdata=None)
-        form.source.choices = [SelectChoice(s.id, f"{s.name} ({s.code})") for s in sources]
-        form.test.choices = _test_choices()
-        form.file.errors = [file_problem("TOO_LARGE", {"limit_mb": service.MAX_BYTES // (1024 * 1024)})]
-        return render_template("imports/upload.html", form=form), 413
+    # The application's one upload limit (MAX_CONTENT_LENGTH) applies; past it the 413 page explains.
+    form = UploadForm()
     form.source.choices = [SelectChoice(s.id, f"{s.name} ({s.code})") for s in sources]
     form.test.choices = _test_choices()
     if request.method == "GET" and request.args.get("source", type=int):
