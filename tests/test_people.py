@@ -235,3 +235,56 @@ def test_a_failing_audit_write_leaves_no_person_behind(client, clinic_user, db_s
     assert "未保存任何内容" in response.get_data(as_text=True)
     db_session.rollback()
     assert db_session.scalar(sa.select(sa.func.count()).select_from(Person)) == 0
+
+
+def test_a_full_width_copy_of_a_registered_id_is_the_same_document(client, clinic_user, db_session):
+    assert client.post("/people/register/woman", data=woman_form()).status_code == 302
+    full_width = WOMAN_ID.translate(str.maketrans("0123456789", "０１２３４５６７８９"))
+    again = client.post("/people/register/woman", data=woman_form(id_number=full_width, name="李梅梅"))
+    assert again.status_code == 200
+    assert db_session.scalar(sa.select(sa.func.count()).select_from(Person)) == 1
+
+
+def test_a_birth_date_before_1900_is_refused_on_the_birth_date_field(client, clinic_user, db_session):
+    response = client.post(
+        "/people/register/woman",
+        data=woman_form(birth_on="1880-01-01", id_number="440524188001010014"),
+    )
+    page = response.get_data(as_text=True)
+    assert response.status_code == 200 and "出生日期不能早于 1900 年" in page
+    assert db_session.scalar(sa.select(sa.func.count()).select_from(Person)) == 0
+
+
+def test_a_newborn_born_in_year_one_is_refused_not_a_server_error(client, clinic_user, make_person, district):
+    mother = make_person(district["hospital"], name="王芳")
+    form = {
+        "name": "王小宝",
+        "sex": "M",
+        "birth_at": "0001-01-01T00:00",
+        "birth_order": "1",
+        "id_type": "NONE",
+    }
+    response = client.post(
+        f"/people/register/newborn?mother_id={mother.id}", data={**form, "household": "LOCAL"}
+    )
+    assert response.status_code == 200
+    assert "出生日期不能早于 1900 年" in response.get_data(as_text=True)
+
+
+def test_the_newborn_form_never_shows_the_mothers_full_phone_yet_uses_it(
+    client, clinic_user, make_person, district, db_session
+):
+    mother = make_person(district["hospital"], name="王芳", phone="13812345678")
+    page = client.get(f"/people/register/newborn?mother_id={mother.id}").get_data(as_text=True)
+    assert "13812345678" not in page and "138****5678" in page
+    form = {
+        "name": "王小宝",
+        "sex": "M",
+        "birth_at": "2026-11-20T08:30",
+        "birth_order": "1",
+        "id_type": "NONE",
+    }
+    form.update(household="LOCAL", use_mother_phone="y")
+    assert client.post(f"/people/register/newborn?mother_id={mother.id}", data=form).status_code == 302
+    child = db_session.scalar(sa.select(Person).where(Person.mother_id == mother.id))
+    assert child.phone == "13812345678"

@@ -9,7 +9,14 @@ from wtforms.fields import DateTimeLocalField, SelectChoice
 from wtforms.validators import DataRequired, Length, NumberRange, Optional, Regexp, ValidationError
 
 from registry.labels import HOUSEHOLD_LABELS, ID_TYPE_LABELS, SEX_LABELS
-from registry.people.idnumbers import MOBILE_PATTERN, IdNumberError, parse_resident_id
+from registry.people.idnumbers import (
+    EARLIEST_BIRTH_YEAR,
+    MOBILE_PATTERN,
+    IdNumberError,
+    normalise,
+    normalise_phone,
+    parse_resident_id,
+)
 from registry.people.models import IdDocumentType, Sex
 
 ID_CHECK_MESSAGES = {
@@ -23,6 +30,16 @@ ID_CHECK_MESSAGES = {
 }
 
 
+def check_plausible_birth_date(birth_on: dt.date | None, today: dt.date) -> None:
+    """A person being registered was born between 1900 and today; said on the birth-date field."""
+    if birth_on is None:
+        return
+    if birth_on > today:
+        raise ValidationError(_l("The birth date cannot be in the future."))
+    if birth_on.year < EARLIEST_BIRTH_YEAR:
+        raise ValidationError(_l("The birth date cannot be before %(year)d.", year=EARLIEST_BIRTH_YEAR))
+
+
 def choices(labels: dict) -> list[SelectChoice]:
     return [SelectChoice(member.value, label) for member, label in labels.items()]
 
@@ -31,15 +48,22 @@ class PersonForm(FlaskForm):
     name = StringField(_l("Name"), validators=[DataRequired(), Length(max=100)])
     birth_on = DateField(_l("Birth date"), validators=[DataRequired()])
     id_type = SelectField(_l("Identity document"), choices=choices(ID_TYPE_LABELS), default="RESIDENT_ID")
-    id_number = StringField(_l("Document number"), validators=[Optional(), Length(max=40)])
+    id_number = StringField(
+        _l("Document number"),
+        filters=[lambda v: normalise(v) if v else v],
+        validators=[Optional(), Length(max=40)],
+    )
     phone = StringField(
         _l("Mobile phone"),
+        filters=[normalise_phone],
         validators=[
             Optional(),
             Regexp(MOBILE_PATTERN, message=_l("Enter an 11-digit mainland mobile number.")),
         ],
     )
-    phone_alt = StringField(_l("Other phone"), validators=[Optional(), Length(max=20)])
+    phone_alt = StringField(
+        _l("Other phone"), filters=[normalise_phone], validators=[Optional(), Length(max=20)]
+    )
     address = StringField(_l("Address"), validators=[Optional(), Length(max=300)])
     household = SelectField(_l("Household registration"), choices=choices(HOUSEHOLD_LABELS))
     confirm_distinct = BooleanField(_l("I have checked: this is a different person"))
@@ -54,8 +78,7 @@ class PersonForm(FlaskForm):
         return self.birth_on.data
 
     def validate_birth_on(self, field):
-        if field.data and field.data > self.today:
-            raise ValidationError(_l("The birth date cannot be in the future."))
+        check_plausible_birth_date(field.data, self.today)
 
     def validate_id_number(self, field):
         if self.id_type.data == IdDocumentType.NONE.value:
@@ -65,7 +88,7 @@ class PersonForm(FlaskForm):
         if self.id_type.data != IdDocumentType.RESIDENT_ID.value:
             return
         try:
-            parsed = parse_resident_id(field.data, self.today)
+            parsed = parse_resident_id(field.data)
         except IdNumberError as error:
             raise ValidationError(ID_CHECK_MESSAGES[error.code]) from None
         entered = self.entered_birth_on()
@@ -105,6 +128,8 @@ class NewbornForm(PersonForm):
     birth_certificate_number = StringField(
         _l("Birth certificate number"), validators=[Optional(), Length(max=40)]
     )
+    # The mother's number is used without being shown: the form must not display it unmasked.
+    use_mother_phone = BooleanField(_l("Use the mother's phone number"), default=True)
     birth_on = None  # derived from the birth time
 
     def expected_sex(self) -> Sex | None:
@@ -114,8 +139,7 @@ class NewbornForm(PersonForm):
         return self.birth_at.data.date() if self.birth_at.data else None
 
     def validate_birth_at(self, field):
-        if field.data and field.data.date() > self.today:
-            raise ValidationError(_l("The birth time cannot be in the future."))
+        check_plausible_birth_date(field.data.date() if field.data else None, self.today)
 
 
 class SearchForm(FlaskForm):

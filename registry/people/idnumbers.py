@@ -3,9 +3,11 @@
 import dataclasses
 import datetime as dt
 import re
+import unicodedata
 
 WEIGHTS = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2]
 CHECK_CHARACTERS = "10X98765432"
+# Registration refuses birth dates before this year as implausible; the ID number itself may encode any date.
 EARLIEST_BIRTH_YEAR = 1900
 # The first digit of a GB/T 2260 region code is the region group 1–8 (North China … Taiwan/HK/Macao).
 PLAUSIBLE_REGION_FIRST_DIGITS = set("12345678")
@@ -35,11 +37,30 @@ def check_digit(body: str) -> str:
 
 
 def normalise(raw: str) -> str:
-    return raw.strip().replace(" ", "").upper()
+    """The canonical form of a typed identifier: full-width and other Unicode digits as ASCII, no spaces.
+
+    NFKC folds full-width "１２３" and "Ｘ" onto "123" and "X"; without it a full-width copy of a
+    registered ID passed the uniqueness check as a different number.
+    """
+    folded = unicodedata.normalize("NFKC", raw)
+    folded = "".join(str(unicodedata.digit(c)) if c.isdigit() and not c.isascii() else c for c in folded)
+    return "".join(folded.split()).upper()
 
 
-def parse_resident_id(raw: str, today: dt.date) -> ResidentId:
-    """Check a resident ID number and return what it encodes, or raise IdNumberError naming the check."""
+def normalise_phone(raw: str | None) -> str | None:
+    """A phone number as digits (and a leading +), whatever digits and separators were typed."""
+    if raw is None:
+        return None
+    compact = normalise(raw).replace("-", "")
+    return compact or None
+
+
+def parse_resident_id(raw: str) -> ResidentId:
+    """Check a GB 11643 resident ID and return what it encodes, or raise IdNumberError naming the check.
+
+    Any real calendar date is a valid birth date here, as in the standard (its own example is from 1880);
+    whether a date is plausible for a person being registered is the registration form's separate check.
+    """
     number = normalise(raw)
     if len(number) != 18:
         raise IdNumberError("length", f"must be 18 characters (got {len(number)})")
@@ -51,8 +72,6 @@ def parse_resident_id(raw: str, today: dt.date) -> ResidentId:
         birth_on = dt.date(int(number[6:10]), int(number[10:12]), int(number[12:14]))
     except ValueError:
         raise IdNumberError("birth_date", f"birth date {number[6:14]} is not a real calendar date") from None
-    if birth_on.year < EARLIEST_BIRTH_YEAR or birth_on > today:
-        raise IdNumberError("birth_date", f"birth date {birth_on.isoformat()} is out of range")
     if check_digit(number[:17]) != number[17]:
         raise IdNumberError("check_digit", "check digit does not match (a digit is mistyped)")
     return ResidentId(

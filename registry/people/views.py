@@ -57,6 +57,8 @@ def _draft_from(
         household=Household(form.household.data),
     )
     if kind == "newborn":
+        if not common["phone"] and form.use_mother_phone.data:
+            common["phone"] = mother.phone
         birth_at = form.birth_at.data.replace(tzinfo=DISPLAY_ZONE).astimezone(dt.UTC)
         draft = PersonDraft(
             kind=PersonKind.NEWBORN,
@@ -95,7 +97,6 @@ def register(kind: str):
     if request.method == "GET" and mother is not None:
         form.birth_order.data = services.next_birth_order(mother.id)
         form.address.data = mother.address
-        form.phone.data = mother.phone
     duplicates = None
     if form.validate_on_submit():
         draft, pregnancy = _draft_from(form, kind, mother)
