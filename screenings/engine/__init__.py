@@ -40,6 +40,7 @@ from .events import (
     open_missed_screening_case,
 )
 from .ltfu import default_ltfu_policy, is_lost_to_follow_up, ltfu_reason
+from .messages import COMMON_MESSAGES, Message, program_message, render_message, setting_parameters
 from .schedule import ScreeningWindowTimes, exposed_infant_schedule, is_screening_missed, screening_window
 from .settings import Evidence, Setting, SettingBook, SettingValues, coerce_setting_value
 from .times import LOCAL_TZ, add_calendar_months, add_interval, completed_age
@@ -84,6 +85,11 @@ from .workflow import (
 )
 
 __all__ = [
+    "COMMON_MESSAGES",
+    "Message",
+    "program_message",
+    "render_message",
+    "setting_parameters",
     "ADMINISTRATIVE_OUTCOMES",
     "AUTOMATED",
     "CHANNEL_CHOICES",

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from .declarations import NEXT_IN_SCHEDULE, Program
+from .messages import message_problems
 from .settings import Setting
 from .vocabulary import FieldKind
 
@@ -58,6 +59,7 @@ def check_program(program: Program) -> list[str]:
     for setting in referenced_settings(program):
         if setting.name not in declared:
             problems.append(f"setting {setting.name} is used but not in program.settings")
+    problems.extend(message_problems(program))
     for test in program.tests:
         for field in test.fields:
             if field.kind in (FieldKind.CHOICE, FieldKind.MULTI_CHOICE) and not field.choices:

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from dataclasses import field as dataclass_field
 from datetime import datetime
 from decimal import Decimal
 from functools import cached_property
 
+from .messages import Message
 from .settings import Setting, SettingValues
 from .vocabulary import (
     CaseReason,
@@ -320,6 +322,8 @@ class Program:
     sources: str = ""
     # Results and cases only the users who work on the program may open; others break the glass.
     restricted: bool = False
+    # What the screens say about the program's concepts, by notice/error/refusal code (engine.messages).
+    messages: Mapping[str, Message] = dataclass_field(default_factory=dict, hash=False, compare=False)
 
     def test(self, code: str) -> ScreeningTest:
         """Return the test with this code."""

@@ -15,6 +15,7 @@ from screenings.engine import (
     FieldError,
     FieldKind,
     Indicator,
+    Message,
     Notice,
     Program,
     ResultCode,
@@ -186,9 +187,12 @@ def classify_rescreen(values: Mapping[str, object], subject: Subject, settings: 
         screened_on = values["screened_on"]
         assert isinstance(screened_on, date)
         months = completed_age(subject.birth_on, screened_on, TimeUnit.MONTHS)
-        if not settings.whole(MCHAT_MIN_AGE_MONTHS) <= months <= settings.whole(MCHAT_MAX_AGE_MONTHS):
+        low, high = settings.whole(MCHAT_MIN_AGE_MONTHS), settings.whole(MCHAT_MAX_AGE_MONTHS)
+        if not low <= months <= high:
             warnings.append(
-                Notice("mchat_01", "MCHAT_AGE", f"M-CHAT-R/F is validated for 16–30 months, not {months}")
+                Notice(
+                    "mchat_01", "MCHAT_AGE", f"M-CHAT-R/F is validated for {low}–{high} months, not {months}"
+                )
             )
         risk = mchat_risk(score_mchat(answers), settings)
         findings.append(f"MCHAT_{risk}")
@@ -201,7 +205,11 @@ def classify_rescreen(values: Mapping[str, object], subject: Subject, settings: 
             )
         elif months < settings.whole(MCHAT_RESCREEN_AGE_MONTHS):
             warnings.append(
-                Notice(None, "MCHAT_RESCREEN_AT_24M", "low risk: rescreen after 24 months of age")
+                Notice(
+                    None,
+                    "MCHAT_RESCREEN_AT_24M",
+                    f"low risk: rescreen after {settings.whole(MCHAT_RESCREEN_AGE_MONTHS)} months of age",
+                )
             )
     if flags or mchat_positive:
         return Verdict("RESCREEN_POS", tuple(findings), tuple(warnings))
@@ -308,6 +316,26 @@ INDICATORS = (
 )
 # fmt: on
 
+# What the screens say about this program's notices and errors; %(KEY)s is the value in force of setting KEY.
+MESSAGES = {
+    "WRONG_AGE_POINT": Message(
+        "所勾选的预警征象不属于所选月龄。", "The warning signs ticked do not belong to the chosen age point."
+    ),
+    "OUTSIDE_CHECK_WINDOW": Message(
+        "筛查时间不在该月龄的检查时间窗内。", "Screened outside the check window of this age point."
+    ),
+    "MCHAT_INCOMPLETE": Message("请回答M-CHAT-R/F的全部条目。", "Answer every M-CHAT-R/F item."),
+    "NO_TOOL": Message("请至少填写一种复筛量表的结果。", "Enter the result of at least one rescreen tool."),
+    "MCHAT_AGE": Message(
+        "M-CHAT-R/F适用于%(MCHAT_MIN_AGE_MONTHS)s–%(MCHAT_MAX_AGE_MONTHS)s月龄。",
+        "M-CHAT-R/F is validated for %(MCHAT_MIN_AGE_MONTHS)s–%(MCHAT_MAX_AGE_MONTHS)s months of age.",
+    ),
+    "MCHAT_RESCREEN_AT_24M": Message(
+        "低风险：%(MCHAT_LOW_RISK_RESCREEN_AGE_MONTHS)s月龄后再次筛查。",
+        "Low risk: rescreen after %(MCHAT_LOW_RISK_RESCREEN_AGE_MONTHS)s months of age.",
+    ),
+}
+
 PROGRAM = Program(
     code=CODE,
     zh="0～6岁儿童孤独症筛查干预",
@@ -323,5 +351,6 @@ PROGRAM = Program(
     escalate_after_days=_ESCALATE,
     indicators=INDICATORS,
     settings=_S.freeze(),
+    messages=MESSAGES,
     sources="S62–S78",
 )

@@ -15,6 +15,7 @@ from screenings.engine import (
     FieldKind,
     Indicator,
     IndicatorUnit,
+    Message,
     Program,
     ResultCode,
     ScreeningTest,
@@ -137,6 +138,13 @@ MAMMOGRAPHY = ScreeningTest("MAMMOGRAPHY", "乳腺X线", "Mammography", (
 ), _result_codes("SENIOR_REVIEW"), classify_mammography, performed_field="examined_on")
 # fmt: on
 
+# What the screens say about this program's errors.
+MESSAGES = {
+    "NO_BIRADS": Message(
+        "请至少为一侧乳腺填写BI-RADS分类。", "Enter a BI-RADS category for at least one breast."
+    ),
+}
+
 
 def _mammography_results() -> tuple[Transition, ...]:
     transitions: list[Transition] = []
@@ -235,5 +243,6 @@ PROGRAM = Program(
     escalate_after_days=_ESCALATE,
     indicators=INDICATORS,
     settings=_S.freeze(),
+    messages=MESSAGES,
     sources="S43–S61",
 )

@@ -15,6 +15,7 @@ from screenings.engine import (
     FieldKind,
     Indicator,
     IndicatorUnit,
+    Message,
     Notice,
     Program,
     ResultCode,
@@ -186,6 +187,12 @@ VIA_VILI = ScreeningTest("VIA_VILI", "醋酸/碘染色肉眼观察", "VIA/VILI",
 ), classify_via, performed_field="examined_on")
 # fmt: on
 
+# What the screens say about this program's notices and errors.
+MESSAGES = {
+    "NOT_ELIGIBLE": Message("因非宫颈病变子宫切除而排除。", "Excluded after a non-cervical hysterectomy."),
+    "TYPES_ON_NEGATIVE": Message("HPV阴性时不应填写分型。", "A negative HPV test cannot list HPV types."),
+}
+
 
 def _hpv_results(invalid_step: str, negative: ClosureOutcome) -> tuple[Transition, ...]:
     return (
@@ -346,5 +353,6 @@ PROGRAM = Program(
     escalate_after_days=_ESCALATE,
     indicators=INDICATORS,
     settings=_S.freeze(),
+    messages=MESSAGES,
     sources="S43–S60",
 )

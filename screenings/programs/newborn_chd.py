@@ -16,6 +16,7 @@ from screenings.engine import (
     FieldKind,
     Indicator,
     IndicatorUnit,
+    Message,
     Notice,
     Program,
     ResultCode,
@@ -117,9 +118,21 @@ def _repeat_timing(values: Mapping[str, object], settings: SettingValues) -> lis
         return []
     gap = repeat - first
     if gap < timedelta(hours=settings.whole(REPEAT_EARLIEST_HOURS)):
-        return [Notice("repeat_at", "REPEAT_TOO_SOON", "repeat measured less than 2 h after the first")]
+        return [
+            Notice(
+                "repeat_at",
+                "REPEAT_TOO_SOON",
+                f"repeat measured less than {settings.whole(REPEAT_EARLIEST_HOURS)} h after the first",
+            )
+        ]
     if gap > timedelta(hours=settings.whole(REPEAT_WITHIN_HOURS)):
-        return [Notice("repeat_at", "REPEAT_LATE", "repeat measured more than 4 h after the first")]
+        return [
+            Notice(
+                "repeat_at",
+                "REPEAT_LATE",
+                f"repeat measured more than {settings.whole(REPEAT_WITHIN_HOURS)} h after the first",
+            )
+        ]
     return []
 
 
@@ -132,9 +145,15 @@ def classify_screen(values: Mapping[str, object], subject: Subject, settings: Se
         return Verdict(None, errors=(before_birth_error("screened_at", "Screening time"),))
     warnings = [approximate_birth_notice("screened_at")] if approximate else []
     if hours < settings.whole(EARLIEST_AGE_HOURS):
-        warnings.append(Notice("screened_at", "BEFORE_6H", "screened before 6 h of age"))
+        warnings.append(
+            Notice(
+                "screened_at", "BEFORE_6H", f"screened before {settings.whole(EARLIEST_AGE_HOURS)} h of age"
+            )
+        )
     elif hours > settings.whole(LATEST_AGE_HOURS):
-        warnings.append(Notice("screened_at", "AFTER_72H", "screened after 72 h of age"))
+        warnings.append(
+            Notice("screened_at", "AFTER_72H", f"screened after {settings.whole(LATEST_AGE_HOURS)} h of age")
+        )
     findings: list[str] = []
     murmur = values["murmur_grade"]
     if isinstance(murmur, int) and murmur >= settings.whole(MURMUR_POSITIVE_GRADE):
@@ -262,6 +281,29 @@ INDICATORS = (
 )
 # fmt: on
 
+# What the screens say about this program's notices; %(KEY)s is the value in force of setting KEY.
+MESSAGES = {
+    "BEFORE_6H": Message(
+        "出生不满%(SCREEN_EARLIEST_AGE_HOURS)s小时进行筛查。",
+        "Screened before %(SCREEN_EARLIEST_AGE_HOURS)s hours of age.",
+    ),
+    "AFTER_72H": Message(
+        "出生%(SCREEN_LATEST_AGE_HOURS)s小时后进行筛查。",
+        "Screened after %(SCREEN_LATEST_AGE_HOURS)s hours of age.",
+    ),
+    "REPEAT_TOO_SOON": Message(
+        "复测距首次测量不足%(REPEAT_EARLIEST_HOURS)s小时。",
+        "The repeat was measured less than %(REPEAT_EARLIEST_HOURS)s hours after the first.",
+    ),
+    "REPEAT_LATE": Message(
+        "复测距首次测量超过%(REPEAT_WITHIN_HOURS)s小时。",
+        "The repeat was measured more than %(REPEAT_WITHIN_HOURS)s hours after the first.",
+    ),
+    "SYMPTOMATIC": Message(
+        "筛查阴性但有症状：请进行临床评估。", "Symptoms with a negative screen: assess clinically."
+    ),
+}
+
 PROGRAM = Program(
     code=CODE,
     zh="新生儿先天性心脏病筛查",
@@ -286,5 +328,6 @@ PROGRAM = Program(
         missed_step="CATCH_UP_SCREEN",
     ),
     settings=_S.freeze(),
+    messages=MESSAGES,
     sources="S12,S25,S33–S39",
 )

@@ -16,6 +16,7 @@ from screenings.engine import (
     FieldKind,
     Indicator,
     IndicatorUnit,
+    Message,
     Notice,
     Program,
     ResultCode,
@@ -120,6 +121,21 @@ FIELDS = (
 )
 # fmt: on
 
+# What the screens say about this program's notices; %(KEY)s is the value in force of setting KEY.
+MESSAGES = {
+    "BEFORE_48H": Message(
+        "出生不满%(INITIAL_EARLIEST_AGE_HOURS)s小时进行初筛。",
+        "Initial screen before %(INITIAL_EARLIEST_AGE_HOURS)s hours of age.",
+    ),
+    "NICU_REQUIRES_AABR": Message(
+        "NICU新生儿应采用AABR筛查，OAE通过不视为通过。",
+        "NICU infants are screened with AABR; an OAE pass is not a pass.",
+    ),
+    "RESCREEN_NOT_DONE": Message(
+        "复筛完成后再记录复筛结果。", "Record a rescreen only once it has been done."
+    ),
+}
+
 
 def has_risk_factor(subject: Subject) -> bool:
     """Tell whether a subject has a hearing-loss risk factor, which calls for surveillance [S29][S31]."""
@@ -154,7 +170,13 @@ def _classify(
         return Verdict(None, errors=(before_birth_error("screened_at", "Screening time"),))
     warnings = [approximate_birth_notice("screened_at")] if approximate else []
     if not rescreen and hours < settings.whole(INITIAL_EARLIEST_AGE_HOURS):
-        warnings.append(Notice("screened_at", "BEFORE_48H", "initial screen before 48 h of age"))
+        warnings.append(
+            Notice(
+                "screened_at",
+                "BEFORE_48H",
+                f"initial screen before {settings.whole(INITIAL_EARLIEST_AGE_HOURS)} h of age",
+            )
+        )
     left, right = str(values["left_ear"]), str(values["right_ear"])
     nicu = subject.nicu or values["ward"] == "NICU"
     if nicu and values["method"] == "OAE":
@@ -343,5 +365,6 @@ PROGRAM = Program(
         missed_after_age=MISSED_AFTER_AGE_DAYS,
     ),
     settings=_S.freeze(),
+    messages=MESSAGES,
     sources="S1,S12,S22–S32",
 )

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import datetime, timedelta
+from datetime import datetime
 from decimal import Decimal
 
 from screenings.engine import (
@@ -17,6 +17,7 @@ from screenings.engine import (
     FieldKind,
     Indicator,
     IndicatorUnit,
+    Message,
     Notice,
     Program,
     ResultCode,
@@ -78,6 +79,24 @@ TREATMENT_ESCALATE_DAYS = _S.add("TREATMENT_ESCALATE_AFTER_DAYS", 0, "S", "S17 (
 FIRST_RECHECK_DAYS = _S.add("FIRST_RECHECK_DAYS", 14, "R", "§1.5 (2010 规范)", "days")
 FOLLOW_UP_INTERVAL_DAYS = _S.add("FOLLOW_UP_INTERVAL_DAYS", 90, "R", "§1.5 CH: 2–3 monthly in year 1", "days")
 # fmt: on
+
+# What the screens say about this program's notices; %(KEY)s is the value in force of setting KEY.
+MESSAGES = {
+    "NO_ANALYTE": Message("请至少填写一项检测指标结果。", "Enter at least one analyte result."),
+    "AFTER_LATE_LIMIT": Message(
+        "出生%(LATE_LIMIT_AGE_DAYS)s天后采血：不属于及时筛查。",
+        "Collected after day %(LATE_LIMIT_AGE_DAYS)s: not a timely screen.",
+    ),
+    "AFTER_DAY_7": Message(
+        "无特殊情况却在出生%(COLLECTION_DUE_AGE_DAYS)s天后采血。",
+        "Collected after day %(COLLECTION_DUE_AGE_DAYS)s without a special circumstance.",
+    ),
+    "BEFORE_72H": Message(
+        "出生不满%(MIN_COLLECTION_AGE_HOURS)s小时采血。",
+        "Collected before %(MIN_COLLECTION_AGE_HOURS)s hours of age.",
+    ),
+    "INFO_MISSING": Message("采血卡关键信息缺失。", "Key data are missing on the card."),
+}
 
 LATE_COLLECTION = "LATE_COLLECTION"  # special circumstances: collection allowed up to day 20
 
@@ -202,15 +221,14 @@ def classify_heel_blood(values: Mapping[str, object], subject: Subject, settings
         )
     warnings: list[Notice] = [approximate_birth_notice("collected_at")] if approximate else []
     findings: list[str] = []
-    if hours > timedelta(days=settings.whole(LATE_LIMIT_AGE_DAYS)) / timedelta(hours=1):
+    late_day, due_day = settings.whole(LATE_LIMIT_AGE_DAYS), settings.whole(COLLECTION_DUE_AGE_DAYS)
+    if hours > late_day * 24:
         findings.append("NOT_WITHIN_20_DAYS")  # still interpreted, but not "screened" for the rate [S3]
-        warnings.append(
-            Notice("collected_at", "AFTER_LATE_LIMIT", "collected after day 20: not a timely screen")
-        )
-    elif hours > settings.whole(COLLECTION_DUE_AGE_DAYS) * 24 and values["special_circumstance"] is None:
-        warnings.append(
-            Notice("collected_at", "AFTER_DAY_7", "collected after day 7 without a special circumstance")
-        )
+        message = f"collected after day {late_day}: not a timely screen"
+        warnings.append(Notice("collected_at", "AFTER_LATE_LIMIT", message))
+    elif hours > due_day * 24 and values["special_circumstance"] is None:
+        message = f"collected after day {due_day} without a special circumstance"
+        warnings.append(Notice("collected_at", "AFTER_DAY_7", message))
     spots = values["spot_count"]
     if values["specimen_quality"] != "ADEQUATE" or (
         isinstance(spots, int) and spots < settings.whole(MIN_SPOTS)
@@ -221,7 +239,13 @@ def classify_heel_blood(values: Mapping[str, object], subject: Subject, settings
     feeds = values["feeds_count"]
     underfed = isinstance(feeds, int) and feeds < settings.whole(MIN_FEEDS)
     if too_early:
-        warnings.append(Notice("collected_at", "BEFORE_72H", "collected before 72 h of age"))
+        warnings.append(
+            Notice(
+                "collected_at",
+                "BEFORE_72H",
+                f"collected before {settings.whole(MIN_COLLECTION_AGE_HOURS)} h of age",
+            )
+        )
     if values["key_info_complete"] is False:
         warnings.append(Notice("key_info_complete", "INFO_MISSING", "key data missing on the card"))
     # A raised value is acted on whatever the timing; a normal one proves nothing before 72 h or 6 feeds.
@@ -403,5 +427,6 @@ PROGRAM = Program(
         missed_track=LATE_COLLECTION,
     ),
     settings=_S.freeze(),
+    messages=MESSAGES,
     sources="S1–S21",
 )

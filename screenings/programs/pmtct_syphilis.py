@@ -15,6 +15,7 @@ from screenings.engine import (
     FieldKind,
     Indicator,
     IndicatorUnit,
+    Message,
     Notice,
     Program,
     ResultCode,
@@ -203,6 +204,12 @@ INDICATORS = (
 )
 # fmt: on
 
+# What the screens say about this program's notices and errors.
+MESSAGES = {
+    "NO_TEST": Message("请至少填写一类试验的结果。", "Enter the result of at least one test class."),
+    "TITRE_MISSING": Message("请记录滴度（1:n）。", "Record the titre (1:n)."),
+}
+
 PROGRAM = Program(
     code=CODE,
     zh="预防梅毒母婴传播",
@@ -220,6 +227,7 @@ PROGRAM = Program(
         schedule=("BIRTH_ASSESSMENT", *(f"FOLLOW_UP_{months}M" for months, _ in FOLLOW_UP_AGES)),
     ),
     settings=_S.freeze(),
+    messages=MESSAGES,
     restricted=True,
     sources="S36,S79–S85",
 )
