@@ -1,12 +1,14 @@
 """What the screenings screens say: labels of the engine's vocabulary and messages for its field errors.
 
 Programs carry their own Chinese and English labels (`zh`/`en` on fields, choices, steps, result
-codes); the engine's enumerations and error codes are translated here, once, for forms, imports,
-pages and letters alike.
+codes) and their own messages (`Program.messages`, filled from their settings); the engine's
+enumerations and generic error codes are translated here, once, for forms, imports, pages and
+letters alike.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from flask_babel import get_locale
@@ -26,6 +28,7 @@ from screenings.engine import (
     Notice,
     Program,
     ScreeningTest,
+    render_message,
 )
 from screenings.programs import PROGRAMS
 
@@ -67,7 +70,8 @@ RELATIONSHIP_LABELS = {
     "SPOUSE": _l("Spouse"),
     "OTHER": _l("Other relative or carer"),
 }
-# Messages by the engine's error and warning codes; %(field)s is the field's label in the reader's language.
+# Messages by the engine's generic error and warning codes; %(field)s is the field's label in the reader's
+# language. A code a program words itself (Program.messages) is looked up there first.
 MESSAGES = {
     "REQUIRED": N_("%(field)s is required."),
     "INVALID_NUMBER": N_("%(field)s must be a number."),
@@ -83,32 +87,8 @@ MESSAGES = {
     "IN_FUTURE": N_("%(field)s cannot be in the future."),
     "BEFORE_BIRTH": N_("%(field)s is before the birth."),
     "UNCLASSIFIED": N_("These values could not be classified; check the entries."),
-    "NO_ANALYTE": N_("Enter at least one analyte result."),
-    "NO_BIRADS": N_("Enter a BI-RADS category for at least one breast."),
-    "NO_TEST": N_("Enter the result of at least one test class."),
-    "NO_TOOL": N_("Enter the result of at least one rescreen tool."),
-    "MCHAT_INCOMPLETE": N_("Answer every M-CHAT-R/F item."),
-    "TYPES_ON_NEGATIVE": N_("A negative HPV test cannot list HPV types."),
-    "WRONG_AGE_POINT": N_("The warning signs ticked do not belong to the chosen age point."),
-    "AFTER_LATE_LIMIT": N_("Collected after day 20: not a timely screen."),
-    "AFTER_DAY_7": N_("Collected after day 7 without a special circumstance."),
-    "BEFORE_72H": N_("Collected before 72 hours of age."),
-    "BEFORE_48H": N_("Initial screen before 48 hours of age."),
-    "BEFORE_6H": N_("Screened before 6 hours of age."),
-    "AFTER_72H": N_("Screened after 72 hours of age."),
-    "INFO_MISSING": N_("Key data are missing on the card."),
-    "NICU_REQUIRES_AABR": N_("NICU infants are screened with AABR; an OAE pass is not a pass."),
-    "REPEAT_TOO_SOON": N_("The repeat was measured less than 2 hours after the first."),
-    "REPEAT_LATE": N_("The repeat was measured more than 4 hours after the first."),
-    "SYMPTOMATIC": N_("Symptoms with a negative screen: assess clinically."),
-    "TITRE_MISSING": N_("Record the titre (1:n)."),
-    "MCHAT_AGE": N_("M-CHAT-R/F is validated for 16–30 months of age."),
-    "MCHAT_RESCREEN_AT_24M": N_("Low risk: rescreen after 24 months of age."),
-    "OUTSIDE_CHECK_WINDOW": N_("Screened outside the check window of this age point."),
-    "NOT_ELIGIBLE": N_("Excluded after a non-cervical hysterectomy."),
     "SUBJECT_KIND": N_("This person is not of the kind this program screens."),
     "AGE_OUTSIDE_WINDOW": N_("The person's age is outside this program's age range."),
-    "RESCREEN_NOT_DONE": N_("Record a rescreen only once it has been done."),
     "BIRTH_TIME_UNKNOWN": N_("Birth time unknown: age in hours counted from the start of the birth day."),
 }
 
@@ -198,8 +178,44 @@ def field_label(field: Field, with_unit: bool = True) -> str:
     return f"{label} ({field.unit})" if with_unit and field.unit else label
 
 
-def message(test: ScreeningTest | None, problem: FieldError | Notice) -> str:
-    """Return an error or warning in the reader's language, naming the field."""
+def language() -> str:
+    """Return the reader's language as the programs declare it: "zh" or "en"."""
+    return "zh" if chinese() else "en"
+
+
+def program_text(
+    program: Program | str, key: str, overrides: Mapping[str, object] | None = None
+) -> str | None:
+    """Return a program's own message in the reader's language, filled from its settings in force.
+
+    `overrides` are the district's setting overrides (the same mapping the engine's rules read), so
+    the text states the value the rule applied. None when the program does not word this key.
+    """
+    found = PROGRAMS.get(program) if isinstance(program, str) else program
+    return render_message(found, key, language(), overrides) if found is not None else None
+
+
+def program_of(test: ScreeningTest) -> Program | None:
+    """Return the program that declares a test."""
+    return next((p for p in PROGRAMS.values() if any(t is test for t in p.tests)), None)
+
+
+def message(
+    test: ScreeningTest | None,
+    problem: FieldError | Notice,
+    program: Program | None = None,
+    overrides: Mapping[str, object] | None = None,
+) -> str:
+    """Return an error or warning in the reader's language, naming the field.
+
+    A code the test's program words itself is rendered from the program's declaration and settings;
+    the engine's generic codes are translated here.
+    """
+    program = program or (program_of(test) if test is not None else None)
+    if program is not None:
+        own = program_text(program, problem.code, overrides)
+        if own is not None:
+            return own
     field = None
     if test is not None and problem.field:
         try:
@@ -214,6 +230,16 @@ def message(test: ScreeningTest | None, problem: FieldError | Notice) -> str:
         unit = f" {field.unit}" if field.unit else ""
         params["range"] = f"{field.min_value}–{field.max_value}{unit}"
     return _(template, **params)
+
+
+def restricted_program_names() -> str:
+    """Name the programs whose records only their own staff open, in the reader's language."""
+    names = [local_text(p) for p in PROGRAMS.values() if p.restricted]
+    if len(names) < 2:
+        return "".join(names)
+    if chinese():
+        return "、".join(names[:-1]) + "和" + names[-1]
+    return ", ".join(names[:-1]) + " and " + names[-1]
 
 
 def program_choices(programs: dict[str, Program] | None = None) -> list[tuple[str, str]]:

@@ -518,7 +518,7 @@ def case_action(case_id: int, action: str):
     except services.CaseActionRefused as refused:
         db.session.rollback()
         case = visible_case_or_404(case_id)
-        form.form_errors.append(_refusal_text(refused))
+        form.form_errors.append(_refusal_text(refused, case.program))
         return _render_case(case, {action: form}, status=400)
     db.session.commit()
     flash(_("Saved."), "success")
@@ -528,10 +528,6 @@ def case_action(case_id: int, action: str):
 
 
 REFUSALS = {
-    "NOT_LOST": N_(
-        "The lost-to-follow-up rule does not hold yet: at least 3 attempts over 14 days "
-        "through 2 channels after the due date."
-    ),
     "CASE_CLOSED": N_("The case is closed; reopen it first."),
     "WRONG_STEP": N_("The case has moved on to another step; reload the page."),
     "IN_FUTURE": N_("The time cannot be in the future."),
@@ -542,9 +538,12 @@ REFUSALS = {
 }
 
 
-def _refusal_text(refused: services.CaseActionRefused) -> str:
-    messages = [_(REFUSALS[code]) if code in REFUSALS else problem for code, problem in
-                zip(refused.codes, refused.problems, strict=True)]  # fmt: skip
+def _refusal_text(refused: services.CaseActionRefused, program: str) -> str:
+    """Word a refusal: the program's own message (NOT_LOST states its §0.4 settings), else the generic one."""
+    messages = []
+    for code, problem in zip(refused.codes, refused.problems, strict=True):
+        own = texts.program_text(program, code)
+        messages.append(own if own is not None else _(REFUSALS[code]) if code in REFUSALS else problem)
     return " ".join(messages)
 
 
@@ -582,4 +581,6 @@ def break_glass(person_id: int):
         grant_break_glass(g.user, person.id, form.reason.data, current_actor(), utcnow())
         db.session.commit()
         return redirect(_safe_next(url_for("people.detail", person_id=person.id)))
-    return render_template("screenings/break_glass.html", person=person, form=form)
+    return render_template(
+        "screenings/break_glass.html", person=person, form=form, programs=texts.restricted_program_names()
+    )
