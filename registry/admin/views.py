@@ -62,7 +62,7 @@ class UserForm(FlaskForm):
     institution_id = SelectField(_l("Institution"))
     active = BooleanField(_l("Active"), default=True)
     sees_restricted_records = BooleanField(
-        _l("Works on PMTCT (may open HIV, syphilis and hepatitis B records)")
+        _l("Works on the protected programs (opens their records without stating a reason)")
     )
     password = PasswordField(_l("New password"), validators=[Optional(), Length(max=128)])
 
