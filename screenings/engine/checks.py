@@ -80,6 +80,11 @@ def check_program(program: Program) -> list[str]:
                 problems.append(f"{test.code}.{result.code} starts at unknown step {result.first_step}")
         if test.performed_field is not None and test.performed_field not in {f.name for f in test.fields}:
             problems.append(f"{test.code} performed_field {test.performed_field} is not a field")
+        for trait in test.subject_traits:
+            if trait.field not in {f.name for f in test.fields}:
+                problems.append(f"{test.code} trait {trait.name} is told by unknown field {trait.field}")
+            if not (trait.zh and trait.en):
+                problems.append(f"{test.code} trait {trait.name} lacks a label")
     for step in program.steps:
         if step.test is not None and step.test not in test_codes:
             problems.append(f"step {step.code} records unknown test {step.test}")

@@ -10,7 +10,7 @@ from types import MappingProxyType
 from .declarations import Program, ScreeningTest
 from .times import completed_age, local_date
 from .values import parse_values
-from .vocabulary import CaseReason, FieldError, Notice, Subject
+from .vocabulary import NO_TRAITS, CaseReason, FieldError, Notice, Subject, Traits
 
 
 @dataclass(frozen=True)
@@ -31,6 +31,7 @@ class Classification:
     warnings: tuple[Notice, ...]
     errors: tuple[FieldError, ...]
     values: Mapping[str, object] = field(hash=False)  # the typed values the verdict was made on
+    traits: Traits = NO_TRAITS  # what the values told of the subject (the test's subject_traits)
 
     @property
     def messages(self) -> tuple[Notice, ...]:
@@ -107,7 +108,9 @@ def classify(
     )
     if errors:
         return rejected
-    verdict = test.classify(parsed, subject, program.values(overrides))
+    told = Traits(test.traits_told(parsed))
+    # The program's rules read traits from the subject only, whether told now or by an earlier result.
+    verdict = test.classify(parsed, subject.told(told), program.values(overrides))
     if verdict.errors or verdict.result_code is None:
         return replace(
             rejected,
@@ -140,4 +143,5 @@ def classify(
         exposes_infant=declared.exposes_infant,
         findings=verdict.findings,
         warnings=rejected.warnings + verdict.warnings,
+        traits=told,
     )

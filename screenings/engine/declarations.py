@@ -58,6 +58,29 @@ class Field:
 
 
 @dataclass(frozen=True, slots=True)
+class SubjectTrait:
+    """A fact about the subject that one of a test's fields tells, which the program's later rules read.
+
+    `read` is the program's small pure function from the field's typed value to the trait's value
+    (a JSON scalar or a tuple of them); the value itself when absent. An empty value, or `read`
+    returning None, tells nothing, so what an earlier result told stays.
+    """
+
+    name: str
+    zh: str
+    en: str
+    field: str
+    read: Callable[[object], object] | None = None
+
+    def value_in(self, values: Mapping[str, object]) -> object | None:
+        """Return what these values tell of the trait, or None when they tell nothing."""
+        raw = values.get(self.field)
+        if raw is None or raw == () or raw == "":
+            return None
+        return raw if self.read is None else self.read(raw)
+
+
+@dataclass(frozen=True, slots=True)
 class ResultCode:
     """A test's result code and what it sets in motion."""
 
@@ -78,7 +101,7 @@ class Verdict:
     findings: tuple[str, ...] = ()  # component codes, e.g. ("MURMUR_POS", "POX_REPEAT")
     warnings: tuple[Notice, ...] = ()
     errors: tuple[FieldError, ...] = ()
-    first_step: str | None = None  # overrides the result code's first step (e.g. NICU → diagnosis)
+    first_step: str | None = None  # overrides the result code's first step (e.g. straight to diagnosis)
     track: str | None = None  # selects a step's alternative deadline (e.g. URGENT)
     case_reason: CaseReason | None = None  # opens a case the result code alone would not
     opens_case: bool | None = None  # None: as the result code declares
@@ -100,6 +123,12 @@ class ScreeningTest:
     classify: ClassifyFunction
     findings: tuple[Choice, ...] = ()
     performed_field: str | None = None  # the DATE/DATETIME field that says when it was done
+    subject_traits: tuple[SubjectTrait, ...] = ()  # which fields describe the subject, not the test
+
+    def traits_told(self, values: Mapping[str, object]) -> dict[str, object]:
+        """Return the subject traits these typed values tell, by trait name (untold ones left out)."""
+        told = {trait.name: trait.value_in(values) for trait in self.subject_traits}
+        return {name: value for name, value in told.items() if value is not None}
 
     def field(self, name: str) -> Field:
         """Return the input field with this name."""
@@ -346,6 +375,11 @@ class Program:
             if setting.name == full:
                 return setting
         raise KeyError(f"program {self.code} has no setting {name!r}")
+
+    @cached_property
+    def subject_traits(self) -> dict[str, SubjectTrait]:
+        """Return the traits the program's tests declare, by name (labels for pages and exports)."""
+        return {trait.name: trait for test in self.tests for trait in reversed(test.subject_traits)}
 
     @cached_property
     def _tests(self) -> dict[str, ScreeningTest]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
 from enum import StrEnum
@@ -205,6 +206,67 @@ class Notice:
     message: str
 
 
+_TRAIT_SCALARS = (str, bool, int, float, type(None))
+
+
+def _frozen_trait(name: str, value: object) -> object:
+    if isinstance(value, _TRAIT_SCALARS):
+        return value
+    if isinstance(value, list | tuple | set | frozenset):
+        items = sorted(value) if isinstance(value, set | frozenset) else value
+        if all(isinstance(item, _TRAIT_SCALARS) for item in items):
+            return tuple(items)
+    # Traits are stored as JSON on the case, so only what JSON round-trips is a trait value.
+    raise TypeError(f"trait {name}: {value!r} is not a JSON scalar or a sequence of them")
+
+
+class Traits(Mapping[str, object]):
+    """What a program's tests told about a subject, by trait name: immutable, hashable, JSON-shaped.
+
+    The engine carries traits without knowing any; only the program that declares a trait reads it.
+    """
+
+    __slots__ = ("_pairs",)
+
+    def __init__(self, traits: Mapping[str, object] | Iterable[tuple[str, object]] = ()) -> None:
+        pairs = traits.items() if isinstance(traits, Mapping) else traits
+        self._pairs = tuple(sorted((str(k), _frozen_trait(str(k), v)) for k, v in pairs))
+
+    def __getitem__(self, name: str) -> object:
+        for key, value in self._pairs:
+            if key == name:
+                return value
+        raise KeyError(name)
+
+    def __iter__(self) -> Iterator[str]:
+        return (key for key, _ in self._pairs)
+
+    def __len__(self) -> int:
+        return len(self._pairs)
+
+    def __hash__(self) -> int:
+        return hash(self._pairs)
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, Traits):
+            return self._pairs == other._pairs
+        return isinstance(other, Mapping) and dict(self._pairs) == dict(Traits(other)._pairs)
+
+    def __repr__(self) -> str:
+        return f"Traits({dict(self._pairs)!r})"
+
+    def merged(self, told: Mapping[str, object]) -> Traits:
+        """Return these traits with what a newer result told added, its values replacing older ones."""
+        return Traits({**dict(self._pairs), **dict(told.items())}) if told else self
+
+    def as_json(self) -> dict[str, object]:
+        """Return the traits as a JSON object (sequences as lists), as the case stores them."""
+        return {key: list(value) if isinstance(value, tuple) else value for key, value in self._pairs}
+
+
+NO_TRAITS = Traits()
+
+
 @dataclass(frozen=True, slots=True)
 class Subject:
     """The person a result or a case is about, as the engine needs to see them."""
@@ -213,13 +275,23 @@ class Subject:
     sex: Sex
     birth_at: datetime | None  # aware; newborn deadlines in hours need it
     birth_on: date
-    nicu: bool = False
-    risk_factors: tuple[str, ...] = ()
+    # What the program's tests told about the subject (declared per test as `subject_traits`).
+    traits: Traits = NO_TRAITS
     has_address: bool = True  # §0.4: a visit is required among the attempts only when an address exists
 
     def __post_init__(self) -> None:
         if self.birth_at is not None and self.birth_at.utcoffset() is None:
             raise ValueError("Subject.birth_at must be timezone-aware")
+        if not isinstance(self.traits, Traits):
+            object.__setattr__(self, "traits", Traits(self.traits or ()))
+
+    def told(self, traits: Mapping[str, object]) -> Subject:
+        """Return this subject with the traits a result told of them added."""
+        if not traits:
+            return self
+        return Subject(
+            self.kind, self.sex, self.birth_at, self.birth_on, self.traits.merged(traits), self.has_address
+        )
 
 
 @dataclass(frozen=True, slots=True)

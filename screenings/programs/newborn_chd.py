@@ -309,7 +309,7 @@ PROGRAM = Program(
     zh="新生儿先天性心脏病筛查",
     en="Newborn congenital heart disease screening",
     rule_version=f"{CODE}/2026.1",
-    eligibility=Eligibility((SubjectKind.NEWBORN,), description="Live births, well-baby and NICU [S33]"),
+    eligibility=Eligibility((SubjectKind.NEWBORN,), description="All live births [S33]"),
     tests=(SCREEN,),
     steps=STEPS,
     tracks=(

@@ -28,6 +28,7 @@ from screenings.engine import (
     StepKind,
     Subject,
     SubjectKind,
+    SubjectTrait,
     TargetComparison,
     TimeUnit,
     Verdict,
@@ -136,10 +137,41 @@ MESSAGES = {
     ),
 }
 
+# What a screen tells about the baby, which the case's later steps still read.
+NICU_STAY = "NICU_STAY"
+RISK_FACTOR_TRAIT = "RISK_FACTORS"
+
+
+def _in_nicu(ward: object) -> bool:
+    return ward == "NICU"
+
+
+def _risk_codes(recorded: object) -> tuple[str, ...]:
+    assert isinstance(recorded, tuple)
+    return tuple(str(code) for code in recorded)
+
+
+SUBJECT_TRAITS = (
+    SubjectTrait(NICU_STAY, "NICU住院", "NICU stay", "ward", _in_nicu),
+    SubjectTrait(RISK_FACTOR_TRAIT, "听力损失高危因素", "Risk factors", "risk_factors", _risk_codes),
+)
+
+
+def in_nicu(subject: Subject) -> bool:
+    """Tell whether the baby is or was in the NICU, which changes the pathway [S28]."""
+    return subject.traits.get(NICU_STAY) is True
+
+
+def risk_factors(subject: Subject) -> tuple[str, ...]:
+    """Return the hearing-loss risk factors recorded for the baby."""
+    recorded = subject.traits.get(RISK_FACTOR_TRAIT, ())
+    assert isinstance(recorded, tuple)
+    return tuple(str(code) for code in recorded)
+
 
 def has_risk_factor(subject: Subject) -> bool:
     """Tell whether a subject has a hearing-loss risk factor, which calls for surveillance [S29][S31]."""
-    return bool(_RISK_CODES.intersection(subject.risk_factors))
+    return bool(_RISK_CODES.intersection(risk_factors(subject)))
 
 
 def _overall(left: str, right: str) -> str:
@@ -178,7 +210,7 @@ def _classify(
             )
         )
     left, right = str(values["left_ear"]), str(values["right_ear"])
-    nicu = subject.nicu or values["ward"] == "NICU"
+    nicu = in_nicu(subject)
     if nicu and values["method"] == "OAE":
         # OAE alone misses auditory neuropathy, the NICU infant's particular risk [S28]
         warnings.append(Notice("method", "NICU_REQUIRES_AABR", "NICU infants are screened with AABR"))
@@ -187,9 +219,7 @@ def _classify(
         f"{side}_{result}" for side, result in (("LEFT", left), ("RIGHT", right)) if result != "PASS"
     )
     overall = _overall(left, right)
-    recorded = values["risk_factors"]
-    assert isinstance(recorded, tuple)
-    at_risk = bool(_RISK_CODES.intersection((*subject.risk_factors, *recorded)))
+    at_risk = has_risk_factor(subject)
     if overall == "BILATERAL_PASS":
         if at_risk:
             return Verdict(
@@ -244,6 +274,7 @@ INITIAL = ScreeningTest(
     classify_initial,
     _FINDINGS,
     performed_field="screened_at",
+    subject_traits=SUBJECT_TRAITS,
 )
 RESCREEN = ScreeningTest(
     "RESCREEN",
@@ -254,6 +285,7 @@ RESCREEN = ScreeningTest(
     classify_rescreen,
     _FINDINGS,
     performed_field="screened_at",
+    subject_traits=SUBJECT_TRAITS,
 )
 
 _NOT_CONFIRMED, _TREATED = ClosureOutcome.NOT_CONFIRMED, ClosureOutcome.CONFIRMED_TREATED

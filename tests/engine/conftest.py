@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, date, datetime
 
 import pytest
@@ -19,8 +19,10 @@ from screenings.engine import (
     Sex,
     Subject,
     SubjectKind,
+    Traits,
     derive_case_state,
 )
+from screenings.programs import newborn_hearing as hearing
 
 # Monday 2 March 2026, 09:00 in Shanghai: a birth time that makes hour and working-day sums easy to read.
 BIRTH_AT = datetime(2026, 3, 2, 1, 0, tzinfo=UTC)
@@ -41,8 +43,15 @@ def make_newborn() -> Callable[..., Subject]:
         has_address: bool = True,
         kind: SubjectKind = SubjectKind.NEWBORN,
         birth_on: date = date(2026, 3, 2),
+        traits: Mapping[str, object] | None = None,
     ) -> Subject:
-        return Subject(kind, Sex.FEMALE, birth_at, birth_on, nicu, risk_factors, has_address)
+        # nicu and risk_factors: what a hearing screen told of the baby, as that program's traits
+        told: dict[str, object] = dict(traits or {})
+        if nicu:
+            told[hearing.NICU_STAY] = True
+        if risk_factors:
+            told[hearing.RISK_FACTOR_TRAIT] = risk_factors
+        return Subject(kind, Sex.FEMALE, birth_at, birth_on, Traits(told), has_address)
 
     return make
 

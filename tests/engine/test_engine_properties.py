@@ -31,6 +31,7 @@ from screenings.engine import (
 )
 from screenings.engine.times import local_date
 from screenings.programs import PROGRAMS
+from screenings.programs import newborn_hearing as hearing
 from screenings.programs.newborn_chd import classify_pulse_oximetry
 
 OPENED_AT = datetime(2026, 3, 10, 1, tzinfo=UTC)
@@ -103,7 +104,7 @@ def test_any_sequence_of_allowed_events_leaves_a_consistent_replayable_case(data
         Sex.FEMALE,
         birth,
         local_date(birth),
-        risk_factors=data.draw(st.sampled_from([(), ("ECMO",)])),
+        traits=data.draw(st.sampled_from([{}, {hearing.RISK_FACTOR_TRAIT: ("ECMO",)}])),
         has_address=data.draw(st.booleans()),
     )
     track = data.draw(st.sampled_from([None, *(c.code for c in program.tracks)]), label="track")
