@@ -125,8 +125,8 @@ class FollowUpCase(db.Model):
     scheduled_due_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
     # The subject as the opening result saw it: rules read these, and the person's row may change later.
     subject_kind: Mapped[SubjectKind] = mapped_column(str_enum(SubjectKind))
-    subject_nicu: Mapped[bool] = mapped_column(default=False)
-    subject_risk_factors: Mapped[list] = mapped_column(sa.JSON, default=list)
+    # What the opening result told of the subject, by trait name; only the program's own rules read it.
+    subject_traits: Mapped[dict] = mapped_column(sa.JSON, default=dict, server_default="{}")
 
     # Derived from the events by the engine; rewritten by every service and by the sweep.
     status: Mapped[CaseStatus] = mapped_column(str_enum(CaseStatus))

@@ -44,6 +44,7 @@ from screenings.engine import (
     Sex,
     Subject,
     SubjectKind,
+    Traits,
     check_event,
     classify,
     derive_case_state,
@@ -131,24 +132,21 @@ def subject_kind_for(person: Person, program: Program) -> SubjectKind:
     return candidates[0]
 
 
-def subject_of(
-    person: Person, kind: SubjectKind, nicu: bool = False, risk_factors: Iterable[str] = ()
-) -> Subject:
-    """Build the engine's view of a person."""
+def subject_of(person: Person, kind: SubjectKind, traits: Mapping[str, object] | None = None) -> Subject:
+    """Build the engine's view of a person, with the traits a program's results told of them."""
     return Subject(
         kind=kind,
         sex=_SEX[person.sex],
         birth_at=person.birth_at,
         birth_on=person.birth_on,
-        nicu=nicu,
-        risk_factors=tuple(risk_factors),
+        traits=Traits(traits or {}),
         has_address=bool(person.address and person.address.strip()),
     )
 
 
 def case_subject(case: FollowUpCase) -> Subject:
     """Return the subject a case's rules read: the person as they are, seen as the opening result saw them."""
-    return subject_of(case.person, case.subject_kind, case.subject_nicu, case.subject_risk_factors)
+    return subject_of(case.person, case.subject_kind, case.subject_traits)
 
 
 def opened_case_of(case: FollowUpCase) -> OpenedCase:
@@ -468,17 +466,10 @@ def _classified(
     person: Person, program: Program, test_code: str, values: Mapping[str, object]
 ) -> tuple[Subject, Classification]:
     """Classify raw values; return the subject as the case will keep it, with what the values told of them."""
-    kind = subject_kind_for(person, program)
-    # Classifiers read a NICU stay or risk factors from the values themselves, so the subject they see
-    # need not carry them yet; the case's subject does, for the rules of its later steps.
-    classification = classify(program, test_code, values, subject_of(person, kind))
-    return subject_of(person, kind, *_subject_extras(classification.values)), classification
-
-
-def _subject_extras(values: Mapping[str, object]) -> tuple[bool, tuple[str, ...]]:
-    """Return what a result tells about the subject that rules read later (a NICU stay, risk factors)."""
-    risk = values.get("risk_factors") or ()
-    return values.get("ward") == "NICU", tuple(str(r) for r in risk)
+    subject = subject_of(person, subject_kind_for(person, program))
+    classification = classify(program, test_code, values, subject)
+    # The traits the values told (the test's subject_traits) stay with the case, for its later steps.
+    return subject.told(classification.traits), classification
 
 
 def _performed_at(
@@ -587,8 +578,7 @@ def _open(
         opening_track=opened.track,
         scheduled_due_at=opened.scheduled_due_at,
         subject_kind=opened.subject.kind,
-        subject_nicu=opened.subject.nicu,
-        subject_risk_factors=list(opened.subject.risk_factors),
+        subject_traits=opened.subject.traits.as_json(),
         opening_institution_id=institution.id,
         responsible_institution_id=institution.id,
         rule_version=program.rule_version,
