@@ -113,8 +113,7 @@ TABLES = {
         "opening_track",
         "scheduled_due_at",
         "subject_kind",
-        "subject_nicu",
-        "subject_risk_factors",
+        "subject_traits",
         "status",
         "current_step",
         "track",
@@ -856,8 +855,7 @@ class Generator:
                 opening.track,
                 self.ts(opened.scheduled_due_at),
                 subject.kind.value,
-                subject.nicu,
-                json.dumps(list(subject.risk_factors)),
+                json.dumps(subject.traits.as_json()),
                 *state_columns,
                 self.ts(self.as_of),
                 facility.id,
@@ -966,7 +964,7 @@ class Generator:
         values = self._pick(program, test, library, code)
         rid = self._result(program, test, person_id, facility, performed, entered, values)
         if values.opens_case:
-            case_subject = dataclasses.replace(subject, nicu=values.nicu, risk_factors=values.risk_factors)
+            case_subject = subject.told(values.traits)
             opening = Opening(
                 program=program,
                 reason=values.case_reason,
@@ -992,15 +990,12 @@ class Generator:
             subject.sex,
             REFERENCE_BIRTH,
             local_date(REFERENCE_BIRTH),
-            subject.nicu,
-            subject.risk_factors,
+            subject.traits,
         )
 
     def _adult_reference(self, subject: Subject) -> Subject:
         # Adult and child deadlines here are relative, so one reference subject serves every age.
-        return Subject(
-            subject.kind, subject.sex, None, dt.date(1980, 1, 1), subject.nicu, subject.risk_factors
-        )
+        return Subject(subject.kind, subject.sex, None, dt.date(1980, 1, 1), subject.traits)
 
     # -- population groups ---------------------------------------------------------------------------------
 

@@ -21,6 +21,7 @@ from decimal import Decimal
 
 from screenings.engine import (
     LOCAL_TZ,
+    NO_TRAITS,
     CaseReason,
     Classification,
     FieldKind,
@@ -28,8 +29,8 @@ from screenings.engine import (
     Sex,
     Subject,
     SubjectKind,
+    Traits,
     classify,
-    parse_values,
 )
 from screenings.engine.times import local_date
 
@@ -54,8 +55,7 @@ class ValueSet:
     parts: tuple[str, ...]
     offsets: tuple[tuple[dt.timedelta, bool], ...]  # (offset from the test moment, is a date)
     scheduled_offset: dt.timedelta | None  # a booked date for the first step, from the test moment
-    nicu: bool = False  # what the values tell of the subject, as services.record_result reads them
-    risk_factors: tuple[str, ...] = ()
+    traits: Traits = NO_TRAITS  # what the values told of the subject (the test's subject_traits)
 
     def render(self, performed: dt.datetime) -> str:
         """Return the measured_values JSON for a test done at `performed` (aware UTC)."""
@@ -169,9 +169,7 @@ def draw_values(program: Program, test_code: str, performed: dt.datetime, rng: r
     return raw
 
 
-def _value_set(
-    classification: Classification, performed: dt.datetime, nicu: bool, risk_factors: tuple[str, ...]
-) -> ValueSet:
+def _value_set(classification: Classification, performed: dt.datetime) -> ValueSet:
     offsets: list[tuple[dt.timedelta, bool]] = []
     values = {}
     for name, value in classification.values.items():
@@ -202,8 +200,7 @@ def _value_set(
         parts=tuple(parts),
         offsets=tuple(offsets),
         scheduled_offset=None if scheduled is None else scheduled - performed,
-        nicu=nicu,
-        risk_factors=risk_factors,
+        traits=classification.traits,
     )
 
 
@@ -240,13 +237,9 @@ class ValueLibrary:
             if len(self.by_code) == declared and all(len(b) >= 8 for b in self.by_code.values()):
                 break  # every code the test declares has enough value sets
             raw = draw_values(program, test_code, self.performed, rng)
-            parsed, _ = parse_values(program.test(test_code), raw)
-            # The subject as services.record_result builds it: NICU stay and risk factors from the values.
-            nicu = parsed.get("ward") == "NICU"
-            risk = tuple(str(r) for r in parsed.get("risk_factors") or ())
-            seen_as = dataclasses.replace(subject, nicu=nicu, risk_factors=risk)
             try:
-                verdict = classify(program, test_code, raw, seen_as)
+                # As services.record_result does: the engine reads the test's subject traits from the values.
+                verdict = classify(program, test_code, raw, subject)
             except KeyError as problem:
                 # A verdict the test does not declare is the engine's bug; count it, never store it.
                 self.engine_errors[str(problem)] = self.engine_errors.get(str(problem), 0) + 1
@@ -255,7 +248,7 @@ class ValueLibrary:
                 continue
             bucket = self.by_code.setdefault(verdict.result_code, [])
             if len(bucket) < 24:
-                bucket.append(_value_set(verdict, self.performed, nicu, risk))
+                bucket.append(_value_set(verdict, self.performed))
 
         self._preferred: dict[tuple[str, bool | None], list[ValueSet]] = {}
         for code, sets in self.by_code.items():

@@ -69,12 +69,7 @@ def test_a_small_city_is_what_the_engine_would_have_written(db_session):
     for result in results[::5]:
         program = PROGRAMS[result.program]
         values = dict(result.measured_values)
-        subject = subject_of(
-            result.person,
-            subject_kind_for(result.person, program),
-            values.get("ward") == "NICU",
-            tuple(values.get("risk_factors") or ()),
-        )
+        subject = subject_of(result.person, subject_kind_for(result.person, program))
         verdict = classify(program, result.test, values, subject)
         assert verdict.ok, (result.id, verdict.errors)
         assert (verdict.result_code, verdict.exposes_infant, list(verdict.findings)) == (
