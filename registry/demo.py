@@ -5,7 +5,7 @@ import random
 
 import sqlalchemy as sa
 
-from registry import audit
+from registry import audit, clock
 from registry.audit import Actor
 from registry.auth.models import Role, User
 from registry.auth.passwords import hash_password
@@ -82,7 +82,7 @@ def _person(rng, name, kind, sex, birth_on, institution_id, now, **extra) -> Per
 
 def load_demo_data(seed: int = 2026, women: int = 3000, now: dt.datetime | None = None) -> dict:
     """Create the demo district in one transaction; refuses to run twice."""
-    now = now or dt.datetime.now(dt.UTC)
+    now = now or clock.now()
     if db.session.scalar(sa.select(Institution.id).where(Institution.code == "330106")) is not None:
         raise RuntimeError("the demo district is already loaded")
     rng = random.Random(seed)

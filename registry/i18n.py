@@ -2,16 +2,17 @@
 
 import datetime as dt
 import functools
-from zoneinfo import ZoneInfo
 
 import babel.dates
 from flask import session
 from flask_babel import format_datetime, get_locale
 
-from registry.config import DISPLAY_TIMEZONE
+from registry import clock
 
 SUPPORTED_LOCALES = ["zh_CN", "en"]
-DISPLAY_ZONE = ZoneInfo(DISPLAY_TIMEZONE)
+# The one display time zone and "today" there live with the clock; these names are what callers import.
+DISPLAY_ZONE = clock.SHANGHAI
+local_today = clock.local_today
 
 
 def N_(message: str) -> str:
@@ -51,7 +52,3 @@ def local_datetime(value: dt.datetime | None, fmt: str = "medium") -> str:
     if value is None:
         return ""
     return format_datetime(value, fmt)
-
-
-def local_today(now: dt.datetime) -> dt.date:
-    return now.astimezone(DISPLAY_ZONE).date()

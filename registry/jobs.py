@@ -7,6 +7,8 @@ from flask import current_app
 from redis import Redis
 from rq import Queue, Retry, Worker
 
+from registry import clock
+
 QUEUES = ("default", "maintenance")
 # A job whose worker dies must be finished by another worker within 2 minutes (RQ's defaults take 7-10).
 # RQ keeps a running job in its started registry until JOB_MONITORING_INTERVAL + 60 s after the last
@@ -96,6 +98,5 @@ def run_worker(queues: list[str], burst: bool = False) -> None:
     worker.work(burst=burst, with_scheduler=True)
 
 
-def utc_now() -> dt.datetime:
-    """The clock for jobs, which are edges like views."""
-    return dt.datetime.now(dt.UTC)
+# Jobs are edges like views: they read the one application clock.
+utc_now = clock.now

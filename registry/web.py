@@ -1,6 +1,5 @@
 """Helpers every HTML edge shares: the clock, the current user and actor, and access decorators."""
 
-import datetime as dt
 import functools
 import re
 import uuid
@@ -8,14 +7,12 @@ import uuid
 from flask import abort, g, redirect, request, session, url_for
 from werkzeug.local import LocalProxy
 
-from registry import audit
+from registry import audit, clock
 from registry.audit import Actor
 from registry.auth.access import Scope, scope_of
 
-
-def utcnow() -> dt.datetime:
-    """The current time; only edges call it, and pass it down as `now` / `as_of`."""
-    return dt.datetime.now(dt.UTC)
+# The application clock (registry.clock.now), under the name the views import.
+utcnow = clock.now
 
 
 def _current_user():

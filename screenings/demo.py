@@ -7,15 +7,15 @@ import random
 
 import sqlalchemy as sa
 
+from registry import clock
 from registry.audit import Actor
+from registry.clock import SHANGHAI
 from registry.extensions import db
 from registry.institutions import Institution
 from registry.people.models import Person, PersonKind, Pregnancy
 from screenings.engine import ContactChannel, ContactOutcome
 from screenings.models import FollowUpCase
 from screenings.services import ResultRejected, log_contact_attempt, record_result
-
-SHANGHAI = dt.timezone(dt.timedelta(hours=8))
 
 
 def _newborn_results(rng: random.Random, baby: Person) -> list[tuple[str, str, dict, dt.datetime]]:
@@ -94,7 +94,7 @@ def _noon(day: dt.date) -> dt.datetime:
 
 def load_demo_screenings(seed: int = 2026, now: dt.datetime | None = None) -> dict:
     """Record a season of screening in the demo district, then some follow-up work on the cases it opened."""
-    now = now or dt.datetime.now(dt.UTC)
+    now = now or clock.now()
     today = now.astimezone(SHANGHAI).date()
     rng = random.Random(seed)
     actor = Actor.system("demo-data")
