@@ -3,8 +3,6 @@
 TEST_DATABASE_URL selects PostgreSQL; without it the suite runs on a SQLite file.
 """
 
-import datetime as dt
-import itertools
 import os
 
 import pytest
@@ -12,16 +10,11 @@ import sqlalchemy as sa
 from flask_migrate import upgrade
 
 from registry import create_app
-from registry.auth.models import Role, User
-from registry.auth.passwords import hash_password
+from registry.auth.models import User
 from registry.extensions import db
-from registry.institutions import Institution, InstitutionKind
-from registry.people.models import IdDocumentType, Person, PersonKind, Sex
-from registry.people.services import pinyin_of
-
-PASSWORD = "Test-Password-2026"
-NOW = dt.datetime(2026, 11, 22, 2, 0, tzinfo=dt.UTC)
-_sequence = itertools.count(1)
+from tests import factories
+from tests.factories import NOW, PASSWORD  # noqa: F401 (imported from here by older tests)
+from tests.fixtures import count_queries, frozen_clock  # noqa: F401 (fixtures for every test)
 
 
 def database_url(tmp_path_factory) -> str:
@@ -89,84 +82,17 @@ def client(app, db_session):
 @pytest.fixture
 def district(db_session):
     """A city with one district holding a hospital, a community centre and the MCH centre."""
-    n = next(_sequence)
-    city = Institution(code=f"C{n}", name="杭州市", kind=InstitutionKind.CITY)
-    district = Institution(code=f"D{n}", name="西湖区", kind=InstitutionKind.DISTRICT, parent=city)
-    hospital = Institution(
-        code=f"H{n}", name="第一人民医院", kind=InstitutionKind.BIRTHING_HOSPITAL, parent=district
-    )
-    community = Institution(
-        code=f"S{n}",
-        name="北山社区卫生服务中心",
-        kind=InstitutionKind.COMMUNITY_HEALTH_CENTRE,
-        parent=district,
-    )
-    mch = Institution(code=f"M{n}", name="区妇幼保健院", kind=InstitutionKind.MCH_CENTRE, parent=district)
-    other_district = Institution(code=f"E{n}", name="上城区", kind=InstitutionKind.DISTRICT, parent=city)
-    far_hospital = Institution(
-        code=f"F{n}", name="上城区医院", kind=InstitutionKind.BIRTHING_HOSPITAL, parent=other_district
-    )
-    db_session.add_all([city, district, hospital, community, mch, other_district, far_hospital])
-    db_session.flush()
-    return {
-        "city": city,
-        "district": district,
-        "hospital": hospital,
-        "community": community,
-        "mch": mch,
-        "other_district": other_district,
-        "far_hospital": far_hospital,
-    }
-
-
-_password_hash = None
+    return factories.district()
 
 
 @pytest.fixture
 def make_user(db_session):
-    def make(role: Role = Role.CLINIC_STAFF, institution: Institution | None = None, **overrides) -> User:
-        global _password_hash
-        _password_hash = _password_hash or hash_password(PASSWORD)
-        n = next(_sequence)
-        user = User(
-            username=overrides.pop("username", f"user{n}"),
-            full_name=overrides.pop("full_name", f"测试用户{n}"),
-            role=role,
-            institution_id=institution.id,
-            password_hash=_password_hash,
-            created_at=NOW,
-            **overrides,
-        )
-        db_session.add(user)
-        db_session.flush()
-        return user
-
-    return make
+    return factories.user
 
 
 @pytest.fixture
 def make_person(db_session):
-    def make(institution: Institution, **overrides) -> Person:
-        name = overrides.pop("name", "李梅")
-        pinyin, initials = pinyin_of(name)
-        values = dict(
-            kind=PersonKind.WOMAN,
-            name=name,
-            name_pinyin=pinyin,
-            name_initials=initials,
-            sex=Sex.FEMALE,
-            birth_on=dt.date(1990, 3, 7),
-            id_type=IdDocumentType.NONE,
-            institution_id=institution.id,
-            created_at=NOW,
-        )
-        values.update(overrides)
-        person = Person(**values)
-        db_session.add(person)
-        db_session.flush()
-        return person
-
-    return make
+    return factories.person
 
 
 @pytest.fixture
