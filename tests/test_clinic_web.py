@@ -173,37 +173,6 @@ def test_worklist_pages_with_a_keyset_cursor(client, clinic, district, make_pers
     assert len(shown) == 55
 
 
-def test_the_worklist_issues_as_many_queries_for_50_rows_as_for_5(client, clinic, district, make_person):
-    def queries_for_page() -> int:
-        statements = []
-
-        def count(*_args):
-            statements.append(1)
-
-        sa.event.listen(db.engine, "before_cursor_execute", count)
-        try:
-            assert client.get("/cases/?tab=all").status_code == 200
-        finally:
-            sa.event.remove(db.engine, "before_cursor_execute", count)
-        return len(statements)
-
-    def add_cases(n: int, start: int) -> None:
-        for i in range(start, start + n):
-            child = make_person(
-                district["hospital"],
-                name=f"宝{i}",
-                kind=PersonKind.NEWBORN,
-                birth_on=BIRTH.date(),
-                birth_at=BIRTH,
-            )
-            open_case(child, district)
-
-    add_cases(5, 0)
-    with_5 = queries_for_page()
-    add_cases(45, 5)
-    assert queries_for_page() == with_5
-
-
 # -- a case -----------------------------------------------------------------------------------------
 
 

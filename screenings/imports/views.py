@@ -19,6 +19,7 @@ from flask import (
     url_for,
 )
 from flask_babel import gettext as _
+from sqlalchemy.orm import contains_eager
 from wtforms.fields import SelectChoice
 
 from registry import audit
@@ -374,6 +375,7 @@ def queue():
             UnmatchedRow.id > after,
             ImportBatch.program.not_in(hidden),
         )
+        .options(contains_eager(UnmatchedRow.batch))  # each row names its file: no query per row
         .order_by(UnmatchedRow.id)
         .limit(QUEUE_PAGE + 1)
     ).all()
