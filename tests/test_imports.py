@@ -591,3 +591,78 @@ def test_the_rejected_rows_report_is_excel_safe_csv(staff, source, baby, storage
         ["行", "列", "值", "代码", "原因"],
         ["2", "左耳", "'=HYPERLINK(1)", "UNKNOWN_CHOICE", "原因"],
     ]
+
+
+# -- hostile and mistaken files (security.md items 27, 28) ---------------------------------------------------
+
+
+def _workbook_bytes(rows) -> bytes:
+    workbook = Workbook()
+    sheet = workbook.active
+    for row in rows:
+        sheet.append(row)
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    return buffer.getvalue()
+
+
+def _rezip(data: bytes, path, change) -> None:
+    with (
+        zipfile.ZipFile(io.BytesIO(data)) as original,
+        zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as copy,
+    ):
+        for item in original.infolist():
+            copy.writestr(item.filename, change(item.filename, original.read(item.filename)))
+
+
+def test_a_workbook_padded_with_whitespace_is_refused_before_it_is_parsed(tmp_path):
+    path = tmp_path / "bomb.xlsx"
+
+    def pad(name, data):
+        return (
+            data.replace(b"</sheetData>", b" " * (300 * 1024 * 1024) + b"</sheetData>")
+            if "sheet1" in name
+            else data
+        )
+
+    _rezip(_workbook_bytes([["样本编号"], ["S1"]]), path, pad)
+    assert path.stat().st_size < 2 * 1024 * 1024
+    with pytest.raises(FileProblem) as problem:
+        parsing.inspect_file(path, "bomb.xlsx", "x", path.stat().st_size, 100)
+    assert problem.value.code == "XLSX_UNPACKS_TOO_LARGE"
+
+
+def test_a_sheet_that_understates_its_size_cannot_pass_the_row_limit(staff, source, storage, monkeypatch):
+    data = _workbook_bytes([HEADERS] + [hearing_row(f"S{i}") for i in range(6)])
+    lying = io.BytesIO()
+
+    def understate(name, content):
+        return (
+            re.sub(rb'<dimension ref="[^"]*"', b'<dimension ref="A1:I3"', content)
+            if "sheet1" in name
+            else content
+        )
+
+    _rezip(data, lying, understate)
+    monkeypatch.setattr(service, "MAX_ROWS", 5)
+    batch = imported(lying.getvalue(), source, staff, storage, filename="hearing.xlsx")
+    assert batch.status is BatchStatus.FAILED and batch.error_code == "TOO_MANY_ROWS"
+    assert results_for(source) == [] and batch.imported_count == 0
+
+
+def test_a_latin1_file_is_refused_rather_than_read_as_garbled_chinese(tmp_path):
+    # Every accented letter here is followed by a letter, so the bytes happen to be valid GB18030.
+    path = tmp_path / "latin1.csv"
+    rows = [["Müller Jürgen", "Zürich", "Ångström"], ["Çelik Søren", "Señora", "Müller"]] * 5
+    path.write_bytes(csv_bytes(rows, headers=["Name", "City", "Note"], encoding="latin-1"))
+    with pytest.raises(FileProblem) as problem:
+        parsing.inspect_file(path, "latin1.csv", "x", path.stat().st_size, 100)
+    assert problem.value.code == "ENCODING_GARBLED"
+
+
+def test_a_cell_longer_than_any_lab_value_names_its_row(tmp_path):
+    path = tmp_path / "long.csv"
+    path.write_bytes(csv_bytes([hearing_row("S1"), hearing_row("S2", name="王" * 20_000)]))
+    with pytest.raises(FileProblem) as problem:
+        parsing.inspect_file(path, "long.csv", "x", path.stat().st_size, 100)
+    assert (problem.value.code, problem.value.params["row"]) == ("CELL_TOO_LONG", 3)

@@ -25,6 +25,17 @@ _DELIMITERS = (",", "\t", ";")
 _ZIP_MAGIC = b"PK\x03\x04"
 # Excel writes cells longer than this as errors anyway; a longer CSV field is not a lab value.
 csv.field_size_limit(1024 * 1024)
+# Limits on what a workbook may unpack to, checked from the zip directory before openpyxl reads a byte:
+# a 300 KB file of compressed whitespace or shared strings once took the web process from 330 to 927 MB.
+MAX_UNPACKED_BYTES = 256 * 1024 * 1024
+MAX_SHARED_STRINGS_BYTES = 64 * 1024 * 1024
+MAX_COMPRESSION_RATIO = 200
+MAX_COLUMNS = 200
+MAX_CELL_CHARS = 10_000
+# Of the non-ASCII characters a GB18030 decoding gives, at most this share may fall outside GB2312's
+# common block: Latin-1 or other single-byte text "decodes" as GB18030 into rare characters.
+MAX_RARE_GB_SHARE = 0.2
+_ENCODING_SAMPLE_BYTES = 1024 * 1024
 
 
 class FileProblem(ValueError):
@@ -144,8 +155,26 @@ def _detect_encoding(path: Path) -> str:
                 decoder.decode(b"", final=True)
         except UnicodeDecodeError:
             continue
+        if encoding == "gb18030" and _looks_like_mojibake(path):
+            raise FileProblem("ENCODING_GARBLED")
         return encoding
     raise FileProblem("ENCODING")
+
+
+def _looks_like_mojibake(path: Path) -> bool:
+    """Tell whether GB18030-decoded text is mostly rare characters: the sign of a Latin-1 or other file."""
+    with path.open("rb") as raw:
+        text = raw.read(_ENCODING_SAMPLE_BYTES).decode("gb18030", errors="ignore")
+    common = rare = 0
+    for character in text:
+        if character.isascii():
+            continue
+        encoded = character.encode("gb18030")
+        if len(encoded) == 2 and encoded[0] >= 0xA1 and encoded[1] >= 0xA1:
+            common += 1
+        else:
+            rare += 1
+    return rare > 3 and rare > MAX_RARE_GB_SHARE * (common + rare)
 
 
 def _sniff_delimiter(text: str) -> str:
@@ -159,14 +188,33 @@ def _csv_rows(path: Path, encoding: str, delimiter: str) -> Iterator[tuple[int, 
     with path.open("r", encoding=encoding, newline="") as text:
         try:
             for number, cells in enumerate(csv.reader(text, delimiter=delimiter), start=1):
-                yield number, [c.strip() for c in cells]
+                yield number, _bounded_cells(number, [c.strip() for c in cells])
         except csv.Error as error:
             raise FileProblem("BAD_CSV", detail=str(error)) from None
+
+
+def _check_unpacked_size(path: Path) -> None:
+    """Refuse a workbook that would unpack to far more than its size: a zip bomb, or padding."""
+    try:
+        with zipfile.ZipFile(path) as package:
+            members = package.infolist()
+    except (zipfile.BadZipFile, OSError):
+        raise FileProblem("NOT_XLSX") from None
+    limit_mb = MAX_UNPACKED_BYTES // (1024 * 1024)
+    if sum(member.file_size for member in members) > MAX_UNPACKED_BYTES:
+        raise FileProblem("XLSX_UNPACKS_TOO_LARGE", limit_mb=limit_mb)
+    for member in members:
+        if member.filename.endswith("sharedStrings.xml") and member.file_size > MAX_SHARED_STRINGS_BYTES:
+            raise FileProblem("XLSX_UNPACKS_TOO_LARGE", limit_mb=limit_mb)
+        ratio = member.file_size / max(member.compress_size, 1)
+        if member.file_size > 1024 * 1024 and ratio > MAX_COMPRESSION_RATIO:
+            raise FileProblem("XLSX_UNPACKS_TOO_LARGE", limit_mb=limit_mb)
 
 
 def _open_sheet(path: Path):
     from openpyxl import load_workbook
 
+    _check_unpacked_size(path)
     try:
         workbook = load_workbook(path, read_only=True, data_only=True)
     except (zipfile.BadZipFile, KeyError, ValueError, OSError):
@@ -187,7 +235,8 @@ def _inspect_xlsx(path: Path, sha256: str, size: int, max_rows: int) -> FileInfo
                 if any(cells):
                     header_row, headers = number, header_names(cells)
                     if declared and declared > header_row:
-                        # Trust the stated size for the count; reading on would parse the whole file twice.
+                        # The stated size is only an estimate shown before the import: the worker counts
+                        # the rows as they stream (count_rows) before it records any of them.
                         data_rows = declared - header_row
                         break
                 continue
@@ -230,7 +279,29 @@ def _xlsx_rows(sheet) -> Iterator[tuple[int, list[str]]]:
     # Some exporters state a wrong sheet size, and read-only mode would stop there: read to the end.
     sheet.reset_dimensions()
     for number, row in enumerate(sheet.iter_rows(min_row=1), start=1):
-        yield number, [_cell_text(cell) for cell in row]
+        yield number, _bounded_cells(number, [_cell_text(cell) for cell in row])
+
+
+def _bounded_cells(number: int, cells: list[str]) -> list[str]:
+    """Refuse a row wider or a cell longer than any lab export writes, naming the row."""
+    while cells and not cells[-1]:
+        cells.pop()
+    if len(cells) > MAX_COLUMNS:
+        raise FileProblem("TOO_MANY_COLUMNS", row=number, limit=MAX_COLUMNS)
+    if any(len(cell) > MAX_CELL_CHARS for cell in cells):
+        raise FileProblem("CELL_TOO_LONG", row=number, limit=MAX_CELL_CHARS)
+    return cells
+
+
+def count_rows(path: Path, info: FileInfo, max_rows: int) -> int:
+    """Count the data rows as they stream, refusing past `max_rows`; a sheet's stated size is not trusted."""
+    data_rows = 0
+    for _number, cells in iter_rows(path, info):
+        if any(cells):
+            data_rows += 1
+            if data_rows > max_rows:
+                raise FileProblem("TOO_MANY_ROWS", limit=max_rows)
+    return data_rows
 
 
 def iter_rows(path: Path, info: FileInfo, after_row: int = 0) -> Iterator[tuple[int, list[str]]]:

@@ -176,9 +176,8 @@ class DateTimeValue(_Text):
 class IdNumberValue(_Text):
     """An identity document number; one that looks like a resident ID must pass the GB 11643 checks."""
 
-    def __init__(self, today: dt.date, **kwargs: Any) -> None:
+    def __init__(self, **kwargs: Any) -> None:
         super().__init__("ID_CHARACTERS", **kwargs)
-        self.today = today
 
     def _deserialize(self, value, attr, data, **kwargs):
         if _blank(value):
@@ -188,7 +187,7 @@ class IdNumberValue(_Text):
             raise ValidationError("ID_LENGTH")
         if number[:-1].isdigit() and len(number) >= 15:
             try:
-                parse_resident_id(number, self.today)
+                parse_resident_id(number)
             except IdNumberError as error:
                 raise ValidationError(f"ID_{error.code.upper()}") from None
         return number
@@ -216,10 +215,10 @@ def row_schema(targets: tuple[Target, ...], mapped: set[str], today: dt.date) ->
     """Build the schema for the mapped targets of one test; `today` bounds ID numbers' birth dates."""
     person_fields: dict[str, fields.Field] = {
         SAMPLE_ID: TextValue(max_length=120, required=True),
-        ID_NUMBER: IdNumberValue(today),
+        ID_NUMBER: IdNumberValue(),
         NAME: TextValue(max_length=100),
         BIRTH_ON: DateValue(),
-        MOTHER_ID_NUMBER: IdNumberValue(today),
+        MOTHER_ID_NUMBER: IdNumberValue(),
         BIRTH_ORDER: NumberValue(integer=True),
     }
     declared: dict[str, fields.Field] = {}

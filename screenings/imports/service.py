@@ -55,6 +55,7 @@ from screenings.imports.matching import Identity, match_people
 from screenings.imports.models import (
     BatchStatus,
     ColumnMapping,
+    FileFormat,
     ImportBatch,
     ImportRowIssue,
     ImportSource,
@@ -65,6 +66,7 @@ from screenings.imports.parsing import (
     FileInfo,
     FileProblem,
     check_name,
+    count_rows,
     inspect_file,
     iter_rows,
     store_upload,
@@ -342,6 +344,11 @@ def run_import(
     db.session.commit()
     path = storage / batch.stored_name
     try:
+        if batch.processed_through_row == 0 and batch.file_format is FileFormat.XLSX:
+            # A sheet's stated size can lie (CSV rows were counted on upload): count before recording
+            # anything, so that a file past the row limit fails with nothing written.
+            batch.total_rows = count_rows(path, file_info(batch), MAX_ROWS)
+            db.session.commit()
         chunk: list[tuple[int, list[str]]] = []
         for number, cells in iter_rows(path, file_info(batch), after_row=batch.processed_through_row):
             chunk.append((number, cells))

@@ -54,6 +54,18 @@ FILE_PROBLEMS = {
     "NO_HEADER": _l("The file has no header row."),
     "NO_ROWS": _l("The file has a header but no data rows."),
     "TOO_MANY_ROWS": _l("The file has more than %(limit)s rows; split it into smaller files."),
+    "ENCODING_GARBLED": _l(
+        "The file's text is not Chinese GB18030 (GBK) and not UTF-8: it would be read as garbled characters. "
+        "Save it again as “CSV UTF-8” in Excel."
+    ),
+    "XLSX_UNPACKS_TOO_LARGE": _l(
+        "The workbook unpacks to more than %(limit_mb)s MB (empty padding or a huge text table): "
+        "save only the result columns, or export it as CSV."
+    ),
+    "TOO_MANY_COLUMNS": _l("Row %(row)s has more than %(limit)s columns: is this the right sheet?"),
+    "CELL_TOO_LONG": _l(
+        "A cell in row %(row)s is longer than %(limit)s characters: this is not a lab value."
+    ),
 }
 
 
