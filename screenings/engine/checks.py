@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from .declarations import NEXT_IN_SCHEDULE, Program
+from .indicators import indicator_problems
 from .messages import message_problems
 from .settings import Setting
 from .vocabulary import FieldKind
@@ -26,7 +27,8 @@ def referenced_settings(program: Program) -> Iterator[Setting]:
                 yield from transition.deadline.settings
         if step.escalate_after_days is not None:
             yield step.escalate_after_days
-    yield from (i.target for i in program.indicators if i.target is not None)
+    for indicator in program.indicators:
+        yield from indicator.settings()
     window = program.screening_window
     if window is not None:
         yield from (
@@ -110,6 +112,9 @@ def check_program(program: Program) -> list[str]:
             if code not in step_codes:
                 problems.append(f"exposed-infant schedule names unknown step {code}")
     problems += _reachability(program, step_codes)
+    results = {t.code: tuple(r.code for r in t.result_codes) for t in program.tests}
+    results.update({s.code: s.result_codes for s in program.steps})
+    problems += indicator_problems(program.indicators, program.milestones, results)
     return problems
 
 

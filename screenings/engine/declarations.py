@@ -8,6 +8,7 @@ from dataclasses import field as dataclass_field
 from datetime import datetime
 from decimal import Decimal
 from functools import cached_property
+from typing import TYPE_CHECKING
 
 from .messages import Message
 from .settings import Setting, SettingValues
@@ -15,18 +16,19 @@ from .vocabulary import (
     CaseReason,
     Choice,
     ClosureOutcome,
-    CohortBasis,
     ContactChannel,
     FieldError,
     FieldKind,
-    IndicatorUnit,
     Notice,
     StepKind,
     Subject,
     SubjectKind,
-    TargetComparison,
     TimeUnit,
 )
+
+if TYPE_CHECKING:  # the indicator declarations import this module's result codes
+    from .indicators import Indicator
+    from .milestones import MilestoneRule
 
 # A transition target that resumes the program's routine schedule after a detour
 # (e.g. an exposed infant's positive NAT that the confirmatory test did not confirm).
@@ -313,22 +315,6 @@ class LtfuPolicy:
         return (self.min_attempts, self.min_channels, self.min_span_days)
 
 
-@dataclass(frozen=True, slots=True)
-class Indicator:
-    """A national or local indicator: formula in words, target and cohort basis."""
-
-    code: str
-    zh: str
-    en: str
-    numerator: str
-    denominator: str
-    cohort: CohortBasis
-    unit: IndicatorUnit = IndicatorUnit.PERCENT
-    target: Setting | None = None
-    comparison: TargetComparison = TargetComparison.AT_LEAST
-    source: str = ""
-
-
 @dataclass(frozen=True)
 class Program:
     """Everything programs.md says about one screening program, as data."""
@@ -353,6 +339,8 @@ class Program:
     restricted: bool = False
     # What the screens say about the program's concepts, by notice/error/refusal code (engine.messages).
     messages: Mapping[str, Message] = dataclass_field(default_factory=dict, hash=False, compare=False)
+    # Which step results set the cascade milestones (positive, recalled … treated) of the fact table.
+    milestones: tuple[MilestoneRule, ...] = ()
 
     def test(self, code: str) -> ScreeningTest:
         """Return the test with this code."""

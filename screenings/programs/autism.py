@@ -14,7 +14,6 @@ from screenings.engine import (
     Field,
     FieldError,
     FieldKind,
-    Indicator,
     Message,
     Notice,
     Program,
@@ -33,6 +32,19 @@ from screenings.engine import (
     completed_age,
     goto,
     within,
+)
+from screenings.engine.indicators import (
+    Counting,
+    Indicator,
+    Period,
+    Population,
+    event_period,
+)
+from screenings.engine.milestones import Milestone as M
+from screenings.engine.milestones import sets
+from screenings.engine.predicates import (
+    Has,
+    ResultIs,
 )
 
 from ._common import standard_policies
@@ -295,24 +307,41 @@ _WARN, _ESCALATE, _LTFU = standard_policies(_S)
 _T_INITIAL = _S.add("TARGET_INITIAL_SCREEN_RATE", "80", "S", "S65 (Shanghai from 2025)", "%")
 _T_RESCREEN = _S.add("TARGET_RESCREEN_RATE", "50", "S", "S65 (Shanghai from 2025)", "%")
 _T_DIAGNOSIS = _S.add("TARGET_DIAGNOSIS_RATE", "80", "S", "S65 (Shanghai from 2025)", "%")
-_MANAGED, _EVENTS = CohortBasis.MANAGED_POPULATION, CohortBasis.EVENT_PERIOD
+
+_DIAGNOSIS_CODES = tuple(code for code, _, _ in _DIAGNOSES)
+MILESTONES = (
+    sets(M.POSITIVE, "INITIAL", "INITIAL_POS"),
+    sets(M.RESCREENED, "RESCREEN"),
+    sets(M.DIAGNOSED, "DIAGNOSIS"),
+    sets(M.CONFIRMED, "DIAGNOSIS", *_DIAGNOSIS_CODES),
+    sets(M.TREATED, "INTERVENTION", "STARTED"),
+)
+
+_SCREENED_IN_PERIOD = event_period(M.SCREENED)
+_RESCREEN_POSITIVE = ResultIs("RESCREEN", "RESCREEN_POS") | ResultIs("FOLLOW_UP_INTERVIEW", "RESCREEN_POS")
+CHILDREN_0_6 = Population("AUTISM.CHILDREN_0_6", "0–6岁管理儿童数", "Children 0–6 under management")
 
 INDICATORS = (
     Indicator("INITIAL_SCREEN_RATE", "初筛率", "Initial screening rate",
               "Children 0–6 given the initial screen",
-              "Children 0–6 in the jurisdiction or under child-health management", _MANAGED,
-              target=_T_INITIAL, source="S64,S65; formula [R]"),
+              "Children 0–6 in the jurisdiction or under child-health management",
+              Period(CohortBasis.MANAGED_POPULATION, M.SCREENED), num=Has(M.SCREENED), den=CHILDREN_0_6,
+              target=_T_INITIAL, counting=Counting.PERSONS, source="S64,S65; formula [R]"),
     Indicator("RESCREEN_RATE", "复筛率", "Rescreen rate", "Initial positives rescreened", "Initial positives",
-              _EVENTS, target=_T_RESCREEN, source="S64,S65"),
+              _SCREENED_IN_PERIOD, num=Has(M.RESCREENED), den=Has(M.POSITIVE), target=_T_RESCREEN,
+              source="S64,S65"),
     Indicator("DIAGNOSIS_RATE", "诊断率", "Diagnosis rate",
               "Rescreen positives given a diagnostic assessment",
-              "Rescreen positives", _EVENTS, target=_T_DIAGNOSIS, source="S64,S65"),
+              "Rescreen positives", _SCREENED_IN_PERIOD, num=Has(M.DIAGNOSED), den=_RESCREEN_POSITIVE,
+              target=_T_DIAGNOSIS, source="S64,S65"),
     Indicator("INITIAL_POSITIVE_RATE", "初筛阳性率", "Initial positive rate", "Initial positives",
-              "Initially screened", _EVENTS, source="S76"),
+              "Initially screened", _SCREENED_IN_PERIOD, num=Has(M.POSITIVE), den=Has(M.SCREENED),
+              source="S76"),
     Indicator("RESCREEN_POSITIVE_RATE", "复筛阳性率", "Rescreen positive rate", "Rescreen positives",
-              "Rescreened", _EVENTS, source="S76"),
+              "Rescreened", _SCREENED_IN_PERIOD, num=_RESCREEN_POSITIVE, den=Has(M.RESCREENED), source="S76"),
     Indicator("INTERVENTION_RATE", "干预率", "Intervention rate", "Diagnosed children starting intervention",
-              "Diagnosed", _EVENTS, source="S77"),
+              "Diagnosed", _SCREENED_IN_PERIOD, num=Has(M.TREATED), den=Has(M.CONFIRMED), source="S77",
+              note="over children diagnosed with a developmental disorder (ASD, GDD, DLD, other)"),
 )
 # fmt: on
 
@@ -350,6 +379,7 @@ PROGRAM = Program(
     warn_fraction=_WARN,
     escalate_after_days=_ESCALATE,
     indicators=INDICATORS,
+    milestones=MILESTONES,
     settings=_S.freeze(),
     messages=MESSAGES,
     sources="S62–S78",

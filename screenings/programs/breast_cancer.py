@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from screenings.engine import (
+    OUTCOME_MEANINGS,
     CaseReason,
     Choice,
     ClosureOutcome,
@@ -13,7 +14,6 @@ from screenings.engine import (
     Field,
     FieldError,
     FieldKind,
-    Indicator,
     IndicatorUnit,
     Message,
     Program,
@@ -31,6 +31,24 @@ from screenings.engine import (
     close,
     goto,
     within,
+)
+from screenings.engine.indicators import (
+    Counting,
+    Indicator,
+    Period,
+    Population,
+    event_period,
+    unsupported,
+)
+from screenings.engine.milestones import Milestone as M
+from screenings.engine.milestones import ResultClass, sets
+from screenings.engine.predicates import (
+    Finding,
+    Has,
+    Or,
+    OutcomeIs,
+    ResultClassIs,
+    ResultIs,
 )
 
 from ._common import standard_policies
@@ -203,28 +221,55 @@ _WARN, _ESCALATE, _LTFU = standard_policies(_S)
 _T_FOLLOW = _S.add("TARGET_FOLLOW_UP_MANAGEMENT_RATE", "95", "S", "S43", "%")
 _T_EARLY = _S.add("TARGET_EARLY_DIAGNOSIS_RATE", "60", "S", "S43", "%")
 _T_TREAT = _S.add("TARGET_TREATMENT_RATE", "90", "S", "S49 (both cancers)", "%")
-_CYCLE, _EVENTS = CohortBasis.SCREENING_CYCLE, CohortBasis.EVENT_PERIOD
+
+_ULTRASOUND_ABNORMAL = tuple(f"BIRADS_{c}" for c in ("0", "3", "4", "4A", "4B", "4C", "5"))
+_BIOPSY_NOW = tuple(f"BIRADS_{c}" for c in _BIOPSY)
+MILESTONES = (
+    sets(M.POSITIVE, "ULTRASOUND", *_BIOPSY_NOW, "BIRADS_6"),
+    sets(M.POSITIVE, "MAMMOGRAPHY", *_BIOPSY_NOW, "BIRADS_6"),
+    sets(M.POSITIVE, "SENIOR_REVIEW", "BIOPSY_RECOMMENDED"),
+    sets(M.POSITIVE, "SHORT_FOLLOW_UP", "UPGRADED"),
+    sets(M.DIAGNOSED, "HISTOPATHOLOGY"),
+    sets(M.CONFIRMED, "HISTOPATHOLOGY", "DCIS", "INVASIVE"),
+    sets(M.TREATED, "TREATMENT"),
+)
+
+_SCREENING_YEAR = event_period(M.SCREENED)
+_BIOPSY_INDICATED = Or(
+    ResultIs(M.SCREENED, *_BIOPSY_NOW),
+    ResultIs("MAMMOGRAPHY", *_BIOPSY_NOW),
+    ResultIs("SENIOR_REVIEW", "BIOPSY_RECOMMENDED"),
+    ResultIs("SHORT_FOLLOW_UP", "UPGRADED"),
+)
+_COMPLETED = OutcomeIs(*(o for o, meaning in OUTCOME_MEANINGS.items() if meaning.follow_up_completed))
+WOMEN_35_64 = Population("BREAST_CANCER.WOMEN_35_64", "35–64岁应查妇女数", "Women 35–64 to screen")
 
 INDICATORS = (
     Indicator("SCREENING_RATE", "乳腺癌筛查率", "Screening rate",
               "Women 35–64 screened in the cycle (实查人数)", "Women 35–64 in the jurisdiction (应查人数)",
-              _CYCLE, source="S44,S58"),
+              Period(CohortBasis.SCREENING_CYCLE, M.SCREENED), num=Has(M.SCREENED), den=WOMEN_35_64,
+              counting=Counting.PERSONS, source="S44,S58"),
     Indicator("PRIMARY_ABNORMAL_RATE", "初筛异常率", "Primary abnormal rate", "BI-RADS 0/3/4/5 ultrasounds",
-              "Screened", _EVENTS, source="S59"),
+              "Screened", _SCREENING_YEAR, num=ResultIs(M.SCREENED, *_ULTRASOUND_ABNORMAL),
+              den=Has(M.SCREENED), source="S59"),
     Indicator("MAMMOGRAPHY_RATE", "X线检查率", "Mammography completion", "Mammographies done (实X线数)",
-              "Mammographies indicated (应X线数)", _EVENTS, source="P"),
+              "Mammographies indicated (应X线数)", _SCREENING_YEAR, num=Has("MAMMOGRAPHY"),
+              den=ResultIs(M.SCREENED, "BIRADS_0", "BIRADS_3") | Finding("HIGH_RISK"), source="P"),
     Indicator("HISTOPATHOLOGY_RATE", "组织病理检查率", "Histopathology completion", "Biopsies done",
-              "Biopsies indicated", _EVENTS, source="P"),
+              "Biopsies indicated", _SCREENING_YEAR, num=Has("BIOPSY"), den=_BIOPSY_INDICATED, source="P"),
     Indicator("FOLLOW_UP_MANAGEMENT_RATE", "异常/可疑病例随访管理率", "Follow-up management rate",
-              "Abnormal/suspicious cases with completed follow-up", "Abnormal/suspicious cases", _EVENTS,
+              "Abnormal/suspicious cases with completed follow-up", "Abnormal/suspicious cases",
+              _SCREENING_YEAR, num=_COMPLETED, den=ResultClassIs(ResultClass.POSITIVE, ResultClass.REFERRED),
               target=_T_FOLLOW, source="S43"),
     Indicator("DETECTION_RATE", "乳腺癌检出率", "Breast cancer detection rate", "Breast cancers", "Screened",
-              _EVENTS, IndicatorUnit.PER_100K, source="S54"),
-    Indicator("EARLY_DIAGNOSIS_RATE", "乳腺癌早诊率", "Early-diagnosis rate",
-              "Early-stage breast cancers (stage 0–I)", "Breast cancers", _EVENTS, target=_T_EARLY,
-              source="S43,S61"),
-    Indicator("TREATMENT_RATE", "治疗率", "Treatment rate", "Cancers treated", "Cancers", _EVENTS,
-              target=_T_TREAT, source="S49"),
+              _SCREENING_YEAR, num=Has(M.CONFIRMED), den=Has(M.SCREENED), unit=IndicatorUnit.PER_100K,
+              source="S54"),
+    unsupported("EARLY_DIAGNOSIS_RATE", "乳腺癌早诊率", "Early-diagnosis rate",
+                "Early-stage breast cancers (stage 0–I)", "Breast cancers", _SCREENING_YEAR,
+                "the TNM stage of an invasive cancer is not recorded, so stage I cannot be told from later "
+                "stages", target=_T_EARLY, source="S43,S61"),
+    Indicator("TREATMENT_RATE", "治疗率", "Treatment rate", "Cancers treated", "Cancers", _SCREENING_YEAR,
+              num=Has(M.TREATED), den=Has(M.CONFIRMED), target=_T_TREAT, source="S49"),
 )
 # fmt: on
 
@@ -242,6 +287,7 @@ PROGRAM = Program(
     warn_fraction=_WARN,
     escalate_after_days=_ESCALATE,
     indicators=INDICATORS,
+    milestones=MILESTONES,
     settings=_S.freeze(),
     messages=MESSAGES,
     sources="S43–S61",

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from screenings.engine import (
+    OUTCOME_MEANINGS,
     CaseReason,
     Choice,
     ClosureOutcome,
@@ -13,7 +14,6 @@ from screenings.engine import (
     Field,
     FieldError,
     FieldKind,
-    Indicator,
     IndicatorUnit,
     Message,
     Notice,
@@ -32,6 +32,22 @@ from screenings.engine import (
     close,
     goto,
     within,
+)
+from screenings.engine.indicators import (
+    Counting,
+    Indicator,
+    Period,
+    Population,
+    event_period,
+    unsupported,
+)
+from screenings.engine.milestones import Milestone as M
+from screenings.engine.milestones import ResultClass, sets
+from screenings.engine.predicates import (
+    Has,
+    OutcomeIs,
+    ResultClassIs,
+    ResultIs,
 )
 
 from ._common import standard_policies
@@ -304,33 +320,70 @@ _T_AWARE = _S.add("TARGET_AWARENESS_RATE", "80", "S", "S44", "%")
 _T_FOLLOW = _S.add("TARGET_FOLLOW_UP_MANAGEMENT_RATE", "95", "S", "S43", "%")
 _T_EARLY = _S.add("TARGET_EARLY_DIAGNOSIS_RATE", "90", "S", "S43,S44", "%")
 _T_TREAT = _S.add("TARGET_TREATMENT_RATE", "90", "S", "S49", "%")
-_CYCLE, _EVENTS, _K = CohortBasis.SCREENING_CYCLE, CohortBasis.EVENT_PERIOD, IndicatorUnit.PER_100K
+_K = IndicatorUnit.PER_100K
+
+_HPV_16_18 = ("POS_16", "POS_18", "POS_16_18")
+_TBS_ABNORMAL = (*_LOW_GRADE_TBS, *_HIGH_GRADE_TBS)
+_PRECANCER = ("HSIL_CIN2", "HSIL_CIN3", "AIS")
+_CANCER = ("MICROINVASIVE", "INVASIVE_SCC", "INVASIVE_ADENO")
+_BIOPSIED = ("LOW_GRADE", "HIGH_GRADE", "SUSPECT_CANCER", "INADEQUATE")
+MILESTONES = (
+    # "positive" here is "colposcopy indicated" (应阴道镜): the result that sends a woman to NOTIFY
+    sets(M.POSITIVE, "HPV", *_HPV_16_18),
+    sets(M.POSITIVE, "CYTOLOGY", *_TBS_ABNORMAL),
+    sets(M.POSITIVE, "VIA_VILI", "VIA_POS", "VIA_SUSPECT_CANCER"),
+    sets(M.POSITIVE, "CYTOLOGY_TRIAGE", *_TBS_ABNORMAL),  # other high-risk HPV, then cytology ≥ASC-US
+    sets(M.POSITIVE, "HPV_RESAMPLE", *_HPV_16_18),
+    sets(M.POSITIVE, "CYTOLOGY_RESAMPLE", *_TBS_ABNORMAL),
+    sets(M.POSITIVE, "REPEAT_HPV_12M", *_HPV_16_18),
+    sets(M.RESCREENED, "REPEAT_HPV_12M"),
+    sets(M.DIAGNOSED, "COLPOSCOPY"),
+    sets(M.CONFIRMED, "HISTOPATHOLOGY", *_PRECANCER, *_CANCER),
+    sets(M.TREATED, "TREATMENT"),
+    sets(M.TREATED, "ONCOLOGY_REFERRAL", "TREATED_BY_ONCOLOGY"),
+)
+
+_SCREENING_YEAR = event_period(M.SCREENED)
+_ABNORMAL = ResultClassIs(ResultClass.POSITIVE)
+_COMPLETED = OutcomeIs(*(o for o, meaning in OUTCOME_MEANINGS.items() if meaning.follow_up_completed))
+WOMEN_35_64 = Population("CERVICAL_CANCER.WOMEN_35_64", "35–64岁应查妇女数", "Women 35–64 to screen")
 
 INDICATORS = (
     Indicator("SCREENING_RATE", "宫颈癌筛查率", "Screening rate", "Women 35–64 screened in the cycle",
-              "Women 35–64 in the jurisdiction (应查人数)", _CYCLE, target=_T_SCREEN, source="S44,S49,S58"),
-    Indicator("AWARENESS_RATE", "核心知识知晓率", "Core-knowledge awareness",
-              "Women answering ≥70 % correctly", "Women surveyed", _EVENTS, target=_T_AWARE,
-              source="S44,S58"),
+              "Women 35–64 in the jurisdiction (应查人数)", Period(CohortBasis.SCREENING_CYCLE, M.SCREENED),
+              num=Has(M.SCREENED), den=WOMEN_35_64, target=_T_SCREEN, counting=Counting.PERSONS,
+              source="S44,S49,S58"),
+    unsupported("AWARENESS_RATE", "核心知识知晓率", "Core-knowledge awareness",
+                "Women answering ≥70 % correctly", "Women surveyed", _SCREENING_YEAR,
+                "the core-knowledge questionnaire is not recorded", target=_T_AWARE, source="S44,S58"),
     Indicator("PRIMARY_ABNORMAL_RATE", "初筛异常率", "Primary abnormal rate", "Abnormal primary results",
-              "Screened", _EVENTS, source="S59"),
+              "Screened", _SCREENING_YEAR, num=_ABNORMAL, den=Has(M.SCREENED), source="S59"),
     Indicator("COLPOSCOPY_RATE", "阴道镜检查率", "Colposcopy completion", "Colposcopies done",
-              "Colposcopies indicated", _EVENTS, source="P"),
+              "Colposcopies indicated", _SCREENING_YEAR, num=Has("COLPOSCOPY"), den=Has(M.POSITIVE),
+              source="P"),
     Indicator("COLPOSCOPY_ABNORMAL_RATE", "阴道镜异常率", "Colposcopy abnormal rate", "Abnormal colposcopies",
-              "Colposcopies", _EVENTS, source="S59"),
+              "Colposcopies", _SCREENING_YEAR, num=ResultIs("COLPOSCOPY", "LOW_GRADE", "HIGH_GRADE",
+                                                            "SUSPECT_CANCER"),
+              den=Has("COLPOSCOPY"), source="S59"),
     Indicator("HISTOPATHOLOGY_RATE", "组织病理检查率", "Histopathology completion", "Biopsies done",
-              "Biopsies indicated", _EVENTS, source="P"),
+              "Biopsies indicated", _SCREENING_YEAR, num=Has("HISTOPATHOLOGY"),
+              den=ResultIs("COLPOSCOPY", *_BIOPSIED), source="P"),
     Indicator("FOLLOW_UP_MANAGEMENT_RATE", "异常/可疑病例随访管理率", "Follow-up management rate",
-              "Abnormal/suspicious cases with completed follow-up", "Abnormal/suspicious cases", _EVENTS,
-              target=_T_FOLLOW, source="S43"),
+              "Abnormal/suspicious cases with completed follow-up", "Abnormal/suspicious cases",
+              _SCREENING_YEAR, num=_COMPLETED, den=_ABNORMAL, target=_T_FOLLOW, source="S43"),
     Indicator("PRECANCER_DETECTION_RATE", "宫颈癌前病变检出率", "Precancer detection rate",
-              "Precancer cases (CIN2/3, AIS)", "Screened", _EVENTS, _K, source="S59,S60"),
+              "Precancer cases (CIN2/3, AIS)", "Screened", _SCREENING_YEAR,
+              num=ResultIs(M.CONFIRMED, *_PRECANCER), den=Has(M.SCREENED), unit=_K, source="S59,S60"),
     Indicator("CANCER_DETECTION_RATE", "宫颈癌检出率", "Cancer detection rate", "Cancers", "Screened",
-              _EVENTS, _K, source="S59"),
-    Indicator("EARLY_DIAGNOSIS_RATE", "宫颈癌早诊率", "Early-diagnosis rate", "Precancer + early cancer",
-              "Precancer + all cancer", _EVENTS, target=_T_EARLY, source="S43,S44,S59"),
+              _SCREENING_YEAR, num=ResultIs(M.CONFIRMED, *_CANCER), den=Has(M.SCREENED), unit=_K,
+              source="S59"),
+    unsupported("EARLY_DIAGNOSIS_RATE", "宫颈癌早诊率", "Early-diagnosis rate", "Precancer + early cancer",
+                "Precancer + all cancer", _SCREENING_YEAR,
+                "the FIGO stage of an invasive cancer is not recorded, so stage I cannot be told from later "
+                "stages", target=_T_EARLY, source="S43,S44,S59"),
     Indicator("TREATMENT_RATE", "治疗率", "Treatment rate", "Precancer + cancer treated",
-              "Precancer + cancer", _EVENTS, target=_T_TREAT, source="S49"),
+              "Precancer + cancer", _SCREENING_YEAR, num=Has(M.TREATED), den=Has(M.CONFIRMED),
+              target=_T_TREAT, source="S49"),
 )
 # fmt: on
 
@@ -352,6 +405,7 @@ PROGRAM = Program(
     warn_fraction=_WARN,
     escalate_after_days=_ESCALATE,
     indicators=INDICATORS,
+    milestones=MILESTONES,
     settings=_S.freeze(),
     messages=MESSAGES,
     sources="S43–S60",

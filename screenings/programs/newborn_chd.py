@@ -10,11 +10,9 @@ from screenings.engine import (
     CaseReason,
     Choice,
     ClosureOutcome,
-    CohortBasis,
     Eligibility,
     Field,
     FieldKind,
-    Indicator,
     IndicatorUnit,
     Message,
     Notice,
@@ -35,6 +33,19 @@ from screenings.engine import (
     goto,
     within,
     within_and_by_age,
+)
+from screenings.engine.indicators import (
+    BIRTH_COHORT,
+    Indicator,
+    event_period,
+    unsupported,
+)
+from screenings.engine.milestones import Milestone as M
+from screenings.engine.milestones import sets
+from screenings.engine.predicates import (
+    Has,
+    ResultIs,
+    Within,
 )
 
 from ._common import approximate_birth_notice, before_birth_error, hours_since_birth, standard_policies
@@ -261,23 +272,40 @@ STEPS = (
 _WARN, _ESCALATE, _LTFU = standard_policies(_S)
 _T_SCREEN = _S.add("TARGET_SCREENING_RATE", "99.5", "S", "S25 (Shanghai 2023)", "%")
 _T_ECHO = _S.add("TARGET_ECHO_RATE", "100", "P", "§3.4", "%")
-_B = CohortBasis.BIRTH_COHORT
+
+_CHD = ("CCHD", "CHD_TREATMENT_NEEDED", "CHD_WATCHFUL")
+MILESTONES = (
+    sets(M.POSITIVE, "SCREEN", "SCREEN_POS"),
+    sets(M.POSITIVE, "POX_REPEAT", "POX_POS", "POX_POS_IMMEDIATE"),
+    sets(M.POSITIVE, "CATCH_UP_SCREEN", "SCREEN_POS", "SCREEN_POS_URGENT"),
+    sets(M.DIAGNOSED, "ECHO"),
+    sets(M.CONFIRMED, "ECHO", *_CHD),
+    sets(M.TREATED, "TREATMENT"),
+)
+
+_NEEDS_TREATMENT = ResultIs(M.CONFIRMED, "CCHD", "CHD_TREATMENT_NEEDED") | ResultIs(
+    "FOLLOW_UP", "NEEDS_TREATMENT"
+)
 
 INDICATORS = (
-    Indicator("SCREENING_RATE", "筛查率", "Screening rate", "Screened", "Live births", _B, target=_T_SCREEN,
-              source="S25"),
-    Indicator("SCREEN_POSITIVE_RATE", "筛查阳性率", "Screen-positive rate", "Screen positive", "Screened", _B,
-              source="S35,S36a"),
-    Indicator("ECHO_RATE", "阳性病例诊断率", "Echo rate of positives", "Positives with echo", "Positives", _B,
-              target=_T_ECHO, source="P"),
+    Indicator("SCREENING_RATE", "筛查率", "Screening rate", "Screened", "Live births", BIRTH_COHORT,
+              num=Has(M.SCREENED), den=Has(M.BORN), target=_T_SCREEN, source="S25"),
+    Indicator("SCREEN_POSITIVE_RATE", "筛查阳性率", "Screen-positive rate", "Screen positive", "Screened",
+              BIRTH_COHORT, num=Has(M.POSITIVE), den=Has(M.SCREENED), source="S35,S36a",
+              note="a repeat oximetry counts once it is positive, not when it is only required"),
+    Indicator("ECHO_RATE", "阳性病例诊断率", "Echo rate of positives", "Positives with echo", "Positives",
+              BIRTH_COHORT, num=Has(M.DIAGNOSED), den=Has(M.POSITIVE), target=_T_ECHO, source="P"),
     Indicator("ECHO_WITHIN_7_DAYS", "7日内诊断及时率", "Echo within 7 days", "Echo within 7 d of birth",
-              "Positives", _B, source="P from S34"),
-    Indicator("DETECTION_RATE", "检出率", "Detection rate", "Confirmed CHD", "Screened", _B,
-              IndicatorUnit.PER_MILLE, source="S35,S39"),
+              "Positives", BIRTH_COHORT, num=Within(M.DIAGNOSED, days=ECHO_BY_AGE_DAYS), den=Has(M.POSITIVE),
+              source="P from S34"),
+    Indicator("DETECTION_RATE", "检出率", "Detection rate", "Confirmed CHD", "Screened", BIRTH_COHORT,
+              num=Has(M.CONFIRMED), den=Has(M.SCREENED), unit=IndicatorUnit.PER_MILLE, source="S35,S39"),
     Indicator("TREATMENT_RATE", "治疗率", "Treatment rate", "Treated (surgery/intervention)",
-              "CHD needing treatment", _B, source="P"),
-    Indicator("FOLLOW_UP_RATE", "随访率", "Follow-up rate", "Followed per plan", "CHD under management",
-              CohortBasis.MANAGED_POPULATION, source="P"),
+              "CHD needing treatment", BIRTH_COHORT, num=Has(M.TREATED), den=_NEEDS_TREATMENT, source="P"),
+    unsupported("FOLLOW_UP_RATE", "随访率", "Follow-up rate", "Followed per plan", "CHD under management",
+                event_period(M.CONFIRMED),
+                "the cardiologist's plan of visits is not recorded, so no visit can be counted as per plan",
+                source="P"),
 )
 # fmt: on
 
@@ -320,6 +348,7 @@ PROGRAM = Program(
     warn_fraction=_WARN,
     escalate_after_days=_ESCALATE,
     indicators=INDICATORS,
+    milestones=MILESTONES,
     screening_window=ScreeningWindow(
         test="SCREEN",
         earliest_age=EARLIEST_AGE_HOURS,

@@ -9,12 +9,10 @@ from screenings.engine import (
     CaseReason,
     Choice,
     ClosureOutcome,
-    CohortBasis,
     Eligibility,
     Field,
     FieldError,
     FieldKind,
-    Indicator,
     IndicatorUnit,
     Message,
     Notice,
@@ -36,6 +34,19 @@ from screenings.engine import (
     close,
     goto,
     within,
+)
+from screenings.engine.indicators import (
+    BIRTH_COHORT,
+    Indicator,
+)
+from screenings.engine.milestones import Milestone as M
+from screenings.engine.milestones import ResultClass, sets
+from screenings.engine.predicates import (
+    LOST,
+    Has,
+    ResultClassIs,
+    ResultIs,
+    Within,
 )
 
 from ._common import approximate_birth_notice, before_birth_error, hours_since_birth, standard_policies
@@ -345,33 +356,56 @@ _T_SCREEN = _S.add("TARGET_INITIAL_SCREEN_RATE", "90", "S", "S26", "%")
 _T_PASS = _S.add("TARGET_INITIAL_PASS_RATE", "90", "S", "S26", "%")
 _T_RESCREEN = _S.add("TARGET_RESCREEN_RATE", "80", "S", "S26", "%")
 _T_REFERRAL_SHARE = _S.add("TARGET_REFERRAL_SHARE", "5", "S", "S26", "%")
-_B = CohortBasis.BIRTH_COHORT
+
+_NOT_PASSED = ("UNILATERAL_REFER_L", "UNILATERAL_REFER_R", "BILATERAL_REFER")
+_PERMANENT_CODES = tuple(code for code, _, _ in _PERMANENT)
+MILESTONES = (
+    sets(M.POSITIVE, "INITIAL", *_NOT_PASSED, "MISSED"),
+    sets(M.RESCREENED, "RESCREEN"),
+    sets(M.DIAGNOSED, "DIAGNOSIS"),
+    sets(M.CONFIRMED, "DIAGNOSIS", *_PERMANENT_CODES),
+    sets(M.CONFIRMED, "REEVALUATION", *_PERMANENT_CODES),
+    sets(M.TREATED, "INTERVENTION", "HEARING_AID_FITTED", "COCHLEAR_IMPLANT", "REHABILITATION_ENROLLED"),
+)
+
+_RESCREEN_DUE = ResultClassIs(ResultClass.REFERRED, ResultClass.MISSED)  # initial not passed, or missed
+_RESCREEN_FAILED = ResultIs(M.RESCREENED, *_NOT_PASSED)
+_INTERVENED = Has(M.TREATED)
+_SCREENED_AT_ALL = Has(M.SCREENED) | Has(M.RESCREENED)  # a missed initial screen made up by the rescreen
 
 INDICATORS = (
     Indicator("INITIAL_SCREEN_RATE", "初筛率", "Initial screening rate", "Initially screened", "Live births",
-              _B, target=_T_SCREEN, source="S26"),
+              BIRTH_COHORT, num=Has(M.SCREENED), den=Has(M.BORN), target=_T_SCREEN, source="S26"),
     Indicator("INITIAL_PASS_RATE", "初筛通过率", "Initial pass rate", "Passed initial", "Initially screened",
-              _B, target=_T_PASS, source="S26"),
-    Indicator("RESCREEN_RATE", "复筛率", "Rescreen rate", "Rescreened", "Initial not pass + missed", _B,
-              target=_T_RESCREEN, source="S26"),
+              BIRTH_COHORT, num=ResultIs(M.SCREENED, "BILATERAL_PASS"), den=Has(M.SCREENED),
+              target=_T_PASS, source="S26"),
+    Indicator("RESCREEN_RATE", "复筛率", "Rescreen rate", "Rescreened", "Initial not pass + missed",
+              BIRTH_COHORT, num=Has(M.RESCREENED), den=_RESCREEN_DUE, target=_T_RESCREEN, source="S26"),
     Indicator("RESCREEN_FAIL_RATE", "复筛未通过率", "Rescreen fail rate", "Rescreen not pass", "Rescreened",
-              _B, source="S26,S32"),
+              BIRTH_COHORT, num=_RESCREEN_FAILED, den=Has(M.RESCREENED), source="S26,S32"),
     Indicator("REFERRAL_SHARE", "转诊人数占筛查人数", "Referrals as share of screened", "Rescreen not pass",
-              "Screened", _B, target=_T_REFERRAL_SHARE, comparison=TargetComparison.AT_MOST, source="S26"),
+              "Screened", BIRTH_COHORT, num=_RESCREEN_FAILED, den=_SCREENED_AT_ALL, target=_T_REFERRAL_SHARE,
+              comparison=TargetComparison.AT_MOST, source="S26"),
     Indicator("DIAGNOSIS_RATE", "转诊率/诊断率", "Referral/diagnosis rate", "Diagnosed at a centre",
-              "Rescreen not pass", _B, source="S26,S32"),
-    Indicator("DETECTION_RATE", "听力损失检出率", "Detection rate", "Confirmed hearing loss", "Screened", _B,
-              IndicatorUnit.PER_MILLE, source="S27,S32"),
+              "Rescreen not pass", BIRTH_COHORT, num=Has(M.DIAGNOSED), den=_RESCREEN_FAILED,
+              source="S26,S32"),
+    Indicator("DETECTION_RATE", "听力损失检出率", "Detection rate", "Confirmed hearing loss", "Screened",
+              BIRTH_COHORT, num=Has(M.CONFIRMED), den=_SCREENED_AT_ALL, unit=IndicatorUnit.PER_MILLE,
+              source="S27,S32", note="permanent loss; a transient loss (middle-ear effusion) is not counted"),
     Indicator("INTERVENTION_RATE", "干预率", "Intervention rate", "Intervened", "Confirmed permanent loss",
-              _B, source="P"),
+              BIRTH_COHORT, num=_INTERVENED, den=Has(M.CONFIRMED), source="P"),
     Indicator("SCREENED_BY_1_MONTH", "1月龄内筛查率", "Screened by 1 month", "Screened by age 1 month",
-              "Live births", _B, source="S22"),
+              "Live births", BIRTH_COHORT, num=Within(M.SCREENED, days=30) | Within(M.RESCREENED, days=30),
+              den=Has(M.BORN), source="S22"),
     Indicator("DIAGNOSED_BY_3_MONTHS", "3月龄内诊断率", "Diagnosed by 3 months", "Diagnosed by 90 days",
-              "Rescreen not pass", _B, source="S22"),
+              "Rescreen not pass", BIRTH_COHORT, num=Within(M.DIAGNOSED, days=DIAGNOSIS_BY_AGE_DAYS),
+              den=_RESCREEN_FAILED, source="S22"),
     Indicator("INTERVENED_BY_6_MONTHS", "6月龄内干预率", "Intervened by 6 months", "Intervened by 180 days",
-              "Confirmed permanent loss", _B, source="S22"),
-    Indicator("LTFU_RATE", "失访率", "Loss to follow-up", "Lost to follow-up", "Not passed at the stage", _B,
-              source="S22,S23"),
+              "Confirmed permanent loss", BIRTH_COHORT, num=Within(M.TREATED, days=INTERVENTION_BY_AGE_DAYS),
+              den=Has(M.CONFIRMED), source="S22"),
+    Indicator("LTFU_RATE", "失访率", "Loss to follow-up", "Lost to follow-up", "Not passed at the stage",
+              BIRTH_COHORT, num=LOST, den=Has(M.POSITIVE), source="S22,S23",
+              note="over every infant who did not pass or missed the initial screen"),
 )
 # fmt: on
 
@@ -388,6 +422,7 @@ PROGRAM = Program(
     warn_fraction=_WARN,
     escalate_after_days=_ESCALATE,
     indicators=INDICATORS,
+    milestones=MILESTONES,
     screening_window=ScreeningWindow(
         test="INITIAL",
         earliest_age=INITIAL_EARLIEST_AGE_HOURS,

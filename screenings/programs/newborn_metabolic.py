@@ -10,12 +10,10 @@ from screenings.engine import (
     CaseReason,
     Choice,
     ClosureOutcome,
-    CohortBasis,
     Eligibility,
     Field,
     FieldError,
     FieldKind,
-    Indicator,
     IndicatorUnit,
     Message,
     Notice,
@@ -37,6 +35,22 @@ from screenings.engine import (
     goto,
     within,
     within_and_by_age,
+)
+from screenings.engine.indicators import (
+    BIRTH_COHORT,
+    DaysBetween,
+    Indicator,
+    event_period,
+    unsupported,
+)
+from screenings.engine.milestones import Milestone as M
+from screenings.engine.milestones import sets
+from screenings.engine.predicates import (
+    LOST,
+    Has,
+    Or,
+    ResultIs,
+    Within,
 )
 
 from ._common import (
@@ -368,40 +382,74 @@ _LTFU_TARGET = _S.add("TARGET_LTFU_RATE", "1", "S", "S4", "%")
 _RECALL_TARGET = _S.add("TARGET_RECALL_RATE", "95", "S", "S5,S7 (local 95–99%)", "%")
 _TREATMENT_TARGET = _S.add("TARGET_TREATMENT_RATE", "95", "P", "§1.6 row 12 (local)", "%")
 _TREAT_AGE_TARGET = _S.add("TARGET_MEDIAN_TREATMENT_AGE_DAYS", 30, "S", "S17,S19 (≤14–30 d)", "days")
-_BIRTHS, _EVENTS = CohortBasis.BIRTH_COHORT, CohortBasis.EVENT_PERIOD
 _BELOW, _AT_MOST = TargetComparison.BELOW, TargetComparison.AT_MOST
 
+_DISEASES = ("PKU_CLASSIC", "PKU_MILD", "HPA_MILD", "BH4D", "CH_PERMANENT", "CAH_SW", "CAH_SV", "G6PD_DEF",
+             "MSMS_DISORDER")
+MILESTONES = (
+    sets(M.POSITIVE, "HEEL_BLOOD_SPOT", "RECALL"),  # still beyond the cut-off: the family is recalled
+    sets(M.POSITIVE, "CARD_RETEST", "STILL_ABOVE_CUTOFF"),
+    sets(M.RECALLED, "RECALL_SAMPLING"),
+    sets(M.DIAGNOSED, "DIAGNOSIS"),
+    sets(M.CONFIRMED, "DIAGNOSIS", *_DISEASES),
+    sets(M.TREATED, "TREATMENT", "STARTED", "EDUCATION_GIVEN"),  # G6PD deficiency is managed by education
+)
+
+_CARDS = event_period(M.SCREENED)
+_FIRST_CARD = ("counted on each newborn's first card: a re-collected card belongs to the same episode, "
+               "which the fact table keeps as one row")
+_VALID_BY_DAY_20 = Or(
+    Within(M.SCREENED, days=LATE_LIMIT_AGE_DAYS) & ~ResultIs(M.SCREENED, "UNSATISFACTORY"),
+    Within("RECOLLECTION", days=LATE_LIMIT_AGE_DAYS),
+)
+_NEEDS_TREATMENT = Has(M.CONFIRMED) & ~ResultIs("BH4_TESTING", "MONITOR_ONLY")
+
 INDICATORS = (
-    Indicator("EDUCATION_RATE", "新筛健康教育知晓率", "Education/consent rate",
-              "Signed consent forms (agree + refuse)", "Live births", _BIRTHS, source="S3"),
+    unsupported("EDUCATION_RATE", "新筛健康教育知晓率", "Education/consent rate",
+                "Signed consent forms (agree + refuse)", "Live births", BIRTH_COHORT,
+                "signed consent is recorded only when the family refuses (知情不同意); agreements are "
+                "not kept",
+                source="S3"),
     Indicator("SCREENING_RATE", "筛查率", "Screening rate", "Newborns validly screened within 20 d of birth",
-              "Live births in the same period", _BIRTHS, target=_SCREENING_TARGET, source="S3"),
+              "Live births in the same period", BIRTH_COHORT, num=_VALID_BY_DAY_20, den=Has(M.BORN),
+              target=_SCREENING_TARGET, source="S3"),
     Indicator("UNSATISFACTORY_CARD_RATE", "不合格血片率", "Unsatisfactory card rate", "Unsatisfactory cards",
-              "Cards received", _EVENTS, target=_UNSATISFACTORY_TARGET, comparison=_BELOW, source="S4"),
+              "Cards received", _CARDS, num=ResultIs(M.SCREENED, "UNSATISFACTORY"), den=Has(M.SCREENED),
+              target=_UNSATISFACTORY_TARGET, comparison=_BELOW, source="S4", note=_FIRST_CARD),
     Indicator("INFO_MISSING_RATE", "重要信息遗漏血片百分比", "Cards with key data missing",
-              "Cards missing key data", "Cards received", _EVENTS, target=_MISSING_TARGET, comparison=_BELOW,
+              "Cards missing key data", "Cards received", _CARDS, num=ResultIs(M.SCREENED, "INFO_MISSING"),
+              den=Has(M.SCREENED), target=_MISSING_TARGET, comparison=_BELOW, source="S4", note=_FIRST_CARD),
+    unsupported("TRANSPORT_TIMELY_RATE", "检验前血片周转及时率", "Timely card transport",
+                "Cards received within 5 working days", "Cards received", _CARDS,
+                "a card's dispatch and laboratory receipt times are not recorded, only its collection time",
+                target=_TRANSPORT_TARGET, source="S4"),
+    unsupported("REPORT_TIMELY_RATE", "检验报告发出时间及时率", "Timely reports",
+                "Reports issued within the lab limit", "Reports", _CARDS,
+                "the laboratory's receipt and report times are not recorded, only when the result was "
+                "entered",
+                target=_REPORT_TARGET, source="S4"),
+    Indicator("LTFU_RATE", "失访率", "Loss to follow-up", "Lost to follow-up", "Suspected positives",
+              BIRTH_COHORT, num=LOST, den=Has(M.POSITIVE), target=_LTFU_TARGET, comparison=_BELOW,
               source="S4"),
-    Indicator("TRANSPORT_TIMELY_RATE", "检验前血片周转及时率", "Timely card transport",
-              "Cards received within 5 working days", "Cards received", _EVENTS, target=_TRANSPORT_TARGET,
-              source="S4"),
-    Indicator("REPORT_TIMELY_RATE", "检验报告发出时间及时率", "Timely reports",
-              "Reports issued within the lab limit", "Reports", _EVENTS, target=_REPORT_TARGET, source="S4"),
-    Indicator("LTFU_RATE", "失访率", "Loss to follow-up", "Lost to follow-up", "Suspected positives", _BIRTHS,
-              target=_LTFU_TARGET, comparison=_BELOW, source="S4"),
     Indicator("RECALL_RATE", "召回率", "Recall rate", "Suspected positives who came back for repeat testing",
-              "Suspected positives", _BIRTHS, target=_RECALL_TARGET, source="S5,S7"),
+              "Suspected positives", BIRTH_COHORT, num=Has(M.RECALLED), den=Has(M.POSITIVE),
+              target=_RECALL_TARGET, source="S5,S7"),
     Indicator("PPV", "阳性预测值", "Positive predictive value", "Confirmed cases", "Recalled positives",
-              _BIRTHS, source="P"),
-    Indicator("DETECTION_RATE", "检出率", "Detection rate", "Confirmed cases", "Screened", _BIRTHS,
-              IndicatorUnit.ONE_IN_N, source="S13,S26"),
+              BIRTH_COHORT, num=Has(M.CONFIRMED), den=Has(M.RECALLED), source="P"),
+    Indicator("DETECTION_RATE", "检出率", "Detection rate", "Confirmed cases", "Screened", BIRTH_COHORT,
+              num=Has(M.CONFIRMED), den=Has(M.SCREENED), unit=IndicatorUnit.ONE_IN_N, source="S13,S26"),
     Indicator("TREATMENT_RATE", "治疗率", "Treatment rate", "Confirmed cases on treatment", "Confirmed cases",
-              _BIRTHS, target=_TREATMENT_TARGET, source="P"),
-    Indicator("REGULAR_FOLLOW_UP_RATE", "规范随访率", "Regular follow-up rate",
-              "Cases with all scheduled checks done in the period", "Cases under management",
-              CohortBasis.MANAGED_POPULATION, source="P"),
+              BIRTH_COHORT, num=Has(M.TREATED), den=_NEEDS_TREATMENT, target=_TREATMENT_TARGET, source="P",
+              note="mild HPA found to need monitoring only (BH4 testing) is not in the denominator"),
+    unsupported("REGULAR_FOLLOW_UP_RATE", "规范随访率", "Regular follow-up rate",
+                "Cases with all scheduled checks done in the period", "Cases under management",
+                event_period(M.TREATED),
+                "each case's scheduled checks are not kept per period: the fact table holds milestones, "
+                "not every visit of long-term management", source="P"),
     Indicator("MEDIAN_TREATMENT_AGE", "开始治疗中位日龄", "Median age at treatment start",
-              "Age at first treatment", "Treated cases", _BIRTHS, IndicatorUnit.DAYS, _TREAT_AGE_TARGET,
-              _AT_MOST, "S17,S19"),
+              "Age at first treatment", "Treated cases", BIRTH_COHORT, den=Has(M.TREATED),
+              measure=DaysBetween(M.TREATED), unit=IndicatorUnit.DAYS, target=_TREAT_AGE_TARGET,
+              comparison=_AT_MOST, source="S17,S19"),
 )
 # fmt: on
 
@@ -418,6 +466,7 @@ PROGRAM = Program(
     warn_fraction=_WARN,
     escalate_after_days=_ESCALATE,
     indicators=INDICATORS,
+    milestones=MILESTONES,
     screening_window=ScreeningWindow(
         test="HEEL_BLOOD_SPOT",
         earliest_age=MIN_COLLECTION_AGE_HOURS,

@@ -10,16 +10,17 @@ from collections.abc import Mapping
 
 from screenings.engine import (
     Choice,
-    CohortBasis,
     Eligibility,
     Field,
     FieldKind,
-    Indicator,
     Setting,
     SettingBook,
     SettingValues,
     SubjectKind,
 )
+from screenings.engine.indicators import DELIVERY_PERIOD, Indicator, unsupported
+from screenings.engine.milestones import Milestone as M
+from screenings.engine.predicates import Before, Finding, Has, SubjectIs
 
 MATERNAL_ELIGIBILITY = Eligibility(
     (SubjectKind.PREGNANT_WOMAN,), description="All pregnant women, at the first antenatal visit or at labour"
@@ -65,10 +66,13 @@ def stage_findings(
     return tuple(found)
 
 
+_MOTHERS_DELIVERING = SubjectIs(SubjectKind.PREGNANT_WOMAN) & Has(M.DELIVERED)
+_TESTED_BY_DELIVERY = Before(M.SCREENED, M.DELIVERED)  # in pregnancy or at labour, not after
+
+
 def testing_indicators(book: SettingBook, disease_zh: str, disease_en: str) -> tuple[Indicator, ...]:
     """Declare the three maternal testing-rate indicators every PMTCT program reports [S79][S82]."""
     delivering = "Women delivering in the period (hospital + non-hospital)"
-    period = CohortBasis.DELIVERY_PERIOD
     return (
         Indicator(
             "TESTING_RATE",
@@ -76,7 +80,9 @@ def testing_indicators(book: SettingBook, disease_zh: str, disease_en: str) -> t
             f"Maternal {disease_en} testing rate",
             "Women tested in pregnancy and/or at delivery",
             delivering,
-            period,
+            DELIVERY_PERIOD,
+            num=_TESTED_BY_DELIVERY,
+            den=_MOTHERS_DELIVERING,
             target=book.add("TARGET_TESTING_RATE", "95", "S", "S79,S80", "%"),
             source="S82",
         ),
@@ -86,7 +92,9 @@ def testing_indicators(book: SettingBook, disease_zh: str, disease_en: str) -> t
             "Tested in pregnancy",
             "Women tested during pregnancy",
             delivering,
-            period,
+            DELIVERY_PERIOD,
+            num=_TESTED_BY_DELIVERY & ~Finding("INTRAPARTUM"),
+            den=_MOTHERS_DELIVERING,
             target=book.add("TARGET_PREGNANCY_TESTING_RATE", "90", "S", "S79", "%"),
             source="S82",
         ),
@@ -96,7 +104,9 @@ def testing_indicators(book: SettingBook, disease_zh: str, disease_en: str) -> t
             "Tested in the first trimester",
             "Women tested at ≤12⁺⁶ weeks",
             delivering,
-            period,
+            DELIVERY_PERIOD,
+            num=_TESTED_BY_DELIVERY & Finding("FIRST_TRIMESTER"),
+            den=_MOTHERS_DELIVERING,
             target=book.add("TARGET_FIRST_TRIMESTER_TESTING_RATE", "70", "S", "S79,S81", "%"),
             source="S82",
         ),
@@ -105,13 +115,14 @@ def testing_indicators(book: SettingBook, disease_zh: str, disease_en: str) -> t
 
 def partner_testing_indicator(book: SettingBook) -> Indicator:
     """Declare the partner testing rate, an elimination process indicator [S81]."""
-    return Indicator(
+    return unsupported(
         "PARTNER_TESTING_RATE",
         "配偶/性伴检测率",
         "Partner testing rate",
         "Partners tested",
         "Positive women",
-        CohortBasis.DELIVERY_PERIOD,
+        DELIVERY_PERIOD,
+        "partners' tests are not recorded: a partner is not a person of the registry",
         target=book.add("TARGET_PARTNER_TESTING_RATE", "85", "S", "S81", "%"),
         source="S81",
     )

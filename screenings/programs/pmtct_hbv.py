@@ -9,11 +9,9 @@ from screenings.engine import (
     CaseReason,
     Choice,
     ClosureOutcome,
-    CohortBasis,
     ExposedInfantPlan,
     Field,
     FieldKind,
-    Indicator,
     Program,
     ResultCode,
     ScreeningTest,
@@ -22,6 +20,7 @@ from screenings.engine import (
     Step,
     StepKind,
     Subject,
+    SubjectKind,
     TargetComparison,
     TimeUnit,
     Verdict,
@@ -29,6 +28,22 @@ from screenings.engine import (
     close,
     goto,
     within,
+)
+from screenings.engine.indicators import (
+    BIRTH_COHORT,
+    DELIVERY_PERIOD,
+    Indicator,
+)
+from screenings.engine.milestones import Milestone as M
+from screenings.engine.milestones import sets
+from screenings.engine.predicates import (
+    AgeAtLeast,
+    Before,
+    Finding,
+    Has,
+    ResultIs,
+    SubjectIs,
+    Within,
 )
 
 from ._common import POSITIVE_NEGATIVE, POSITIVE_NEGATIVE_NOT_DONE, standard_policies
@@ -148,29 +163,50 @@ STEPS = (
 )
 
 _WARN, _ESCALATE, _LTFU = standard_policies(_S)
-_B, _D = CohortBasis.BIRTH_COHORT, CohortBasis.DELIVERY_PERIOD
+
+MILESTONES = (
+    sets(M.POSITIVE, "HBV_SCREEN", "HBSAG_POS"),
+    sets(M.DIAGNOSED, "HBV_DNA_TEST"),
+    sets(M.CONFIRMED, "HBV_SCREEN", "HBSAG_POS"),
+    sets(M.TREATED, "ANTIVIRAL_START", "STARTED"),
+    # the exposed infant's episode
+    sets(M.DIAGNOSED, "SEROLOGY"),
+    sets(M.CONFIRMED, "SEROLOGY", "INFECTED"),
+    sets(M.CONFIRMED, "SEROLOGY_RETEST", "INFECTED"),
+    sets(M.TREATED, "HEPATOLOGY_REFERRAL", "SEEN"),
+)
+
+_MOTHERS, _INFANTS = SubjectIs(SubjectKind.PREGNANT_WOMAN), SubjectIs(SubjectKind.EXPOSED_INFANT)
+_EXPOSED_BIRTHS = _INFANTS & Has(M.BORN)
+_HIGH_RISK = Finding("HIGH_MTCT_RISK") | ResultIs("HBV_DNA_TEST", "HIGH_MTCT_RISK")
 
 INDICATORS = (
     *testing_indicators(_S, "乙肝", "hepatitis B"),
     Indicator("HBIG_TIMELY_RATE", "HBIG及时注射率", "Timely HBIG", "Exposed infants given HBIG ≤12 h",
-              "HBV-exposed live births", _B, target=_S.add("TARGET_HBIG_TIMELY_RATE", "95", "S", "S79", "%"),
+              "HBV-exposed live births", BIRTH_COHORT, num=Within("HBIG_AND_DOSE_1", hours=HBIG_HOURS),
+              den=_EXPOSED_BIRTHS, target=_S.add("TARGET_HBIG_TIMELY_RATE", "95", "S", "S79", "%"),
               source="S86"),
     Indicator("FIRST_DOSE_TIMELY_RATE", "首剂乙肝疫苗及时接种率", "Timely first vaccine dose",
-              "Exposed infants vaccinated ≤12 h", "HBV-exposed live births", _B,
-              target=_S.add("TARGET_FIRST_DOSE_TIMELY_RATE", "95", "S", "S79", "%"), source="R"),
+              "Exposed infants vaccinated ≤12 h", "HBV-exposed live births", BIRTH_COHORT,
+              num=Within("HBIG_AND_DOSE_1", hours=HBIG_HOURS) & ResultIs("HBIG_AND_DOSE_1", "BOTH_GIVEN"),
+              den=_EXPOSED_BIRTHS, target=_S.add("TARGET_FIRST_DOSE_TIMELY_RATE", "95", "S", "S79", "%"),
+              source="R"),
     Indicator("FULL_SERIES_RATE", "乙肝疫苗全程接种率", "Full vaccine series", "3 doses completed",
-              "Exposed infants reaching 6 months", _B,
+              "Exposed infants reaching 6 months", BIRTH_COHORT, num=Has("HEPB_DOSE_3"),
+              den=_EXPOSED_BIRTHS & AgeAtLeast(days=DOSE_3_DAYS),
               target=_S.add("TARGET_FULL_SERIES_RATE", "95", "S", "S81", "%"), source="S81"),
     Indicator("SEROLOGY_RATE", "血清学检测率", "Post-vaccination serology",
-              "Exposed infants tested at 7–12 m",
-              "Exposed infants reaching 12 months", _B,
+              "Exposed infants tested at 7–12 m", "Exposed infants reaching 12 months", BIRTH_COHORT,
+              num=Has("SEROLOGY"), den=_EXPOSED_BIRTHS & AgeAtLeast(months=SEROLOGY_MONTHS),
               target=_S.add("TARGET_SEROLOGY_RATE", "90", "S", "S81", "%"), source="S81"),
     Indicator("HBSAG_POSITIVE_RATE_12M", "12月龄内HBsAg阳性率", "HBsAg positive by 12 months",
-              "HBsAg+ among tested", "Exposed infants tested", _B,
+              "HBsAg+ among tested", "Exposed infants tested", BIRTH_COHORT,
+              num=ResultIs("SEROLOGY", "INFECTED"), den=_INFANTS & Has("SEROLOGY"),
               target=_S.add("TARGET_HBSAG_POSITIVE_RATE", "1", "S", "S79 (elimination ≤1 % [S81])", "%"),
               comparison=TargetComparison.BELOW, source="S79"),
     Indicator("ANTIVIRAL_RATE", "高传播风险孕妇抗病毒治疗率", "Antiviral rate, high-risk mothers",
-              "High-risk HBsAg+ mothers given antiviral", "High-risk HBsAg+ mothers delivering", _D,
+              "High-risk HBsAg+ mothers given antiviral", "High-risk HBsAg+ mothers delivering",
+              DELIVERY_PERIOD, num=Before(M.TREATED, M.DELIVERED), den=_MOTHERS & _HIGH_RISK,
               target=_S.add("TARGET_ANTIVIRAL_RATE", "90", "S", "S81", "%"), source="S81"),
 )
 # fmt: on
@@ -187,6 +223,7 @@ PROGRAM = Program(
     warn_fraction=_WARN,
     escalate_after_days=_ESCALATE,
     indicators=INDICATORS,
+    milestones=MILESTONES,
     exposed_infant=ExposedInfantPlan(
         first_step="HBIG_AND_DOSE_1", schedule=("HBIG_AND_DOSE_1", "HEPB_DOSE_2", "HEPB_DOSE_3", "SEROLOGY")
     ),

@@ -9,12 +9,10 @@ from screenings.engine import (
     CaseReason,
     Choice,
     ClosureOutcome,
-    CohortBasis,
     ExposedInfantPlan,
     Field,
     FieldError,
     FieldKind,
-    Indicator,
     Program,
     ResultCode,
     ScreeningTest,
@@ -23,6 +21,7 @@ from screenings.engine import (
     Step,
     StepKind,
     Subject,
+    SubjectKind,
     TargetComparison,
     TimeUnit,
     Verdict,
@@ -30,6 +29,20 @@ from screenings.engine import (
     close,
     goto,
     within,
+)
+from screenings.engine.indicators import (
+    BIRTH_COHORT,
+    DELIVERY_PERIOD,
+    Indicator,
+)
+from screenings.engine.milestones import Milestone as M
+from screenings.engine.milestones import sets
+from screenings.engine.predicates import (
+    AgeAtLeast,
+    Before,
+    Has,
+    ResultIs,
+    SubjectIs,
 )
 
 from ._common import standard_policies
@@ -161,25 +174,50 @@ STEPS = (
 )
 
 _WARN, _ESCALATE, _LTFU = standard_policies(_S)
-_B, _D = CohortBasis.BIRTH_COHORT, CohortBasis.DELIVERY_PERIOD
+
+MILESTONES = (
+    sets(M.POSITIVE, "HIV_SCREEN", "REACTIVE_PENDING", "CONFIRMED_POS", "INDETERMINATE", "KNOWN_POS"),
+    sets(M.DIAGNOSED, "CONFIRMATION"),
+    sets(M.CONFIRMED, "HIV_SCREEN", "CONFIRMED_POS", "KNOWN_POS"),
+    sets(M.CONFIRMED, "CONFIRMATION", "CONFIRMED_POS"),
+    sets(M.TREATED, "MATERNAL_ART", "STARTED"),
+    # the exposed infant's episode
+    sets(M.POSITIVE, "EID_48H", "NAT_POS"),
+    sets(M.POSITIVE, "EID_6W", "NAT_POS"),
+    sets(M.POSITIVE, "EID_3M", "NAT_POS"),
+    sets(M.POSITIVE, "AB_18M", "AB_POS"),
+    sets(M.DIAGNOSED, "NAT_CONFIRM"),
+    sets(M.DIAGNOSED, "AB_18M", "AB_NEG"),
+    sets(M.CONFIRMED, "NAT_CONFIRM", "CONFIRMED"),
+    sets(M.TREATED, "INFANT_ART", "STARTED"),
+)
+
+_MOTHERS, _INFANTS = SubjectIs(SubjectKind.PREGNANT_WOMAN), SubjectIs(SubjectKind.EXPOSED_INFANT)
+_INFECTED_MOTHERS = _MOTHERS & Has(M.CONFIRMED)
+_EXPOSED_BIRTHS = _INFANTS & Has(M.BORN)
+_FINAL_STATUS = Has(M.CONFIRMED) | ResultIs("AB_18M", "AB_NEG")
 
 INDICATORS = (
     *testing_indicators(_S, "艾滋病", "HIV"),
     Indicator("MATERNAL_ARV_RATE", "艾滋病感染孕产妇抗病毒用药率", "Maternal ARV rate",
-              "HIV+ women delivering who took ARV in pregnancy or labour", "HIV+ women delivering", _D,
+              "HIV+ women delivering who took ARV in pregnancy or labour", "HIV+ women delivering",
+              DELIVERY_PERIOD, num=Before(M.TREATED, M.DELIVERED), den=_INFECTED_MOTHERS,
               target=_S.add("TARGET_MATERNAL_ARV_RATE", "95", "S", "S79", "%"), source="S82"),
     Indicator("INFANT_ARV_RATE", "所生儿童抗病毒用药率", "Infant ARV rate",
-              "Exposed live-born infants given ARV",
-              "HIV-exposed live births", _B, target=_S.add("TARGET_INFANT_ARV_RATE", "95", "S", "S79", "%"),
-              source="R"),
+              "Exposed live-born infants given ARV", "HIV-exposed live births", BIRTH_COHORT,
+              num=Has("INFANT_ARV"), den=_EXPOSED_BIRTHS,
+              target=_S.add("TARGET_INFANT_ARV_RATE", "95", "S", "S79", "%"), source="R"),
     Indicator("EID_RATE", "暴露儿童早期诊断检测率", "Early infant diagnosis rate",
-              "Exposed infants with EID done",
-              "Exposed infants", _B, target=_S.add("TARGET_EID_RATE", "95", "S", "S81", "%"), source="S81"),
+              "Exposed infants with EID done", "Exposed infants", BIRTH_COHORT,
+              num=Has("EID_48H") | Has("EID_6W") | Has("EID_3M"), den=_EXPOSED_BIRTHS,
+              target=_S.add("TARGET_EID_RATE", "95", "S", "S81", "%"), source="S81"),
     Indicator("ANTIBODY_18M_RATE", "18月龄抗体检测率", "Antibody test at 18 months",
-              "Exposed children tested at 18 months", "Exposed children reaching 18 months", _B,
+              "Exposed children tested at 18 months", "Exposed children reaching 18 months", BIRTH_COHORT,
+              num=Has("AB_18M"), den=_EXPOSED_BIRTHS & AgeAtLeast(months=ANTIBODY_2_MONTHS),
               target=_S.add("TARGET_ANTIBODY_18M_RATE", "95", "S", "S81", "%"), source="S81"),
     Indicator("MTCT_RATE", "艾滋病母婴传播率", "HIV mother-to-child transmission rate",
-              "Exposed children diagnosed HIV+", "Exposed children with final status", _B,
+              "Exposed children diagnosed HIV+", "Exposed children with final status", BIRTH_COHORT,
+              num=Has(M.CONFIRMED), den=_INFANTS & _FINAL_STATUS,
               target=_S.add("TARGET_MTCT_RATE", "3", "S", "S79 (<3 %; elimination ≤2 % [S81])", "%"),
               comparison=TargetComparison.BELOW, source="R"),
     partner_testing_indicator(_S),
@@ -199,6 +237,7 @@ PROGRAM = Program(
     warn_fraction=_WARN,
     escalate_after_days=_ESCALATE,
     indicators=INDICATORS,
+    milestones=MILESTONES,
     exposed_infant=ExposedInfantPlan(
         first_step="INFANT_ARV", schedule=("INFANT_ARV", "EID_48H", "EID_6W", "EID_3M", "AB_12M", "AB_18M")
     ),

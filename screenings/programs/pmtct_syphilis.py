@@ -8,12 +8,10 @@ from screenings.engine import (
     NEXT_IN_SCHEDULE,
     CaseReason,
     ClosureOutcome,
-    CohortBasis,
     ExposedInfantPlan,
     Field,
     FieldError,
     FieldKind,
-    Indicator,
     IndicatorUnit,
     Message,
     Notice,
@@ -26,6 +24,7 @@ from screenings.engine import (
     Step,
     StepKind,
     Subject,
+    SubjectKind,
     TargetComparison,
     TimeUnit,
     Transition,
@@ -34,6 +33,21 @@ from screenings.engine import (
     close,
     goto,
     within,
+)
+from screenings.engine.indicators import (
+    BIRTH_COHORT,
+    DELIVERY_PERIOD,
+    Indicator,
+    Population,
+    unsupported,
+)
+from screenings.engine.milestones import Milestone as M
+from screenings.engine.milestones import sets
+from screenings.engine.predicates import (
+    Before,
+    Has,
+    ResultIs,
+    SubjectIs,
 )
 
 from ._common import POSITIVE_NEGATIVE_NOT_DONE, standard_policies
@@ -181,25 +195,48 @@ STEPS = (
 )
 
 _WARN, _ESCALATE, _LTFU = standard_policies(_S)
-_B, _D = CohortBasis.BIRTH_COHORT, CohortBasis.DELIVERY_PERIOD
+
+MILESTONES = (
+    sets(M.POSITIVE, "SYPHILIS_SCREEN", "REACTIVE_PENDING", "CURRENT", "TP_POS_NT_NEG"),
+    sets(M.DIAGNOSED, "CONFIRMATION"),
+    sets(M.DIAGNOSED, "CLINICAL_REVIEW"),
+    sets(M.CONFIRMED, "SYPHILIS_SCREEN", "CURRENT"),
+    sets(M.CONFIRMED, "CONFIRMATION", "CURRENT"),
+    sets(M.CONFIRMED, "CLINICAL_REVIEW", "TREATMENT_INDICATED"),
+    sets(M.TREATED, "TREATMENT_START", "STARTED"),
+    # the exposed infant's episode
+    sets(M.POSITIVE, "BIRTH_ASSESSMENT", "CS_SUSPECTED"),
+    *(sets(M.POSITIVE, f"FOLLOW_UP_{months}M", "CS_SUSPECTED") for months, _ in FOLLOW_UP_AGES),
+    sets(M.DIAGNOSED, "CS_DIAGNOSIS"),
+    sets(M.CONFIRMED, "CS_DIAGNOSIS", "CS_CONFIRMED"),
+    sets(M.TREATED, "CS_TREATMENT", "STARTED"),
+)
+
+_MOTHERS, _INFANTS = SubjectIs(SubjectKind.PREGNANT_WOMAN), SubjectIs(SubjectKind.EXPOSED_INFANT)
+LIVE_BIRTHS = Population("PMTCT_SYPHILIS.LIVE_BIRTHS", "活产数", "Live births in the district")
 
 INDICATORS = (
     *testing_indicators(_S, "梅毒", "syphilis"),
     Indicator("MATERNAL_TREATMENT_RATE", "梅毒感染孕产妇治疗率", "Maternal treatment rate",
-              "Syphilis+ women treated in pregnancy", "Syphilis+ women delivering", _D,
+              "Syphilis+ women treated in pregnancy", "Syphilis+ women delivering", DELIVERY_PERIOD,
+              num=Before(M.TREATED, M.DELIVERED), den=_MOTHERS & Has(M.CONFIRMED),
               target=_S.add("TARGET_MATERNAL_TREATMENT_RATE", "95", "S", "S79", "%"), source="R"),
-    Indicator("ADEQUATE_TREATMENT_RATE", "梅毒孕产妇充分治疗率", "Adequate treatment rate",
-              "Adequately treated",
-              "Syphilis+ women delivering", _D,
-              target=_S.add("TARGET_ADEQUATE_TREATMENT_RATE", "90", "S", "S81", "%"), source="S81"),
+    unsupported("ADEQUATE_TREATMENT_RATE", "梅毒孕产妇充分治疗率", "Adequate treatment rate",
+                "Adequately treated", "Syphilis+ women delivering", DELIVERY_PERIOD,
+                "the regimen given (benzathine penicillin or another drug) is not recorded, and adequacy "
+                "depends on it", target=_S.add("TARGET_ADEQUATE_TREATMENT_RATE", "90", "S", "S81", "%"),
+                source="S81"),
     Indicator("INFANT_PROPHYLAXIS_RATE", "所生儿童预防性治疗率", "Infant prophylaxis rate",
-              "Exposed infants given prophylaxis", "Exposed live births needing it", _B,
-              target=_S.add("TARGET_INFANT_PROPHYLAXIS_RATE", "95", "S", "S79", "%"), source="R"),
+              "Exposed infants given prophylaxis", "Exposed live births needing it", BIRTH_COHORT,
+              num=ResultIs("BIRTH_ASSESSMENT", "PROPHYLAXIS_GIVEN"),
+              den=_INFANTS & Has(M.BORN) & ~ResultIs("BIRTH_ASSESSMENT", "PROPHYLAXIS_NOT_INDICATED"),
+              target=_S.add("TARGET_INFANT_PROPHYLAXIS_RATE", "95", "S", "S79", "%"), source="R",
+              note="an infant not yet assessed at birth counts as needing it"),
     Indicator("CONGENITAL_SYPHILIS_RATE", "先天梅毒报告发病率", "Congenital syphilis rate",
-              "Reported CS cases",
-              "Live births", _B, IndicatorUnit.PER_100K,
-              _S.add("TARGET_CONGENITAL_SYPHILIS_PER_100K", "15", "S", "S79 (elimination ≤50)", "per 100k"),
-              TargetComparison.BELOW, "S79"),
+              "Reported CS cases", "Live births", BIRTH_COHORT, num=_INFANTS & Has(M.CONFIRMED),
+              den=LIVE_BIRTHS, unit=IndicatorUnit.PER_100K,
+              target=_S.add("TARGET_CONGENITAL_SYPHILIS_PER_100K", "15", "S", "S79 (elimination ≤50)",
+                            "per 100k"), comparison=TargetComparison.BELOW, source="S79"),
     partner_testing_indicator(_S),
 )
 # fmt: on
@@ -222,6 +259,7 @@ PROGRAM = Program(
     warn_fraction=_WARN,
     escalate_after_days=_ESCALATE,
     indicators=INDICATORS,
+    milestones=MILESTONES,
     exposed_infant=ExposedInfantPlan(
         first_step="BIRTH_ASSESSMENT",
         schedule=("BIRTH_ASSESSMENT", *(f"FOLLOW_UP_{months}M" for months, _ in FOLLOW_UP_AGES)),
