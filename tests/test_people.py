@@ -288,3 +288,30 @@ def test_the_newborn_form_never_shows_the_mothers_full_phone_yet_uses_it(
     assert client.post(f"/people/register/newborn?mother_id={mother.id}", data=form).status_code == 302
     child = db_session.scalar(sa.select(Person).where(Person.mother_id == mother.id))
     assert child.phone == "13812345678"
+
+
+def test_another_institutions_person_with_the_same_document_is_not_described(
+    client, clinic_user, make_person, district, db_session
+):
+    make_person(district["community"], name="赵敏", id_type=IdDocumentType.RESIDENT_ID, id_number=WOMAN_ID)
+    db_session.commit()
+    page = client.post("/people/register/woman", data=woman_form()).get_data(as_text=True)
+    assert "该证件已在本区登记" in page and "随访协调员" in page
+    assert "赵敏" not in page and district["community"].name not in page
+
+
+def test_the_loser_of_a_registration_race_sees_the_duplicate_message(
+    client, clinic_user, make_person, district, db_session, monkeypatch
+):
+    from registry.people import services
+
+    # The winner's row is already there, but this request's check ran before it committed.
+    make_person(district["hospital"], name="李梅", id_type=IdDocumentType.RESIDENT_ID, id_number=WOMAN_ID)
+    db_session.commit()
+    real_check = services.find_duplicates
+    checks = iter([services.DuplicateCheck(same_document=None, similar=[])])
+    monkeypatch.setattr(services, "find_duplicates", lambda draft: next(checks, None) or real_check(draft))
+    response = client.post("/people/register/woman", data=woman_form(confirm_distinct="y"))
+    assert response.status_code == 200
+    assert "已登记" in response.get_data(as_text=True)
+    assert db_session.scalar(sa.select(sa.func.count()).select_from(Person)) == 1

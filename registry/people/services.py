@@ -113,8 +113,14 @@ def register_person(
     )
     if person.id_type == IdDocumentType.NONE:
         person.id_number = None
-    db.session.add(person)
-    db.session.flush()
+    try:
+        # A savepoint: when another registration of the same document commits between our check and this
+        # insert, the unique index refuses it, and the loser sees the duplicate message, not a 500.
+        with db.session.begin_nested():
+            db.session.add(person)
+            db.session.flush()
+    except sa.exc.IntegrityError:
+        raise DuplicatePerson(find_duplicates(draft)) from None
     summary = f"registered {draft.kind.value}"
     if check.similar:
         summary += f"; confirmed distinct from person(s) {', '.join(str(p.id) for p in check.similar)}"
