@@ -1,9 +1,25 @@
 #!/usr/bin/env bash
 # The whole test suite: on SQLite (with the browser tests), then on a throwaway PostgreSQL server.
+# Lint and format are checked first, and a failure stops the run before any test.
 # Extra arguments go to pytest, e.g.  bash scripts/test.sh -k people
+#   SKIP_LINT=1 bash scripts/test.sh ...   run the tests even though ruff is not satisfied (while editing)
 set -uo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/install.sh --dev || exit 1
+
+if [[ "${SKIP_LINT:-}" != 1 ]]; then
+  echo "== ruff check and ruff format --check"
+  .venv/bin/ruff check . || {
+    echo "FAILED: 'ruff check' found the problems above (many fix with: .venv/bin/ruff check --fix); no tests run"
+    echo "        (SKIP_LINT=1 runs the tests anyway)"
+    exit 1
+  }
+  .venv/bin/ruff format --check . || {
+    echo "FAILED: the files above are not formatted (fix with: .venv/bin/ruff format); no tests run"
+    echo "        (SKIP_LINT=1 runs the tests anyway)"
+    exit 1
+  }
+fi
 
 pg_bin=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -n 1)
 pg_dir=$(mktemp -d /tmp/registry-pg.XXXXXX)
