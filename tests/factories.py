@@ -178,3 +178,56 @@ def referred_case(baby: Person, institution: Institution, **result):
     result.setdefault("left", "REFER")
     result.setdefault("right", "REFER")
     return hearing_result(baby, institution, **result).case
+
+
+# -- imports ----------------------------------------------------------------------------------------
+
+
+def import_source(institution: Institution, **overrides):
+    """Return a lab system that sends files to an institution."""
+    from screenings.imports.models import ImportSource
+
+    values = dict(code=f"LIS-{unique()}", name="听力筛查设备", institution_id=institution.id, created_at=NOW)
+    values.update(overrides)
+    return _saved(ImportSource(**values))
+
+
+def import_batch(source, created_by: User, **overrides):
+    """Return a finished import of a hearing-screen CSV file from a source."""
+    from screenings.imports.models import BatchStatus, FileFormat, ImportBatch
+
+    k = unique()
+    values = dict(
+        source_id=source.id,
+        program="NEWBORN_HEARING",
+        test="INITIAL",
+        institution_id=source.institution_id,
+        created_by_id=created_by.id,
+        created_at=NOW,
+        original_filename=f"hearing-{k}.csv",
+        stored_name=f"{k}.csv",
+        file_format=FileFormat.CSV,
+        file_size=100,
+        file_sha256=f"{k:064d}",
+        status=BatchStatus.DONE,
+    )
+    values.update(overrides)
+    return _saved(ImportBatch(**values))
+
+
+def unmatched_row(batch, **overrides):
+    """Return a row of an import that waits for its person (no registered person matched)."""
+    from screenings.imports.models import UnmatchedRow, UnmatchedStatus
+
+    values = dict(
+        batch_id=batch.id,
+        institution_id=batch.institution_id,
+        row_number=2,
+        source_system=f"source-{batch.source_id}",
+        source_key=f"S{unique()}",
+        raw_values={"name": "王小宝", "birth_on": "2026-11-18"},
+        reason="NOT_FOUND",
+        status=UnmatchedStatus.WAITING,
+    )
+    values.update(overrides)
+    return _saved(UnmatchedRow(**values))

@@ -11,14 +11,6 @@ import pytest
 from registry.audit import Actor
 from registry.extensions import db
 from screenings.engine import ContactChannel, ContactOutcome
-from screenings.imports.models import (
-    BatchStatus,
-    FileFormat,
-    ImportBatch,
-    ImportSource,
-    UnmatchedRow,
-    UnmatchedStatus,
-)
 from screenings.services import log_contact_attempt, record_result
 from tests import factories
 
@@ -97,32 +89,10 @@ def test_the_person_page(client, clinic, hospital, count_queries):
 
 
 def test_the_unmatched_import_queue(client, clinic, hospital, count_queries):
-    source = ImportSource(code=f"LIS-{clinic.id}", name="听力筛查设备", institution_id=hospital.id,
-                          created_at=factories.NOW)  # fmt: skip
-    db.session.add(source)
+    source = factories.import_source(hospital)
 
     def add_rows(n):
-        for _ in range(n):
-            k = factories.unique()
-            batch = ImportBatch(
-                source=source, program="NEWBORN_HEARING", test="INITIAL", institution_id=hospital.id,
-                created_by_id=clinic.id, created_at=factories.NOW, original_filename=f"hearing-{k}.csv",
-                stored_name=f"{k}.csv", file_format=FileFormat.CSV, file_size=100, file_sha256=f"{k:064d}",
-                status=BatchStatus.DONE,
-            )  # fmt: skip
-            db.session.add(batch)
-            db.session.add(
-                UnmatchedRow(
-                    batch=batch,
-                    institution_id=hospital.id,
-                    row_number=2,
-                    source_system=source.code,
-                    source_key=f"S{k}",
-                    raw_values={"name": "王小宝", "birth_on": "2026-11-18"},
-                    reason="NO_MATCH",
-                    status=UnmatchedStatus.WAITING,
-                )  # fmt: skip
-            )
-        db.session.flush()
+        for _ in range(n):  # each row from its own file, so that a lazy load per row would show
+            factories.unmatched_row(factories.import_batch(source, clinic))
 
     assert_flat(client, count_queries, "/imports/unmatched/", add_rows, bound=6)
