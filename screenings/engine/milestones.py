@@ -23,17 +23,17 @@ that outcome and is never a loss (programs.md §0.4): a fact row cannot hold bot
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from enum import StrEnum
 from typing import TYPE_CHECKING
 
 from .times import local_date
-from .vocabulary import CaseReason, ClosureOutcome, SubjectKind
+from .vocabulary import CaseReason, ClosureOutcome, StepKind, SubjectKind
 
 if TYPE_CHECKING:
-    from .declarations import ResultCode
+    from .declarations import Program, ResultCode
 
 
 class Milestone(StrEnum):
@@ -174,14 +174,95 @@ def age_on(facts: EpisodeFacts, day: date) -> int | None:
     return None if born is None else (day - born.on).days
 
 
+@dataclass(frozen=True, slots=True)
+class Recorded:
+    """A result as the fact writer sees it: a test's result, or a result recorded at a case step."""
+
+    source: str  # a test code (a screening result) or a step code (a step result)
+    result_code: str
+    at: datetime
+    findings: tuple[str, ...] = ()
+
+
+def episode_facts(
+    program: Program,
+    person_id: int,
+    institution: str,
+    subject: SubjectKind,
+    records: Iterable[Recorded],
+    *,
+    born_at: datetime | None = None,
+    delivered_at: datetime | None = None,
+    closed: tuple[datetime, ClosureOutcome] | None = None,
+    lost_at: datetime | None = None,
+    overdue: tuple[datetime, str] | None = None,
+    transferred: tuple[datetime, str] | None = None,
+    episode: int = 1,
+    district: str = "",
+) -> EpisodeFacts:
+    """Build one fact row from an episode's results and case state, by the program's milestone rules.
+
+    The first result of a test gives the result class and findings; the first that is neither missed
+    nor refused (or a late screen at a step of kind SCREEN) marks ``screened``. The first result at a
+    step marks the step; the first result that matches a rule sets its milestone. A case opened in
+    error must not be passed in at all.
+    """
+    tests = {t.code: t for t in program.tests}
+    steps = {s.code for s in program.steps}
+    # a late screen recorded at a case step with the primary test (a CHD catch-up screen) is a screen too
+    screen_steps = {s.code for s in program.steps if s.kind is StepKind.SCREEN and s.test is not None}
+    marks: dict[str, Mark] = {}
+    result_class: ResultClass | None = None
+    findings: frozenset[str] = frozenset()
+    for record in sorted(records, key=lambda r: r.at):
+        mark = Mark(record.at, record.result_code)
+        test = tests.get(record.source)
+        if test is not None and record.source not in steps:
+            kind = result_class_of(test.result(record.result_code))
+            if result_class is None:
+                result_class, findings = kind, frozenset(record.findings)
+            if kind not in (ResultClass.MISSED, ResultClass.REFUSED):
+                marks.setdefault(Milestone.SCREENED, mark)
+        if record.source in screen_steps:
+            marks.setdefault(Milestone.SCREENED, mark)
+        if record.source in steps:
+            marks.setdefault(record.source, mark)
+        for rule in program.milestones:
+            if rule.matches(record.source, record.result_code):
+                marks.setdefault(rule.milestone, mark)
+    for name, moment, code in (
+        (Milestone.BORN, born_at, None),
+        (Milestone.DELIVERED, delivered_at, None),
+        (Milestone.CLOSED, *(closed or (None, None))),
+        (Milestone.LOST, lost_at, None),
+        (Milestone.OVERDUE, *(overdue or (None, None))),
+        (Milestone.TRANSFERRED, *(transferred or (None, None))),
+    ):
+        if moment is not None:
+            marks[name] = Mark(moment, code)
+    return EpisodeFacts(
+        program.code,
+        person_id,
+        institution,
+        subject,
+        marks,
+        result_class,
+        findings,
+        episode,
+        district,
+    )
+
+
 __all__ = [
     "NEVER_LOST",
     "EpisodeFacts",
     "Mark",
     "Milestone",
     "MilestoneRule",
+    "Recorded",
     "ResultClass",
     "age_on",
+    "episode_facts",
     "result_class_of",
     "sets",
 ]

@@ -19,12 +19,15 @@ from screenings.engine import (
     IndicatorUnit,
     Milestone,
     Population,
+    Recorded,
     ResultClass,
     ResultClassIs,
     ResultIs,
+    SubjectKind,
     TargetComparison,
     Within,
     check_program,
+    episode_facts,
     evaluate,
     event_period,
     meets_target,
@@ -280,3 +283,38 @@ def test_the_institutions_add_up_to_the_district(rows):
         parts = [evaluate(indicator, rows, **MARCH, institution=i) for i in "ABC"]
         assert whole.numerator == sum(p.numerator for p in parts)
         assert whole.denominator == sum(p.denominator for p in parts)
+
+
+def test_a_fact_row_is_built_from_results_by_the_programs_milestone_rules():
+    program = get_program("NEWBORN_HEARING")
+    born = at(date(2026, 3, 5), 8)
+    records = [
+        Recorded("RESCREEN", "BILATERAL_REFER", at(date(2026, 4, 10))),
+        Recorded("INITIAL", "MISSED", at(date(2026, 3, 12))),
+        Recorded("DIAGNOSIS", "SENSORINEURAL", at(date(2026, 5, 20))),
+        Recorded("INTERVENTION", "HEARING_AID_FITTED", at(date(2026, 8, 15))),
+    ]
+    row = episode_facts(program, 3, "A", SubjectKind.NEWBORN, records, born_at=born,
+                        closed=(at(date(2026, 8, 15)), ClosureOutcome.CONFIRMED_TREATED))  # fmt: skip
+    assert row.result_class is ResultClass.MISSED and M.SCREENED not in row.marks
+    assert {name: (mark.on.isoformat(), mark.code) for name, mark in row.marks.items()} == {
+        "positive": ("2026-03-12", "MISSED"),
+        "RESCREEN": ("2026-04-10", "BILATERAL_REFER"),
+        "rescreened": ("2026-04-10", "BILATERAL_REFER"),
+        "DIAGNOSIS": ("2026-05-20", "SENSORINEURAL"),
+        "diagnosed": ("2026-05-20", "SENSORINEURAL"),
+        "confirmed": ("2026-05-20", "SENSORINEURAL"),
+        "INTERVENTION": ("2026-08-15", "HEARING_AID_FITTED"),
+        "treated": ("2026-08-15", "HEARING_AID_FITTED"),
+        "born": ("2026-03-05", None),
+        "closed": ("2026-08-15", "CONFIRMED_TREATED"),
+    }
+    by_6_months = next(i for i in program.indicators if i.code == "INTERVENED_BY_6_MONTHS")
+    assert evaluate(by_6_months, [row], **MARCH).numerator == 1
+
+
+def test_a_catch_up_screen_at_a_case_step_counts_as_screened():
+    program = get_program("NEWBORN_CHD")
+    records = [Recorded("CATCH_UP_SCREEN", "SCREEN_POS", at(date(2026, 3, 6)))]
+    row = episode_facts(program, 1, "A", SubjectKind.NEWBORN, records, born_at=at(date(2026, 3, 2)))
+    assert row.marks[M.SCREENED].code == "SCREEN_POS" and M.POSITIVE in row.marks
