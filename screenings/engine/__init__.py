@@ -4,6 +4,7 @@ No Flask, no SQLAlchemy, no clock: time is always an argument (`as_of`), so the 
 in a view, a job, a sweep "as of" any date, and a test.
 """
 
+from .cascade import STAGES, Stage, cascade_counts, cascade_indicators, cascade_period
 from .checks import check_program, entry_steps, referenced_settings
 from .classify import Classification, classify, eligibility_notices
 from .deadlines import DueDate, compute_due
@@ -150,6 +151,7 @@ __all__ = [
     "NO_TRAITS",
     "OUTCOME_MEANINGS",
     "SCHEDULED_DUE_AT",
+    "STAGES",
     "AgeAtLeast",
     "And",
     "Before",
@@ -211,6 +213,7 @@ __all__ = [
     "SettingValues",
     "Sex",
     "Statistic",
+    "Stage",
     "Step",
     "StepKind",
     "StepVisit",
@@ -228,6 +231,9 @@ __all__ = [
     "add_interval",
     "allowed_outcomes",
     "by_age",
+    "cascade_counts",
+    "cascade_indicators",
+    "cascade_period",
     "check_event",
     "check_program",
     "classify",

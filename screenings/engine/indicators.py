@@ -214,7 +214,7 @@ def _count(rows: Iterable[EpisodeFacts], counting: Counting) -> int:
 
 
 def select(
-    indicator: Indicator,
+    period: Period,
     facts: Iterable[EpisodeFacts],
     *,
     start: date,
@@ -230,7 +230,7 @@ def select(
         if (program is None or row.program == program)
         and (district is None or row.district == district)
         and (institution is None or row.institution_on(end) == institution)
-        and in_period(row, indicator.period, start, end)
+        and in_period(row, period, start, end)
     ]
 
 
@@ -259,7 +259,13 @@ def evaluate(
         return figure(None, None, None, indicator.unsupported)
     context = Context(as_of or end, values)
     rows = select(
-        indicator, facts, start=start, end=end, program=program, institution=institution, district=district
+        indicator.period,
+        facts,
+        start=start,
+        end=end,
+        program=program,
+        institution=institution,
+        district=district,
     )
     den = indicator.den
     if isinstance(den, Population):

@@ -9,7 +9,15 @@ from __future__ import annotations
 from datetime import date
 from decimal import Decimal
 
-from screenings.engine import ClosureOutcome, ResultClass, SubjectKind
+from screenings.engine import (
+    ClosureOutcome,
+    ResultClass,
+    SubjectKind,
+    cascade_counts,
+    cascade_indicators,
+    cascade_period,
+    evaluate,
+)
 from screenings.programs import get_program
 from tests.engine.indicator_facts import at, counts, fact, figures
 
@@ -691,3 +699,28 @@ def test_pmtct_hbv_indicators_equal_a_hand_count():
     # the 12-hour limit is a district setting: widened to 30 hours, the 25-hour injection is timely
     wider = program.values({"PMTCT_HBV.HBIG_DOSE_1_BY_AGE_HOURS": 30})
     assert counts(program, rows, *MARCH, as_of=as_of, values=wider)["HBIG_TIMELY_RATE"] == (3, 3)
+
+
+def test_the_hearing_cascade_counts_each_stage_and_times_the_steps():
+    program = get_program("NEWBORN_HEARING")
+    period = cascade_period(program)
+    assert cascade_counts(_hearing_rows(), period, start=MARCH[0], end=MARCH[1]) == {
+        "ELIGIBLE": 8,
+        "SCREENED": 6,
+        "POSITIVE": 6,
+        "RECALLED": 3,
+        "DIAGNOSED": 2,
+        "CONFIRMED": 1,
+        "TREATED": 1,
+        "CLOSED": 5,
+        "OPEN": 1,
+        "OVERDUE": 0,
+        "LOST": 1,
+    }
+    found = {
+        i.code: evaluate(i, _hearing_rows(), start=MARCH[0], end=MARCH[1]) for i in cascade_indicators(period)
+    }
+    assert (found["POSITIVE_CLOSURE_RATE"].numerator, found["POSITIVE_CLOSURE_RATE"].denominator) == (5, 6)
+    assert found["DAYS_TO_DIAGNOSIS_MEDIAN"].value == Decimal("84.5")  # 69 and 100 days
+    assert found["DAYS_TO_DIAGNOSIS_P90"].value == Decimal("96.9")
+    assert found["DAYS_TO_TREATMENT_MEDIAN"].value == Decimal(156)
