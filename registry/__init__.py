@@ -9,14 +9,19 @@ from flask import Flask, current_app, render_template
 from registry import config as config_module
 from registry.extensions import babel, csrf, db, limiter, migrate
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
+PACKAGE_DIR = Path(__file__).resolve().parent
+# In a source checkout (editable install included) templates/, static/ and migrations/ sit beside the
+# packages; a built wheel carries them inside the package as registry/bundled/ (see setup.py).
+RUNS_FROM_SOURCE = (PACKAGE_DIR.parent / "templates").is_dir()
+PROJECT_ROOT = PACKAGE_DIR.parent if RUNS_FROM_SOURCE else PACKAGE_DIR / "bundled"
 
 
 def create_app(config: dict | None = None) -> Flask:
     """Build the application: configuration, extensions, blueprints, CLI."""
     app = Flask(
         __name__,
-        instance_path=str(PROJECT_ROOT / "instance"),
+        # Installed from a wheel, the instance folder is Flask's own choice (<prefix>/var/registry-instance).
+        instance_path=str(PROJECT_ROOT / "instance") if RUNS_FROM_SOURCE else None,
         template_folder=str(PROJECT_ROOT / "templates"),
         static_folder=str(PROJECT_ROOT / "static"),
     )
@@ -50,11 +55,14 @@ def create_app(config: dict | None = None) -> Flask:
 
 
 def _init_extensions(app: Flask) -> None:
-    from registry.i18n import select_locale
+    from registry.i18n import compiled_catalog_directories, select_locale
 
     db.init_app(app)
     migrate.init_app(app, db, directory=str(PROJECT_ROOT / "migrations"), render_as_batch=True)
     csrf.init_app(app)
+    app.config.setdefault(
+        "BABEL_TRANSLATION_DIRECTORIES", ";".join(compiled_catalog_directories(Path(app.instance_path)))
+    )
     babel.init_app(app, locale_selector=select_locale)
     if app.config.get("REDIS_URL") and app.config["RATELIMIT_STORAGE_URI"] == "memory://":
         redis_url = app.config["REDIS_URL"]

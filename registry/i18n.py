@@ -2,6 +2,9 @@
 
 import datetime as dt
 import functools
+import logging
+import os
+from pathlib import Path
 
 import babel.dates
 from flask import session
@@ -13,6 +16,46 @@ SUPPORTED_LOCALES = ["zh_CN", "en"]
 # The one display time zone and "today" there live with the clock; these names are what callers import.
 DISPLAY_ZONE = clock.SHANGHAI
 local_today = clock.local_today
+
+
+TRANSLATIONS = Path(__file__).parent / "translations"
+log = logging.getLogger(__name__)
+
+
+def compiled_catalog_directories(instance_path: Path) -> list[str]:
+    """Compile each catalog whose .mo is missing or older than its .po; return where Flask-Babel looks.
+
+    A wheel or a plain `pip install .` carries the .po sources; compiling them here on first start makes
+    the interface Chinese however the package was installed. When the package folder is read-only, the
+    compiled catalogs go under the instance folder instead.
+    """
+    from babel.messages.mofile import write_mo
+    from babel.messages.pofile import read_po
+
+    directories = [str(TRANSLATIONS)]
+    for po_path in sorted(TRANSLATIONS.glob("*/LC_MESSAGES/*.po")):
+        mo_path = po_path.with_suffix(".mo")
+        if mo_path.exists() and mo_path.stat().st_mtime >= po_path.stat().st_mtime:
+            continue
+        with po_path.open("rb") as source:
+            catalog = read_po(source, locale=po_path.parent.parent.name)
+        try:
+            _write_atomically(mo_path, catalog, write_mo)
+        except OSError:
+            fallback = instance_path / "translations" / po_path.relative_to(TRANSLATIONS).with_suffix(".mo")
+            fallback.parent.mkdir(parents=True, exist_ok=True)
+            _write_atomically(fallback, catalog, write_mo)
+            directories.insert(0, str(instance_path / "translations"))
+            log.info("compiled %s into %s (the package folder is read-only)", po_path.name, fallback)
+    return directories
+
+
+def _write_atomically(path: Path, catalog, write_mo) -> None:
+    # Several web workers may start at once: each writes its own file and renames it into place.
+    partial = path.with_name(f"{path.name}.{os.getpid()}.tmp")
+    with partial.open("wb") as target:
+        write_mo(target, catalog)
+    os.replace(partial, path)
 
 
 def N_(message: str) -> str:
