@@ -16,9 +16,8 @@ import sqlalchemy as sa
 from openpyxl import Workbook
 
 from registry.audit import Actor, AuditEvent
-from registry.auth.models import Role
 from registry.extensions import db
-from registry.people.models import IdDocumentType, PersonKind, Sex
+from registry.people.models import IdDocumentType
 from screenings.imports import parsing, service
 from screenings.imports.mapping import check_mapping, suggest_mapping, targets_for
 from screenings.imports.models import (
@@ -32,9 +31,9 @@ from screenings.imports.models import (
 from screenings.imports.parsing import FileProblem
 from screenings.models import FollowUpCase, ScreeningResult
 from screenings.programs import get_program
+from tests import factories
 
-NOW = dt.datetime(2026, 11, 22, 2, 0, tzinfo=dt.UTC)
-BIRTH = dt.datetime(2026, 11, 18, 1, 0, tzinfo=dt.UTC)  # 09:00 in Shanghai
+NOW, BIRTH = factories.NOW, factories.BIRTH  # BIRTH: 09:00 on 18 November in Shanghai
 HEARING = get_program("NEWBORN_HEARING").test("INITIAL")
 HEADERS = ["样本编号", "姓名", "出生日期", "母亲身份证号", "筛查状态", "筛查时间", "筛查方法", "左耳", "右耳"]
 MOTHER_ID = "11010519491231002X"
@@ -76,8 +75,8 @@ def storage(tmp_path):
 
 
 @pytest.fixture
-def staff(district, make_user):
-    return make_user(Role.CLINIC_STAFF, district["hospital"])
+def staff(district):
+    return factories.clinic_user(district["hospital"])
 
 
 @pytest.fixture
@@ -87,11 +86,8 @@ def source(staff):
 
 
 @pytest.fixture
-def baby(district, make_person):
-    return make_person(
-        district["hospital"], name="王小宝", kind=PersonKind.NEWBORN, sex=Sex.MALE, birth_on=BIRTH.date(),
-        birth_at=BIRTH,
-    )  # fmt: skip
+def baby(district):
+    return factories.newborn(district["hospital"], born_at=BIRTH)
 
 
 def actor_of(user):
@@ -277,16 +273,14 @@ def test_a_row_for_an_unknown_person_with_a_missing_value_is_rejected_not_queued
 
 
 def test_people_are_matched_by_id_number_name_and_birth_date_or_mother_and_birth_order(
-    staff, source, district, make_person, storage
+    staff, source, district, storage
 ):
-    mother = make_person(
-        district["hospital"], name="陈静怡", id_type=IdDocumentType.RESIDENT_ID, id_number=MOTHER_ID
+    hospital = district["hospital"]
+    mother = factories.mother(
+        hospital, name="陈静怡", id_type=IdDocumentType.RESIDENT_ID, id_number=MOTHER_ID
     )
-    newborn = dict(
-        kind=PersonKind.NEWBORN, sex=Sex.MALE, birth_on=BIRTH.date(), birth_at=BIRTH, mother_id=mother.id
-    )
-    first = make_person(district["hospital"], name="陈大宝", birth_order=1, **newborn)
-    second = make_person(district["hospital"], name="陈二宝", birth_order=2, **newborn)
+    first = factories.newborn(hospital, BIRTH, mother, name="陈大宝", birth_order=1)
+    second = factories.newborn(hospital, BIRTH, mother, name="陈二宝", birth_order=2)
     headers = [*HEADERS, "胎次"]
     rows = [
         [*hearing_row("M1", name="陈二宝"), ""],  # by name and birth date
@@ -301,18 +295,16 @@ def test_people_are_matched_by_id_number_name_and_birth_date_or_mother_and_birth
     assert (waiting.source_key, waiting.reason) == ("M3", "AMBIGUOUS")
 
 
-def test_people_of_another_institution_are_not_matched(staff, source, district, make_person, storage):
-    make_person(district["far_hospital"], name="王小宝", kind=PersonKind.NEWBORN, sex=Sex.MALE,
-                birth_on=BIRTH.date(), birth_at=BIRTH)  # fmt: skip
+def test_people_of_another_institution_are_not_matched(staff, source, district, storage):
+    factories.newborn(district["far_hospital"], BIRTH, name="王小宝")
     batch = imported(csv_bytes([hearing_row("S1")]), source, staff, storage)
 
     assert (batch.imported_count, batch.unmatched_count) == (0, 1)
     assert results_for(source) == []
 
 
-def test_a_similar_name_is_not_taken_for_the_same_person(staff, source, district, make_person, storage):
-    make_person(district["hospital"], name="张小宝", kind=PersonKind.NEWBORN, sex=Sex.MALE,
-                birth_on=BIRTH.date(), birth_at=BIRTH)  # fmt: skip
+def test_a_similar_name_is_not_taken_for_the_same_person(staff, source, district, storage):
+    factories.newborn(district["hospital"], BIRTH, name="张小宝")
     batch = imported(csv_bytes([hearing_row("S1", name="章小宝")]), source, staff, storage)
 
     [waiting] = db.session.scalars(sa.select(UnmatchedRow).where(UnmatchedRow.batch_id == batch.id)).all()
@@ -337,12 +329,11 @@ def test_an_unmatched_row_is_imported_once_a_user_picks_the_person(staff, source
 
 
 def test_a_waiting_row_is_imported_by_the_next_upload_once_its_person_is_registered(
-    staff, source, district, make_person, storage
+    staff, source, district, storage
 ):
     data = csv_bytes([hearing_row("S1", name="刘晨")])
     first = imported(data, source, staff, storage)
-    person = make_person(district["hospital"], name="刘晨", kind=PersonKind.NEWBORN, sex=Sex.MALE,
-                         birth_on=BIRTH.date(), birth_at=BIRTH)  # fmt: skip
+    person = factories.newborn(district["hospital"], BIRTH, name="刘晨")
 
     second = imported(data, source, staff, storage)
 

@@ -14,15 +14,15 @@ from redis import Redis
 
 from registry.auth.models import Role
 from registry.extensions import db
-from registry.people.models import IdDocumentType, Person, PersonKind, Sex
+from registry.people.models import IdDocumentType, Person
 from screenings.imports import service, tasks
 from screenings.imports.mapping import targets_for
 from screenings.imports.models import BatchStatus, ImportBatch, ImportSource, UnmatchedRow, UnmatchedStatus
 from screenings.models import ScreeningResult
 from screenings.programs import get_program
-from tests.conftest import NOW
+from tests import factories
 
-BIRTH = dt.datetime(2026, 11, 18, 1, 0, tzinfo=dt.UTC)
+NOW, BIRTH = factories.NOW, factories.BIRTH  # BIRTH: 09:00 on 18 November in Shanghai
 HEADERS = ["样本编号", "姓名", "出生日期", "母亲身份证号", "筛查状态", "筛查时间", "筛查方法", "左耳", "右耳"]
 MOTHER_ID = "11010519491231002X"
 
@@ -80,28 +80,20 @@ def queue_and_storage(app, redis_port, tmp_path, monkeypatch):
 
 
 @pytest.fixture
-def clinic(district, make_user, login):
-    user = make_user(Role.CLINIC_STAFF, district["hospital"])
+def clinic(district, login):
+    user = factories.clinic_user(district["hospital"])
     login(user)
     return user
 
 
 @pytest.fixture
 def source(clinic):
-    item = ImportSource(
-        code=f"LIS-{clinic.id}", name="听力筛查设备", institution_id=clinic.institution_id, created_at=NOW
-    )
-    db.session.add(item)
-    db.session.flush()
-    return item
+    return factories.import_source(clinic.institution)
 
 
 @pytest.fixture
-def baby(district, make_person):
-    return make_person(
-        district["hospital"], name="王小宝", kind=PersonKind.NEWBORN, sex=Sex.MALE, birth_on=BIRTH.date(),
-        birth_at=BIRTH,
-    )  # fmt: skip
+def baby(district):
+    return factories.newborn(district["hospital"], born_at=BIRTH)
 
 
 def upload(client, source, data, filename="hearing.csv", test="NEWBORN_HEARING/INITIAL"):
@@ -323,9 +315,7 @@ def test_an_unmatched_row_is_matched_from_the_queue(client, clinic, source, baby
     assert "第 2 行已为 王小宝 导入。" in client.get("/imports/unmatched/").get_data(as_text=True)
 
 
-def test_matching_needs_a_person_and_says_when_the_result_does_not_fit(
-    client, clinic, source, district, make_person
-):
+def test_matching_needs_a_person_and_says_when_the_result_does_not_fit(client, clinic, source, district):
     upload(client, source, csv_file([row("S1", name="王晓宝")]))
     map_and_run(client, newest_batch())
     waiting = db.session.scalars(sa.select(UnmatchedRow)).one()
@@ -333,19 +323,17 @@ def test_matching_needs_a_person_and_says_when_the_result_does_not_fit(
     client.post(f"/imports/unmatched/{waiting.id}/match", data={})
     assert "请选择这一行所指的人员。" in client.get(f"/imports/unmatched/{waiting.id}").get_data(as_text=True)
 
-    born_later = make_person(district["hospital"], name="晚出生", kind=PersonKind.NEWBORN, sex=Sex.MALE,
-                             birth_on=dt.date(2026, 11, 21),
-                             birth_at=dt.datetime(2026, 11, 21, tzinfo=dt.UTC))  # fmt: skip
+    born_later = factories.newborn(
+        district["hospital"], dt.datetime(2026, 11, 21, 8, tzinfo=dt.UTC), name="晚出生"
+    )
     client.post(f"/imports/unmatched/{waiting.id}/match", data={"person_id": str(born_later.id)})
     page = client.get(f"/imports/unmatched/{waiting.id}").get_data(as_text=True)
     assert "结果未导入：" in page and "早于出生" in page
     assert db.session.get(UnmatchedRow, waiting.id).status is UnmatchedStatus.WAITING
 
 
-def test_a_newborn_is_registered_from_the_row_and_its_result_imported(
-    client, clinic, source, district, make_person
-):
-    mother = make_person(
+def test_a_newborn_is_registered_from_the_row_and_its_result_imported(client, clinic, source, district):
+    mother = factories.person(
         district["hospital"], name="陈静怡", id_type=IdDocumentType.RESIDENT_ID, id_number=MOTHER_ID
     )
     upload(client, source, csv_file([row("S1", name="陈小雨", mother=MOTHER_ID)]))
@@ -377,14 +365,14 @@ def test_a_newborn_is_registered_from_the_row_and_its_result_imported(
 
 
 @pytest.fixture
-def foreign_import(client, clinic, source, login, make_user, district):
+def foreign_import(client, clinic, source, login, district):
     """A batch with a waiting row, uploaded by the clinic; then a user of another district logs in."""
     upload(client, source, csv_file([row("S1", name="无此人")]))
     map_and_run(client, newest_batch())
     batch = newest_batch()
     waiting = db.session.scalars(sa.select(UnmatchedRow)).one()
     client.post("/logout")
-    login(make_user(Role.CLINIC_STAFF, district["far_hospital"]))
+    login(factories.clinic_user(district["far_hospital"]))
     return batch, waiting
 
 
@@ -414,12 +402,11 @@ def test_lists_show_only_the_users_own_imports(client, foreign_import):
     assert "无此人" not in client.get("/imports/unmatched/").get_data(as_text=True)
 
 
-def test_a_person_of_another_institution_cannot_be_chosen(client, clinic, source, district, make_person):
+def test_a_person_of_another_institution_cannot_be_chosen(client, clinic, source, district):
     upload(client, source, csv_file([row("S1", name="无此人")]))
     map_and_run(client, newest_batch())
     waiting = db.session.scalars(sa.select(UnmatchedRow)).one()
-    stranger = make_person(district["far_hospital"], name="无此人", kind=PersonKind.NEWBORN, sex=Sex.MALE,
-                           birth_on=BIRTH.date(), birth_at=BIRTH)  # fmt: skip
+    stranger = factories.newborn(district["far_hospital"], BIRTH, name="无此人")
 
     response = client.post(f"/imports/unmatched/{waiting.id}/match", data={"person_id": str(stranger.id)})
 
@@ -427,19 +414,17 @@ def test_a_person_of_another_institution_cannot_be_chosen(client, clinic, source
     assert db.session.get(UnmatchedRow, waiting.id).status is UnmatchedStatus.WAITING
 
 
-def test_the_district_coordinator_sees_the_clinics_imports(
-    client, foreign_import, login, make_user, district
-):
+def test_the_district_coordinator_sees_the_clinics_imports(client, foreign_import, login, district):
     batch, waiting = foreign_import
     client.post("/logout")
-    login(make_user(Role.FOLLOW_UP_COORDINATOR, district["mch"]))
+    login(factories.user(Role.FOLLOW_UP_COORDINATOR, district["mch"]))
     assert client.get(f"/imports/{batch.id}").status_code == 200
     assert client.get(f"/imports/unmatched/{waiting.id}").status_code == 200
 
 
 @pytest.mark.parametrize("role", [Role.AUDITOR, Role.PROGRAM_MANAGER, Role.SYSTEM_ADMIN])
-def test_only_clinic_staff_and_coordinators_upload(client, district, make_user, login, role):
-    login(make_user(role, district["mch"]))
+def test_only_clinic_staff_and_coordinators_upload(client, district, login, role):
+    login(factories.user(role, district["mch"]))
     assert client.get("/imports/new").status_code == 403
     assert client.post("/imports/sources", data={"name": "x", "code": "XX"}).status_code == 403
 
@@ -464,16 +449,12 @@ def test_a_running_import_is_not_started_twice(app, client, clinic, source, baby
     assert "导入仍在进行中。" in client.get(f"/imports/{batch.id}").get_data(as_text=True)
 
 
-def test_each_view_of_a_pmtct_import_is_audited(client, district, make_user, make_person, login):
+def test_each_view_of_a_pmtct_import_is_audited(client, district, login):
     from registry.audit import AuditEvent
 
-    staff = make_user(Role.CLINIC_STAFF, district["hospital"], sees_restricted_records=True)
+    staff = factories.clinic_user(district["hospital"], sees_restricted_records=True)
     login(staff)
-    source = ImportSource(
-        code="HIV-LAB", name="艾滋病检测实验室", institution_id=staff.institution_id, created_at=NOW
-    )
-    db.session.add(source)
-    db.session.flush()
+    source = factories.import_source(district["hospital"], code="HIV-LAB", name="艾滋病检测实验室")
     headers = ["样本编号", "身份证号", "检测日期", "检测时期", "初筛结果"]
     upload(client, source, csv_file([["P1", MOTHER_ID, "2026-11-20", "孕期", "无反应"]], headers),
            test="PMTCT_HIV/HIV_SCREEN")  # fmt: skip
