@@ -371,6 +371,8 @@ MILESTONES = (
 _RESCREEN_DUE = ResultClassIs(ResultClass.REFERRED, ResultClass.MISSED)  # initial not passed, or missed
 _RESCREEN_FAILED = ResultIs(M.RESCREENED, *_NOT_PASSED)
 _INTERVENED = Has(M.TREATED)
+_ONE_MONTH = 30  # the "1" of 1-3-6 as days of age (§0.2: 3 and 6 months are 90 and 180 days)
+_SCREENED_BY_ONE_MONTH = Within(M.SCREENED, days=_ONE_MONTH) | Within(M.RESCREENED, days=_ONE_MONTH)
 _SCREENED_AT_ALL = Has(M.SCREENED) | Has(M.RESCREENED)  # a missed initial screen made up by the rescreen
 
 INDICATORS = (
@@ -395,8 +397,7 @@ INDICATORS = (
     Indicator("INTERVENTION_RATE", "干预率", "Intervention rate", "Intervened", "Confirmed permanent loss",
               BIRTH_COHORT, num=_INTERVENED, den=Has(M.CONFIRMED), source="P"),
     Indicator("SCREENED_BY_1_MONTH", "1月龄内筛查率", "Screened by 1 month", "Screened by age 1 month",
-              "Live births", BIRTH_COHORT, num=Within(M.SCREENED, days=30) | Within(M.RESCREENED, days=30),
-              den=Has(M.BORN), source="S22"),
+              "Live births", BIRTH_COHORT, num=_SCREENED_BY_ONE_MONTH, den=Has(M.BORN), source="S22"),
     Indicator("DIAGNOSED_BY_3_MONTHS", "3月龄内诊断率", "Diagnosed by 3 months", "Diagnosed by 90 days",
               "Rescreen not pass", BIRTH_COHORT, num=Within(M.DIAGNOSED, days=DIAGNOSIS_BY_AGE_DAYS),
               den=_RESCREEN_FAILED, source="S22"),

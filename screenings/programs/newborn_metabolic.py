@@ -402,6 +402,8 @@ _VALID_BY_DAY_20 = Or(
     Within(M.SCREENED, days=LATE_LIMIT_AGE_DAYS) & ~ResultIs(M.SCREENED, "UNSATISFACTORY"),
     Within("RECOLLECTION", days=LATE_LIMIT_AGE_DAYS),
 )
+_RECALLED_FOR = ("suspected positives still beyond the cut-off after the original-card retest: those whose "
+                 "family is recalled")
 _NEEDS_TREATMENT = Has(M.CONFIRMED) & ~ResultIs("BH4_TESTING", "MONITOR_ONLY")
 
 INDICATORS = (
@@ -430,10 +432,10 @@ INDICATORS = (
                 target=_REPORT_TARGET, source="S4"),
     Indicator("LTFU_RATE", "失访率", "Loss to follow-up", "Lost to follow-up", "Suspected positives",
               BIRTH_COHORT, num=LOST, den=Has(M.POSITIVE), target=_LTFU_TARGET, comparison=_BELOW,
-              source="S4"),
+              source="S4", note=_RECALLED_FOR),
     Indicator("RECALL_RATE", "召回率", "Recall rate", "Suspected positives who came back for repeat testing",
               "Suspected positives", BIRTH_COHORT, num=Has(M.RECALLED), den=Has(M.POSITIVE),
-              target=_RECALL_TARGET, source="S5,S7"),
+              target=_RECALL_TARGET, source="S5,S7", note=_RECALLED_FOR),
     Indicator("PPV", "阳性预测值", "Positive predictive value", "Confirmed cases", "Recalled positives",
               BIRTH_COHORT, num=Has(M.CONFIRMED), den=Has(M.RECALLED), source="P"),
     Indicator("DETECTION_RATE", "检出率", "Detection rate", "Confirmed cases", "Screened", BIRTH_COHORT,
