@@ -11,14 +11,14 @@ import sqlalchemy as sa
 from registry.audit import Actor, AuditEvent
 from registry.auth.models import Role
 from registry.extensions import db
-from registry.people.models import PersonKind, Sex
 from screenings.engine import CaseStatus, ClosureOutcome, EventKind
 from screenings.models import CaseEvent, FollowUpCase, ScreeningResult
 from screenings.services import record_result
+from tests import factories
 
 D, H = dt.timedelta(days=1), dt.timedelta(hours=1)
-NOW = dt.datetime.now(dt.UTC)  # the web edge reads the real clock
-BIRTH = (NOW - 20 * D).replace(microsecond=0)
+NOW = dt.datetime(2026, 12, 2, 2, 0, tzinfo=dt.UTC)  # 10:00 in Shanghai; the app's clock is frozen there
+BIRTH = NOW - 20 * D
 CLINIC = Actor(user_id=None, username="clinic-test")
 
 
@@ -38,25 +38,22 @@ def hearing_form(left="REFER", right="PASS", token="t-1", **more):
     }
 
 
+@pytest.fixture(autouse=True)
+def clock_at_now(frozen_clock):
+    """Every page here is seen at NOW, so that what is due or overdue does not depend on the day it runs."""
+    frozen_clock(NOW)
+
+
 @pytest.fixture
-def clinic(district, make_user, login):
-    user = make_user(Role.CLINIC_STAFF, district["hospital"])
+def clinic(district, login):
+    user = factories.clinic_user(district["hospital"])
     login(user)
     return user
 
 
 @pytest.fixture
-def baby(district, make_person):
-    mother = make_person(district["hospital"], name="王芳", phone="13812345678")
-    return make_person(
-        district["hospital"],
-        name="王小宝",
-        kind=PersonKind.NEWBORN,
-        sex=Sex.MALE,
-        birth_on=BIRTH.date(),
-        birth_at=BIRTH,
-        mother_id=mother.id,
-    )
+def baby(district):
+    return factories.newborn(district["hospital"], BIRTH, factories.mother(district["hospital"]))
 
 
 def open_case(person, district, at=None, program="NEWBORN_HEARING", source_key=None) -> FollowUpCase:
@@ -136,34 +133,19 @@ def test_english_form_errors_are_in_english(client, clinic, baby):
 # -- the worklist -----------------------------------------------------------------------------------
 
 
-def test_the_worklist_shows_overdue_cases_with_counts_and_only_in_scope(
-    client, clinic, baby, district, make_person, make_user, login
-):
+def test_the_worklist_shows_overdue_cases_with_counts_and_only_in_scope(client, clinic, baby, district):
     case = open_case(baby, district)
     assert case.due_at < NOW + 30 * D
-    far_baby = make_person(
-        district["far_hospital"],
-        name="远方宝",
-        kind=PersonKind.NEWBORN,
-        birth_on=BIRTH.date(),
-        birth_at=BIRTH,
-    )
+    far_baby = factories.newborn(district["far_hospital"], BIRTH, name="远方宝")
     open_case(far_baby, {"hospital": district["far_hospital"]})
     page = text(client.get("/cases/?tab=all"))
     assert "王小宝" in page and "远方宝" not in page
     assert re.search(r'data-tab="all">\s*\S+\s*<span class="count">1</span>', page)
 
 
-def test_worklist_pages_with_a_keyset_cursor(client, clinic, district, make_person):
+def test_worklist_pages_with_a_keyset_cursor(client, clinic, district):
     for n in range(55):
-        child = make_person(
-            district["hospital"],
-            name=f"宝宝{n:02d}",
-            kind=PersonKind.NEWBORN,
-            birth_on=BIRTH.date(),
-            birth_at=BIRTH - n * H,
-        )
-        open_case(child, district)
+        open_case(factories.newborn(district["hospital"], BIRTH - n * H, name=f"宝宝{n:02d}"), district)
     first = text(client.get("/cases/?tab=all"))
     assert first.count('data-case="') == 50
     cursor = re.search(r"after=([A-Za-z0-9_-]+)", first).group(1)
