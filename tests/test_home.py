@@ -1,0 +1,36 @@
+"""Home pages: a coordinator's does no work that grows with the whole people table on every view."""
+
+import pytest
+
+from registry import home
+from registry.auth.models import Role
+
+
+@pytest.fixture(autouse=True)
+def fresh_counts():
+    home._people_counts.clear()
+    yield
+    home._people_counts.clear()
+
+
+def test_the_coordinators_people_counts_are_kept_for_a_few_minutes(
+    client, district, make_user, make_person, login, count_queries, monkeypatch
+):
+    login(make_user(Role.FOLLOW_UP_COORDINATOR, district["mch"]))
+    make_person(district["hospital"], name="王芳")
+    first = client.get("/").get_data(as_text=True)
+    assert "第一人民医院" in first and "统计时间" in first
+
+    make_person(district["hospital"], name="李梅")
+    with count_queries() as queries:
+        client.get("/")
+    assert not any(
+        "count(" in statement.lower() and "person" in statement.lower() for statement in queries.statements
+    )
+
+    monkeypatch.setattr(home, "PEOPLE_COUNT_SECONDS", -1)
+    with count_queries() as queries:
+        client.get("/")
+    assert any(
+        "count(" in statement.lower() and "person" in statement.lower() for statement in queries.statements
+    )
