@@ -479,7 +479,9 @@ def _performed_at(
     if isinstance(value, dt.datetime):
         return value
     if isinstance(value, dt.date):
-        return dt.datetime.combine(value, dt.time(12), LOCAL_TZ).astimezone(dt.UTC)
+        # A date means some time that day: noon, or, on the morning of that very day, now (not the future).
+        noon = dt.datetime.combine(value, dt.time(12), LOCAL_TZ).astimezone(dt.UTC)
+        return min(noon, now) if value == now.astimezone(LOCAL_TZ).date() else noon
     return given or now
 
 
