@@ -44,7 +44,7 @@ def create_app(config: dict | None = None) -> Flask:
     hardening.install(app)  # before the blueprints: their `<int:…>` routes take its converter
     _init_extensions(app)
     _register_blueprints(app)
-    _connect_screenings()
+    _connect_screenings(app)
     _register_request_hooks(app)
     _register_cli(app)
 
@@ -124,14 +124,16 @@ def _register_blueprints(app: Flask) -> None:
         app.register_blueprint(blueprint)
 
 
-def _connect_screenings() -> None:
-    from screenings.services import connect_registry_signals
+def _connect_screenings(app: Flask) -> None:
+    # The one place the kernel names the domain: screenings registers its navigation, person-page
+    # panel, notification kinds, demo data and responsibility provider with registry.hooks.
+    from screenings.wiring import register
 
-    connect_registry_signals()
+    register(app)
 
 
 def _register_request_hooks(app: Flask) -> None:
-    from registry import i18n, labels
+    from registry import hooks, i18n, labels
     from registry.auth import access
     from registry.auth.views import load_logged_in_user
     from registry.people.idnumbers import mask_id_number, mask_phone
@@ -152,6 +154,8 @@ def _register_request_hooks(app: Flask) -> None:
         access=access,
         current_scope=current_scope,
         supported_locales=i18n.SUPPORTED_LOCALES,
+        navigation=lambda user: hooks.registry_of(app).nav_for(user),
+        person_panels=lambda: hooks.registry_of(app).panels(),
     )
 
     for status in (400, 403, 404, 413, 429, 500):

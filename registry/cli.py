@@ -61,11 +61,11 @@ def cron_command() -> None:
 @with_appcontext
 def demo_data_command(people: int, seed: int) -> None:
     """Load a demo district: institutions, one user per role, women, pregnancies and newborns."""
+    from registry import hooks
     from registry.demo import DEMO_PASSWORD, load_demo_data
-    from screenings.demo import load_demo_screenings
 
     summary = load_demo_data(seed=seed, women=people)
-    summary.update(load_demo_screenings(seed=seed))
+    summary.update(hooks.load_demo(seed=seed))
     click.echo(f"Demo district loaded: {summary}")
     click.echo(f"Demo logins (password {DEMO_PASSWORD}): " + ", ".join(summary["usernames"]))
 
@@ -124,10 +124,10 @@ def run_command(host: str, port: int, no_demo: bool, workers: int | None) -> Non
     """Upgrade the schema, load demo data on first start, run the web server, a worker and the scheduler."""
     from flask_migrate import upgrade
 
+    from registry import hooks
     from registry.demo import DEMO_PASSWORD, load_demo_data
     from registry.institutions import Institution
     from registry.jobs import redis_connection
-    from screenings.demo import load_demo_screenings
 
     app = current_app._get_current_object()
     upgrade()
@@ -135,7 +135,7 @@ def run_command(host: str, port: int, no_demo: bool, workers: int | None) -> Non
     if not no_demo and db.session.scalar(sa.select(sa.func.count()).select_from(Institution)) == 0:
         click.echo("Empty database: loading the demo district (about a minute)…")
         usernames = load_demo_data()["usernames"]
-        load_demo_screenings()
+        hooks.load_demo()
     db.session.remove()
     db.engine.dispose()
 

@@ -7,6 +7,7 @@ import sqlalchemy as sa
 from flask import Blueprint, g, render_template, request
 
 from registry.audit import AuditEvent
+from registry.auth.access import may_read_audit_trail
 from registry.auth.models import Role, User
 from registry.extensions import db
 from registry.institutions import Institution
@@ -67,12 +68,8 @@ def index():
     return render_template("home.html", **context)
 
 
-def _is_auditor(user: User) -> bool:
-    return user.role == Role.AUDITOR
-
-
 @bp.route("/audit")
-@permission_required(_is_auditor)
+@permission_required(may_read_audit_trail)
 def audit_trail():
     before_id = request.args.get("before", type=int)
     query = sa.select(AuditEvent).order_by(AuditEvent.id.desc()).limit(100)

@@ -1,7 +1,9 @@
-"""In-app notifications for staff (reminders of cases due and overdue), and the page that lists them.
+"""In-app notifications for staff, and the page that lists them.
 
-A notification names a case by id and a message kind with its parameters; the text is rendered in the
-reader's language at display time. Personal data stays on the case page, behind the access checks.
+A notification names its subject generically (`subject_type`, `subject_id`) and a message kind with its
+parameters; the kinds, their texts and their links are registered by the domain (`registry.hooks`), and
+the text is rendered in the reader's language at display time. Personal data stays on the subject's
+page, behind the access checks.
 """
 
 from __future__ import annotations
@@ -10,30 +12,29 @@ import datetime as dt
 
 import sqlalchemy as sa
 from flask import Blueprint, g, redirect, render_template, request, url_for
-from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import Mapped, mapped_column
 
+from registry import hooks
 from registry.db import UTCDateTime
 from registry.extensions import db
 from registry.web import login_required, utcnow
-
-# What a notification says, by kind; parameters come from its `data`.
-MESSAGES = {
-    "REMINDER_DUE_SOON": _l("Case %(case)s: step %(step)s is due on %(due_on)s."),
-    "REMINDER_OVERDUE": _l("Case %(case)s: step %(step)s was due on %(due_on)s and is overdue."),
-}
 
 
 class Notification(db.Model):
     """One message for one user; read or not."""
 
     __tablename__ = "notification"
-    __table_args__ = (sa.Index("ix_notification_user_unread", "user_id", "read_at", "created_at"),)
+    __table_args__ = (
+        sa.Index("ix_notification_user_unread", "user_id", "read_at", "created_at"),
+        sa.Index("ix_notification_subject", "subject_type", "subject_id"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     user_id: Mapped[int] = mapped_column(sa.ForeignKey("user_account.id"))
     kind: Mapped[str] = mapped_column(sa.String(40))
-    case_id: Mapped[int | None] = mapped_column(sa.ForeignKey("follow_up_case.id"), index=True)
+    # What the notification is about, named by the domain that sent it (e.g. "follow_up_case", 12).
+    subject_type: Mapped[str | None] = mapped_column(sa.String(40))
+    subject_id: Mapped[int | None]
     data: Mapped[dict] = mapped_column(sa.JSON, default=dict)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
     read_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
@@ -43,16 +44,15 @@ class Notification(db.Model):
 
     @property
     def text(self) -> str:
-        """Return the message in the current language."""
-        from flask_babel import get_locale
+        """Return the message in the current language (the kind's registered text; else its code)."""
+        kind = hooks.current().notification_kinds.get(self.kind)
+        return self.kind if kind is None else kind.text(self)
 
-        template = MESSAGES.get(self.kind)
-        if template is None:
-            return self.kind
-        data = self.data or {}
-        language = "zh" if str(get_locale() or "zh").startswith("zh") else "en"
-        step = data.get(f"step_{language}") or data.get("step", "")
-        return str(template) % {"case": self.case_id, "step": step, "due_on": data.get("due_on", "")}
+    @property
+    def link(self) -> str | None:
+        """Return the page of the notification's subject, as its kind registered it."""
+        kind = hooks.current().notification_kinds.get(self.kind)
+        return None if kind is None else kind.link(self)
 
 
 def unread_count(user_id: int) -> int:

@@ -39,8 +39,10 @@ from registry.auth.models import Role, User
 from registry.extensions import db
 from registry.institutions import Institution, facility_ids_under
 from registry.notifications import Notification
+from screenings import access
 from screenings.engine import LOCAL_TZ, CaseStatus, ContactChannel, ContactOutcome, EventKind
 from screenings.models import CaseEvent, FollowUpCase
+from screenings.notices import NOTIFICATION_SUBJECT, REMINDER_DUE_SOON, REMINDER_OVERDUE
 from screenings.programs import get_program
 from screenings.services import CaseActionRefused, log_contact_attempt
 
@@ -50,7 +52,7 @@ OVERDUE = "OVERDUE"
 CHANNEL_IN_APP = "IN_APP"
 CHANNEL_SMS = "SMS"
 CHANNEL_EMAIL = "EMAIL"
-_NOTIFICATION_KIND = {DUE_SOON: "REMINDER_DUE_SOON", OVERDUE: "REMINDER_OVERDUE"}
+_NOTIFICATION_KIND = {DUE_SOON: REMINDER_DUE_SOON, OVERDUE: REMINDER_OVERDUE}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -187,12 +189,15 @@ class _Recipients:
             )
         return self._coordinators[institution_id]
 
-    def for_case(self, institution_id: int, escalated: bool, restricted: bool) -> tuple[int, ...]:
-        users = [] if escalated else self.staff(institution_id)
+    def for_case(self, institution_id: int, escalated: bool, program_code: str) -> tuple[int, ...]:
+        # Who may receive it is the access policy's answer; a restricted case whose institution has no
+        # one working on it goes to the district's coordinators who do, rather than to no one.
+        def eligible(users: list[User]) -> list[User]:
+            return [u for u in users if access.may_receive_about(u, program_code)]
+
+        users = [] if escalated else eligible(self.staff(institution_id))
         if not users:
-            users = self.coordinators(institution_id)
-        if restricted:
-            users = [u for u in users if u.sees_restricted_records]
+            users = eligible(self.coordinators(institution_id))
         return tuple(u.id for u in users)
 
 
@@ -257,7 +262,7 @@ def _claim_for(case: FollowUpCase, now: dt.datetime, settings: ReminderSettings,
         due_on=due_on,
         rule_version=case.rule_version,
         recipients=recipients.for_case(
-            case.responsible_institution_id, case.escalated_at is not None, program.restricted
+            case.responsible_institution_id, case.escalated_at is not None, program.code
         ),
         program_zh=program.zh,
         program_en=program.en,
@@ -344,7 +349,8 @@ def _insert_claim(claim: _Claim, now: dt.datetime, actor: Actor, run: ReminderRu
         Notification(
             user_id=user_id,
             kind=_NOTIFICATION_KIND[claim.kind],
-            case_id=claim.case_id,
+            subject_type=NOTIFICATION_SUBJECT,
+            subject_id=claim.case_id,
             data=data,
             created_at=now,
         )
@@ -505,7 +511,11 @@ def _digest(notifications: list[Notification]) -> tuple[str, str]:
         subject = _("Follow-up reminders: %(n)d cases", n=len(notifications))
         # E-mail leaves the system: a PMTCT step's name would tell its reader what the case is about.
         lines = [
-            _("Case %(case)s needs follow-up by %(due_on)s.", case=n.case_id, due_on=n.data.get("due_on", ""))
+            _(
+                "Case %(case)s needs follow-up by %(due_on)s.",
+                case=n.subject_id,
+                due_on=n.data.get("due_on", ""),
+            )
             if n.data.get("restricted")
             else n.text
             for n in notifications

@@ -17,13 +17,10 @@ from flask import (
     url_for,
 )
 from flask_babel import gettext as _
-from sqlalchemy.orm import joinedload
 from wtforms.fields import SelectChoice
 
 from registry import audit
-from registry.auth.access import may_register_people
 from registry.auth.break_glass import break_glass as grant_break_glass
-from registry.auth.break_glass import may_open_restricted, may_open_restricted_for
 from registry.extensions import db
 from registry.i18n import DISPLAY_ZONE, N_
 from registry.institutions import Institution, facility_ids_under
@@ -32,7 +29,7 @@ from registry.people.models import Person
 from registry.people.services import search_people
 from registry.people.views import visible_person_or_404
 from registry.web import current_actor, current_scope, login_required, refuse, utcnow
-from screenings import services, texts
+from screenings import access, services, texts
 from screenings.engine import (
     CaseAction,
     CaseStatus,
@@ -68,26 +65,11 @@ def _screening_helpers() -> dict:
 
 def hidden_programs() -> frozenset[str]:
     """Return the restricted programs the current user does not work on (left out of lists)."""
-    if may_open_restricted(g.user):
-        return frozenset()
-    return frozenset(code for code, program in PROGRAMS.items() if program.restricted)
+    return access.hidden_programs(g.user)
 
 
 def may_enter_results() -> bool:
-    return g.user is not None and may_register_people(g.user) and not current_scope().read_only
-
-
-def _restricted_gate(program_code: str, person_id: int, entity: str, entity_id: int):
-    """Let a restricted record open only to those who work on it or broke the glass; audit each view."""
-    program = PROGRAMS.get(program_code)
-    if program is None or not program.restricted:
-        return None
-    now = utcnow()
-    if not may_open_restricted_for(g.user, person_id, now):
-        return redirect(url_for("screenings.break_glass", person_id=person_id, next=request.full_path))
-    audit.record(current_actor(), now, entity, entity_id, "READ", f"restricted {program_code} record viewed")
-    db.session.commit()
-    return None
+    return g.user is not None and access.may_enter_results(g.user, current_scope())
 
 
 def _safe_next(default: str) -> str:
@@ -99,11 +81,13 @@ def _safe_next(default: str) -> str:
 
 
 def person_panel(person: Person) -> dict:
-    """Return what the person page shows of screenings: results and cases, restricted ones counted only."""
-    hidden = hidden_programs()
+    """Return what the person page shows of screenings: the results and cases this user may open now.
+
+    Restricted ones the user may not open are left out without a trace: no count, no different text.
+    The offer to break the glass is the same for every person, whether or not they have such records.
+    """
     now = utcnow()
-    granted = bool(hidden) and may_open_restricted_for(g.user, person.id, now)
-    visible = frozenset() if granted else hidden
+    hidden = access.hidden_programs(g.user, person.id, now)
     results = db.session.scalars(
         sa.select(ScreeningResult)
         .where(ScreeningResult.person_id == person.id)
@@ -114,13 +98,22 @@ def person_panel(person: Person) -> dict:
         .where(FollowUpCase.person_id == person.id)
         .order_by(FollowUpCase.opened_at.desc())
     ).all()
-    shown_results = [r for r in results if r.program not in visible]
-    shown_cases = [c for c in cases if c.program not in visible]
-    protected = len(results) - len(shown_results) + len(cases) - len(shown_cases)
+    shown_results = [r for r in results if r.program not in hidden]
+    shown_cases = [c for c in cases if c.program not in hidden]
+    actor = current_actor()
+    restricted_results = [r.id for r in shown_results if access.is_restricted(r.program)]
+    restricted_cases = [c.id for c in shown_cases if access.is_restricted(c.program)]
+    if restricted_results or restricted_cases:
+        audit_view = access.audit_restricted_view
+        audit_view(actor, now, "screening_result", restricted_results, "result on person page")
+        audit_view(actor, now, "follow_up_case", restricted_cases, "case on person page")
+        db.session.commit()
     return {
         "results": shown_results,
         "cases": shown_cases,
-        "protected": protected,
+        # Offered to everyone who does not work on the restricted programs, for every person alike.
+        "offer_break_glass": not access.works_on_restricted(g.user) and bool(access.restricted_programs()),
+        "granted": not hidden and not access.works_on_restricted(g.user),
         "may_enter": may_enter_results(),
     }
 
@@ -197,14 +190,7 @@ def enter_result(person_id: int):
 @bp.route("/results/<int:result_id>")
 @login_required
 def result_detail(result_id: int):
-    result = db.session.get(ScreeningResult, result_id) or abort(404)
-    if not current_scope().allows(result.institution_id) and not current_scope().allows(
-        result.person.institution_id
-    ):
-        refuse(404, "result outside scope")
-    gate = _restricted_gate(result.program, result.person_id, "screening_result", result.id)
-    if gate is not None:
-        return gate
+    result = access.result_or_404(result_id)
     program = PROGRAMS[result.program]
     test = program.test(result.test)
     case = db.session.scalar(
@@ -303,28 +289,16 @@ def worklist_labels() -> dict:
     }
 
 
-def visible_case_or_404(case_id: int) -> FollowUpCase:
-    case = db.session.get(FollowUpCase, case_id, options=[joinedload(FollowUpCase.person)])
-    if case is None:
-        abort(404)
-    scope = current_scope()
-    if not (scope.allows(case.responsible_institution_id) or scope.allows(case.transfer_to_institution_id)):
-        refuse(404, f"case outside scope (institution {case.responsible_institution_id})")
-    return case
+def visible_case_or_404(case_id: int, *, audit_view: bool = False) -> FollowUpCase:
+    return access.case_or_404(case_id, audit_view=audit_view)
 
 
 def may_act(case: FollowUpCase) -> bool:
-    scope = current_scope()
-    return not scope.read_only and scope.allows(case.responsible_institution_id)
+    return access.may_act_on_case(current_scope(), case)
 
 
 def may_answer_transfer(case: FollowUpCase) -> bool:
-    scope = current_scope()
-    return (
-        not scope.read_only
-        and case.transfer_to_institution_id is not None
-        and scope.allows(case.transfer_to_institution_id)
-    )
+    return access.may_answer_transfer(current_scope(), case)
 
 
 def _transfer_targets(case: FollowUpCase) -> list[SelectChoice]:
@@ -419,11 +393,7 @@ def _render_case(
 @bp.route("/cases/<int:case_id>")
 @login_required
 def case_detail(case_id: int):
-    case = visible_case_or_404(case_id)
-    gate = _restricted_gate(case.program, case.person_id, "follow_up_case", case.id)
-    if gate is not None:
-        return gate
-    return _render_case(case)
+    return _render_case(visible_case_or_404(case_id, audit_view=True))
 
 
 ACTION_FORMS = {
@@ -450,8 +420,6 @@ def case_action(case_id: int, action: str):
     case = visible_case_or_404(case_id)
     if not (may_answer_transfer(case) if action == "answer" else may_act(case)):
         refuse(403, f"no {action} on case {case.id}")
-    if PROGRAMS[case.program].restricted and not may_open_restricted_for(g.user, case.person_id, utcnow()):
-        refuse(403, "restricted case without a grant")
     now = utcnow()
     state = services.case_state(case, now)
     kwargs = {"outcomes": state.closable_outcomes} if action == "close" else {}
@@ -551,8 +519,6 @@ def _refusal_text(refused: services.CaseActionRefused, program: str) -> str:
 @login_required
 def recall_letter(case_id: int):
     case = visible_case_or_404(case_id)
-    if PROGRAMS[case.program].restricted and not may_open_restricted_for(g.user, case.person_id, utcnow()):
-        return redirect(url_for("screenings.break_glass", person_id=case.person_id, next=request.full_path))
     if case.status is CaseStatus.CLOSED:
         abort(404)
     now = utcnow()

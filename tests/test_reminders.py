@@ -80,7 +80,7 @@ def reminders() -> dict[int, set[str]]:
 def notified(cases, staff) -> set[tuple[str, str]]:
     case_names = {case.id: name for name, case in cases.items()}
     user_names = {user.id: name for name, user in staff.items()}
-    rows = db.session.execute(sa.select(Notification.case_id, Notification.user_id)).all()
+    rows = db.session.execute(sa.select(Notification.subject_id, Notification.user_id)).all()
     return {(case_names[c], user_names[u]) for c, u in rows}
 
 
@@ -331,7 +331,7 @@ def test_two_workers_sending_reminders_at_once_send_each_reminder_exactly_once(
             sa.select(CaseEvent.case_id, CaseEvent.dedupe_key).where(CaseEvent.kind == EventKind.REMINDER)
         ).all()
         assert len(keys) == len(set(keys)) == reminded
-        per_case = Counter(db.session.scalars(sa.select(Notification.case_id)).all())
+        per_case = Counter(db.session.scalars(sa.select(Notification.subject_id)).all())
         assert set(per_case.values()) == {2} and len(per_case) == reminded  # each of the two staff, once
         attempts = db.session.scalars(
             sa.select(CaseEvent.case_id).where(CaseEvent.kind == EventKind.CONTACT_ATTEMPT)

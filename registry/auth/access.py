@@ -1,10 +1,20 @@
-"""The one place that decides which institutions' records a user may see, and whether they may write."""
+"""The kernel half of the one access policy: institution scope, person visibility, the kernel's permissions.
+
+Which institutions' records a user may see (`scope_of`), whether a person is visible (their institution
+of record is in scope, or an institution in scope is responsible for something of theirs: the domain
+says what through `registry.hooks` responsibility providers), whether a user works on the restricted
+programs or holds a break-the-glass grant for a person. The program, result and case half is
+`screenings.access`, which builds on this one; nothing else decides.
+"""
 
 import dataclasses
+import datetime as dt
 
 import sqlalchemy as sa
 
-from registry.auth.models import Role, User
+from registry import hooks
+from registry.auth.models import BreakGlassGrant, Role, User
+from registry.extensions import db
 from registry.institutions import facility_ids_under
 
 DISTRICT_ROLES = {Role.FOLLOW_UP_COORDINATOR, Role.PROGRAM_MANAGER, Role.AUDITOR}
@@ -14,6 +24,8 @@ REVEAL_ROLES = {Role.CLINIC_STAFF, Role.FOLLOW_UP_COORDINATOR}
 REGISTERING_ROLES = {Role.CLINIC_STAFF, Role.FOLLOW_UP_COORDINATOR}
 # Clinic staff merge within their institution, coordinators across the district (their scope decides which).
 MERGING_ROLES = {Role.CLINIC_STAFF, Role.FOLLOW_UP_COORDINATOR}
+# Those who enter results, by form or by lab file.
+RECORDING_ROLES = {Role.CLINIC_STAFF, Role.FOLLOW_UP_COORDINATOR}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -25,6 +37,9 @@ class Scope:
 
     def allows(self, institution_id: int | None) -> bool:
         return self.institution_ids is None or institution_id in self.institution_ids
+
+    def allows_any(self, institution_ids) -> bool:
+        return any(self.allows(i) for i in institution_ids if i is not None)
 
     def filter(self, column: sa.ColumnElement) -> sa.ColumnElement[bool]:
         """A WHERE clause restricting `column` (an institution id) to this scope."""
@@ -44,8 +59,28 @@ def scope_of(user: User) -> Scope:
     return Scope(frozenset({user.institution_id}), read_only=False)
 
 
+def responsible_institutions(person_id: int) -> set[int]:
+    """Institutions responsible for something of this person's, as the registered providers say."""
+    found: set[int] = set()
+    for provider in hooks.current().responsibility:
+        found.update(i for i in provider(person_id) if i is not None)
+    return found
+
+
+def may_see_person(scope: Scope, person) -> bool:
+    """Scope follows responsibility: the institution of record, or one responsible for the person's care."""
+    if scope.allows(person.institution_id):
+        return True
+    return scope.allows_any(responsible_institutions(person.id))
+
+
 def may_register_people(user: User) -> bool:
     return user.role in REGISTERING_ROLES
+
+
+def may_record_results(user: User) -> bool:
+    """Enter results by form or lab file (auditors and administrators do not)."""
+    return user.role in RECORDING_ROLES
 
 
 def may_merge_people(user: User) -> bool:
@@ -58,3 +93,34 @@ def may_reveal_identifiers(user: User) -> bool:
 
 def may_administer(user: User) -> bool:
     return user.role == Role.SYSTEM_ADMIN
+
+
+def may_read_audit_trail(user: User) -> bool:
+    return user.role == Role.AUDITOR
+
+
+# -- restricted programs (PMTCT) -----------------------------------------------------------------------
+
+
+def works_on_restricted(user: User) -> bool:
+    """Tell whether the user works on the restricted programs and needs no grant to open their records."""
+    return bool(user.sees_restricted_records)
+
+
+def active_grant(user: User, person_id: int, now: dt.datetime) -> BreakGlassGrant | None:
+    """The user's unexpired break-the-glass grant for this person, if any."""
+    return db.session.scalar(
+        sa.select(BreakGlassGrant)
+        .where(
+            BreakGlassGrant.user_id == user.id,
+            BreakGlassGrant.person_id == person_id,
+            BreakGlassGrant.expires_at > now,
+        )
+        .order_by(BreakGlassGrant.expires_at.desc())
+        .limit(1)
+    )
+
+
+def may_open_restricted_of(user: User, person_id: int, now: dt.datetime) -> bool:
+    """May the user open this person's restricted records now (works on them, or broke the glass)?"""
+    return works_on_restricted(user) or active_grant(user, person_id, now) is not None

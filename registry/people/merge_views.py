@@ -1,7 +1,7 @@
 """Pages to review suspected duplicate people, merge two records, and undo a merge."""
 
 import sqlalchemy as sa
-from flask import Blueprint, abort, flash, redirect, render_template, url_for
+from flask import Blueprint, abort, flash, g, redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
@@ -10,6 +10,7 @@ from wtforms import RadioField, TextAreaField
 from wtforms.fields import SelectChoice
 from wtforms.validators import DataRequired, Length
 
+from registry import hooks
 from registry.auth.access import may_merge_people
 from registry.extensions import db
 from registry.people import merge
@@ -24,12 +25,17 @@ PAIRS_SHOWN = 100
 MERGES_SHOWN = 100
 
 # What the rows pointing at a person are, by foreign key; a reference added later shows its key until named.
-LINKED_LABELS = {
-    "screening_result.person_id": _l("Screening results"),
-    "follow_up_case.person_id": _l("Follow-up cases"),
+# The domain names its own rows (registry.hooks linked_labels).
+KERNEL_LINKED_LABELS = {
     "person.mother_id": _l("Children"),
     "pregnancy.mother_id": _l("Pregnancies"),
 }
+
+
+def linked_labels() -> dict:
+    return {**KERNEL_LINKED_LABELS, **hooks.current().linked_labels}
+
+
 REFUSALS = {
     "same_person": _l("These are the same record: choose two different people."),
     "already_merged": _l("One of these records has already been merged into another."),
@@ -100,6 +106,8 @@ def _reasons_for(first: Person, second: Person) -> tuple[DuplicateReason, ...]:
 
 def _render_compare(first, second, merge_form, distinct_form, problem):
     preview = merge.merge_preview(first, second) if problem is None else None
+    if preview is not None:
+        preview = hooks.filter_merge_preview(preview, first, second, g.user)
     return render_template(
         "people/merge.html",
         first=first,
@@ -108,7 +116,7 @@ def _render_compare(first, second, merge_form, distinct_form, problem):
         distinct_form=distinct_form,
         problem=REFUSALS.get(problem) if problem else None,
         preview=preview,
-        linked_labels=LINKED_LABELS,
+        linked_labels=linked_labels(),
         reasons=_reasons_for(first, second) if problem is None else (),
     )
 
@@ -218,5 +226,5 @@ def undo(merge_id: int):
         record=record,
         form=form,
         problem=REFUSALS.get(problem) if problem else None,
-        linked_labels=LINKED_LABELS,
+        linked_labels=linked_labels(),
     )

@@ -5,8 +5,8 @@ import datetime as dt
 from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
-from registry import audit
-from registry.auth.access import may_merge_people, may_register_people, may_reveal_identifiers
+from registry import audit, hooks
+from registry.auth.access import may_merge_people, may_register_people, may_reveal_identifiers, may_see_person
 from registry.extensions import db
 from registry.i18n import DISPLAY_ZONE, local_today
 from registry.people import merge, services
@@ -21,11 +21,12 @@ REGISTRATION_FORMS = {"woman": WomanForm, "pregnant": PregnantWomanForm, "newbor
 
 
 def visible_person_or_404(person_id: int) -> Person:
-    """The person if in the user's scope; otherwise 404, so that existence does not leak."""
+    """The person if the user may see them (scope follows responsibility); otherwise 404, so that
+    existence does not leak."""
     person = db.session.get(Person, person_id)
     if person is None:
         abort(404)
-    if not current_scope().allows(person.institution_id):
+    if not may_see_person(current_scope(), person):
         refuse(404, f"person outside scope (institution {person.institution_id})")
     return person
 
@@ -115,9 +116,10 @@ def register(kind: str):
         else:
             db.session.commit()
             flash(_("Registered %(name)s.", name=person.name), "success")
-            if request.args.get("next") == url_for("screenings.choose_person"):
-                # Registered from the result-entry screen: go straight on to the result.
-                return redirect(url_for("screenings.enter_result", person_id=person.id))
+            # Registered from a domain's screen (result entry): it says where to go on.
+            onward = hooks.next_after_registration(person, request.args.get("next"))
+            if onward:
+                return redirect(onward)
             return redirect(url_for("people.detail", person_id=person.id))
     return render_template(
         "people/register.html",
@@ -166,4 +168,3 @@ def reveal(person_id: int):
     )
     db.session.commit()
     return render_template("people/detail.html", person=person, revealed=True)
-

@@ -32,6 +32,7 @@ from registry.people.idnumbers import scrub_identifiers
 from registry.people.models import IdDocumentType, Person
 from registry.people.services import DuplicatePerson
 from registry.web import current_actor, current_scope, login_required, refuse, utcnow
+from screenings import access
 from screenings import texts as screening_texts
 from screenings.engine import SubjectKind
 from screenings.imports import service, tasks
@@ -78,11 +79,8 @@ def visible_batch_or_404(batch_id: int) -> ImportBatch:
 
 def _audit_restricted_view(program_code: str, entity: str, entity_id: int) -> None:
     """Every view of a restricted program's record (PMTCT) is audited, as on the case pages."""
-    program = PROGRAMS.get(program_code)
-    if program is not None and program.restricted:
-        audit.record(
-            current_actor(), utcnow(), entity, entity_id, "READ", f"restricted {program_code} import viewed"
-        )
+    if access.is_restricted(program_code):
+        access.audit_restricted_view(current_actor(), utcnow(), entity, [entity_id], f"{program_code} import")
         db.session.commit()
 
 

@@ -1,0 +1,101 @@
+"""Where the domain plugs into the kernel: navigation, person-page panels, notification kinds, demo data.
+
+`registry/` knows people, institutions, users, audit, jobs and PDFs, and nothing of what happens to
+people. A domain package (screenings) registers what it adds here, from `create_app()`; the kernel's
+pages and commands read these registries and never import the domain.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable, Iterable
+from typing import Any
+
+
+@dataclasses.dataclass(frozen=True)
+class NavItem:
+    """A link of the main navigation: its endpoint, its (lazy) label, and who sees it."""
+
+    endpoint: str
+    label: Any
+    visible: Callable[[Any], bool] = lambda user: True
+    order: int = 50
+
+
+@dataclasses.dataclass(frozen=True)
+class PersonPanel:
+    """A section of the person page: a template included with `person` and `panel` (what `build` returns)."""
+
+    template: str
+    build: Callable[[Any], Any]
+    order: int = 50
+
+
+@dataclasses.dataclass(frozen=True)
+class NotificationKind:
+    """How a kind of notification reads (in the current language) and the page of its subject."""
+
+    text: Callable[[Any], str]
+    link: Callable[[Any], str | None] = lambda notification: None
+
+
+@dataclasses.dataclass
+class Registry:
+    """Everything a domain package added to the kernel; one per application."""
+
+    navigation: list[NavItem] = dataclasses.field(default_factory=list)
+    person_panels: list[PersonPanel] = dataclasses.field(default_factory=list)
+    notification_kinds: dict[str, NotificationKind] = dataclasses.field(default_factory=dict)
+    demo_loaders: list[Callable[..., dict]] = dataclasses.field(default_factory=list)
+    # Institutions responsible for something of a person's outside their institution of record (a case
+    # transferred to another clinic): each takes a person id and returns institution ids.
+    responsibility: list[Callable[[int], Iterable[int]]] = dataclasses.field(default_factory=list)
+    # What the rows a domain keeps about a person are called on the merge pages, by "table.column".
+    linked_labels: dict[str, Any] = dataclasses.field(default_factory=dict)
+    # Adjust what the merge-compare page shows for this user: a domain takes out what the user may not
+    # see (restricted records), so that no count tells they exist. Each takes (preview, first, second, user).
+    merge_preview_filters: list[Callable[[Any, Any, Any, Any], Any]] = dataclasses.field(default_factory=list)
+    # Where to go after registering a person when the request asked for a domain flow (e.g. result entry).
+    after_registration: list[Callable[[Any, str | None], str | None]] = dataclasses.field(
+        default_factory=list
+    )
+
+    def nav_for(self, user) -> list[NavItem]:
+        return sorted((i for i in self.navigation if i.visible(user)), key=lambda i: i.order)
+
+    def panels(self) -> list[PersonPanel]:
+        return sorted(self.person_panels, key=lambda p: p.order)
+
+
+def registry_of(app) -> Registry:
+    """The application's hook registry (created on first use)."""
+    return app.extensions.setdefault("registry_hooks", Registry())
+
+
+def current() -> Registry:
+    from flask import current_app
+
+    return registry_of(current_app)
+
+
+def load_demo(**kwargs) -> dict:
+    """Run every registered demo loader after the kernel's own demo data; merge their summaries."""
+    summary: dict = {}
+    for loader in current().demo_loaders:
+        summary.update(loader(**kwargs))
+    return summary
+
+
+def filter_merge_preview(preview, first, second, user):
+    """The merge preview as this user may see it (every registered filter applied)."""
+    for adjust in current().merge_preview_filters:
+        preview = adjust(preview, first, second, user)
+    return preview
+
+
+def next_after_registration(person, next_url: str | None) -> str | None:
+    for resolve in current().after_registration:
+        target = resolve(person, next_url)
+        if target:
+            return target
+    return None

@@ -1,0 +1,69 @@
+"""Plug screenings into the kernel: navigation, the person-page panel, notification kinds, demo data,
+the onward step after registering a person, and whose responsibility a person is.
+
+Called once from `registry.create_app()`, the only place where the kernel names this package.
+"""
+
+from __future__ import annotations
+
+from flask import Flask, url_for
+from flask_babel import lazy_gettext as _l
+
+from registry import hooks
+from registry.web import current_scope
+
+
+def _may_enter_results(user) -> bool:
+    from screenings import access
+
+    return access.may_enter_results(user, current_scope())
+
+
+def _after_registration(person, next_url: str | None) -> str | None:
+    # Registered from the result-entry screen: go straight on to the result.
+    if next_url and next_url == url_for("screenings.choose_person"):
+        return url_for("screenings.enter_result", person_id=person.id)
+    return None
+
+
+def _panel(person):
+    from screenings.views import person_panel
+
+    return person_panel(person)
+
+
+def _load_demo(seed: int = 2026, **_ignored) -> dict:
+    from screenings.demo import load_demo_screenings
+
+    return load_demo_screenings(seed=seed)
+
+
+def register(app: Flask) -> None:
+    """Register what screenings adds to the kernel's pages, notifications and commands."""
+    from screenings import access
+    from screenings.notices import NOTIFICATION_KINDS
+    from screenings.services import connect_registry_signals
+
+    registry = hooks.registry_of(app)
+    registry.navigation.extend(
+        [
+            hooks.NavItem("screenings.worklist", _l("Follow-up"), order=20),
+            hooks.NavItem(
+                "screenings.choose_person", _l("Enter a result"), visible=_may_enter_results, order=30
+            ),
+            hooks.NavItem("imports.index", _l("Lab files"), order=40),
+        ]
+    )
+    registry.person_panels.append(hooks.PersonPanel("screenings/_person_panel.html", _panel))
+    registry.notification_kinds.update(NOTIFICATION_KINDS)
+    registry.demo_loaders.append(_load_demo)
+    registry.after_registration.append(_after_registration)
+    registry.responsibility.append(access.person_case_institutions)
+    registry.linked_labels.update(
+        {
+            "screening_result.person_id": _l("Screening results"),
+            "follow_up_case.person_id": _l("Follow-up cases"),
+        }
+    )
+    registry.merge_preview_filters.append(access.merge_preview_for)
+    connect_registry_signals()
