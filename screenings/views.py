@@ -60,7 +60,7 @@ bp = Blueprint("screenings", __name__)
 
 @bp.app_context_processor
 def _screening_helpers() -> dict:
-    return {"screening_panel": person_panel, "screening_texts": texts}
+    return {"screening_texts": texts}
 
 
 def hidden_programs() -> frozenset[str]:

@@ -3,8 +3,8 @@
 The kernel's notifications name what they are about without knowing the screenings tables: the
 domain registers its notification kinds and how to link to their subject.
 
-Revision ID: 0007_notification_subject
-Revises: 0006_imports
+Revision ID: 0008_notification_subject
+Revises: 0007_subject_traits
 Create Date: 2026-12-02 16:00:00
 
 """
@@ -14,8 +14,8 @@ import sqlalchemy as sa
 
 
 # revision identifiers, used by Alembic.
-revision = "0007_notification_subject"
-down_revision = "0006_imports"
+revision = "0008_notification_subject"
+down_revision = "0007_subject_traits"
 branch_labels = None
 depends_on = None
 
