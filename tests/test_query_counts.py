@@ -96,3 +96,11 @@ def test_the_unmatched_import_queue(client, clinic, hospital, count_queries):
             factories.unmatched_row(factories.import_batch(source, clinic))
 
     assert_flat(client, count_queries, "/imports/unmatched/", add_rows, bound=6)
+
+
+def test_the_import_list(client, clinic, hospital, count_queries):
+    def add_batches(n):
+        for _ in range(n):  # each from its own source, so that a lazy load per row would show
+            factories.unmatched_row(factories.import_batch(factories.import_source(hospital), clinic))
+
+    assert_flat(client, count_queries, "/imports/", add_batches, bound=6)

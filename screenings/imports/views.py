@@ -19,7 +19,7 @@ from flask import (
     url_for,
 )
 from flask_babel import gettext as _
-from sqlalchemy.orm import contains_eager
+from sqlalchemy.orm import contains_eager, joinedload
 from wtforms.fields import SelectChoice
 
 from registry import audit
@@ -126,6 +126,7 @@ def index():
     batches = db.session.scalars(
         sa.select(ImportBatch)
         .where(scope.filter(ImportBatch.institution_id), ImportBatch.program.not_in(hidden))
+        .options(joinedload(ImportBatch.source))  # each row names its source: no query per row
         .order_by(ImportBatch.created_at.desc(), ImportBatch.id.desc())
         .limit(100)
     ).all()
