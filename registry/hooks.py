@@ -50,6 +50,8 @@ class Registry:
     # Institutions responsible for something of a person's outside their institution of record (a case
     # transferred to another clinic): each takes a person id and returns institution ids.
     responsibility: list[Callable[[int], Iterable[int]]] = dataclasses.field(default_factory=list)
+    # The same, set-based for searches: each takes a Scope and returns a WHERE clause over person.id.
+    responsibility_clauses: list[Callable[[Any], Any]] = dataclasses.field(default_factory=list)
     # What the rows a domain keeps about a person are called on the merge pages, by "table.column".
     linked_labels: dict[str, Any] = dataclasses.field(default_factory=dict)
     # Adjust what the merge-compare page shows for this user: a domain takes out what the user may not

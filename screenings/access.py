@@ -138,6 +138,17 @@ def person_case_institutions(person_id: int) -> set[int]:
     return {i for row in rows for i in row if i is not None}
 
 
+def person_case_clause(scope: Scope, person_id: sa.ColumnElement) -> sa.ColumnElement[bool]:
+    """People with a case this scope is responsible for or asked to take (a set-based responsibility hook)."""
+    cases = sa.select(FollowUpCase.person_id).where(
+        sa.or_(
+            scope.filter(FollowUpCase.responsible_institution_id),
+            scope.filter(FollowUpCase.transfer_to_institution_id),
+        )
+    )
+    return person_id.in_(cases)
+
+
 def audit_restricted_view(
     actor: Actor, now: dt.datetime, entity: str, entity_ids: Iterable[int], what: str
 ) -> None:

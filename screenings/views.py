@@ -26,8 +26,8 @@ from registry.i18n import DISPLAY_ZONE, N_
 from registry.institutions import Institution, facility_ids_under
 from registry.people.forms import SearchForm
 from registry.people.models import Person
-from registry.people.services import search_people
-from registry.people.views import visible_person_or_404
+from registry.people.services import audited_search
+from registry.people.views import people_in_scope, visible_person_or_404
 from registry.web import current_actor, current_scope, login_required, refuse, utcnow
 from screenings import access, services, texts
 from screenings.engine import (
@@ -130,7 +130,8 @@ def choose_person():
     form = SearchForm()
     people = None
     if form.validate_on_submit():
-        people = search_people(form.q.data, current_scope().filter(Person.institution_id))
+        people = audited_search(form.q.data, people_in_scope(), current_actor(), utcnow())
+        db.session.commit()
     return render_template("screenings/choose_person.html", form=form, people=people)
 
 

@@ -59,6 +59,7 @@ def register(app: Flask) -> None:
     registry.demo_loaders.append(_load_demo)
     registry.after_registration.append(_after_registration)
     registry.responsibility.append(access.person_case_institutions)
+    registry.responsibility_clauses.append(access.person_case_clause)
     registry.linked_labels.update(
         {
             "screening_result.person_id": _l("Screening results"),

@@ -234,3 +234,21 @@ def test_breaking_the_glass_on_the_person_opens_their_records_and_audits_each_vi
     actions = db.session.scalars(sa.select(AuditEvent.action).order_by(AuditEvent.id)).all()
     assert actions.count("BREAK_GLASS") == 1 and actions.count("READ") == 3
     assert db.session.get(ScreeningResult, recorded.result.id) is not None
+
+
+# -- searches ---------------------------------------------------------------------------------------
+
+
+def test_the_receiving_institution_finds_the_transferred_person_by_search(client, baby, transferred):
+    page = text(client.post("/people/", data={"q": "王小宝"}))
+    assert f"/people/{baby.id}" in page
+
+
+def test_every_search_is_audited_without_the_term(client, district, make_person, make_user, login):
+    make_person(district["hospital"], name="赵雪", id_type="RESIDENT_ID", id_number="11010519491231002X")
+    login(make_user(Role.CLINIC_STAFF, district["hospital"]))
+    client.post("/people/", data={"q": "11010519491231002X"})
+    client.post("/people/", data={"q": "赵"})
+    searches = db.session.scalars(sa.select(AuditEvent).where(AuditEvent.action == "SEARCH")).all()
+    assert [s.summary.split(":")[0] for s in searches] == ["by ID", "by NAME"]
+    assert all("11010519491231002X" not in s.summary and "赵" not in s.summary for s in searches)

@@ -74,6 +74,15 @@ def may_see_person(scope: Scope, person) -> bool:
     return scope.allows_any(responsible_institutions(person.id))
 
 
+def person_scope_clause(scope: Scope, person_institution: sa.ColumnElement, person_id: sa.ColumnElement):
+    """A WHERE clause for the people this scope may see: by institution of record, or responsibility."""
+    if scope.institution_ids is None:
+        return sa.true()
+    clauses = [scope.filter(person_institution)]
+    clauses.extend(clause(scope, person_id) for clause in hooks.current().responsibility_clauses)
+    return sa.or_(*clauses)
+
+
 def may_register_people(user: User) -> bool:
     return user.role in REGISTERING_ROLES
 

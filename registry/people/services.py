@@ -153,6 +153,31 @@ def next_birth_order(mother_id: int) -> int:
     return (highest or 0) + 1
 
 
+def search_term_kind(text: str) -> str:
+    """What a search term is (ID, PHONE, PINYIN or NAME): said in the audit row instead of the term."""
+    term = text.strip()
+    compact = normalise(term)
+    if compact[:-1].isdigit() and len(compact) >= 15:
+        return "ID"
+    if compact.isdigit() and len(compact) >= 7:
+        return "PHONE"
+    return "PINYIN" if term.isascii() else "NAME"
+
+
+def audited_search(
+    text: str, scope_clause: sa.ColumnElement[bool], actor: Actor, now: dt.datetime, limit: int = 50
+) -> list[Person]:
+    """Search people and record the search (DHIS2's SEARCH audit): what kind of term, whom it found.
+
+    The term itself is not stored: it may be a full ID or phone number."""
+    found = search_people(text, scope_clause, limit)
+    ids = ",".join(str(p.id) for p in found)
+    audit.record(
+        actor, now, "person", None, "SEARCH", f"by {search_term_kind(text)}: {len(found)} found [{ids}]"
+    )
+    return found
+
+
 def search_people(text: str, scope_clause: sa.ColumnElement[bool], limit: int = 50) -> list[Person]:
     """People in scope matching an ID number, a phone number, a name or its pinyin (full or initials)."""
     term = text.strip()

@@ -6,7 +6,13 @@ from flask import Blueprint, abort, flash, g, redirect, render_template, request
 from flask_babel import gettext as _
 
 from registry import audit, hooks
-from registry.auth.access import may_merge_people, may_register_people, may_reveal_identifiers, may_see_person
+from registry.auth.access import (
+    may_merge_people,
+    may_register_people,
+    may_reveal_identifiers,
+    may_see_person,
+    person_scope_clause,
+)
 from registry.extensions import db
 from registry.i18n import DISPLAY_ZONE, local_today
 from registry.people import merge, services
@@ -31,6 +37,11 @@ def visible_person_or_404(person_id: int) -> Person:
     return person
 
 
+def people_in_scope():
+    """The WHERE clause of the people this user may see (scope follows responsibility)."""
+    return person_scope_clause(current_scope(), Person.institution_id, Person.id)
+
+
 @bp.route("/", methods=["GET", "POST"])
 @login_required
 def search():
@@ -38,7 +49,8 @@ def search():
     form = SearchForm()
     results = None
     if form.validate_on_submit():
-        results = services.search_people(form.q.data, current_scope().filter(Person.institution_id))
+        results = services.audited_search(form.q.data, people_in_scope(), current_actor(), utcnow())
+        db.session.commit()
     return render_template("people/search.html", form=form, results=results)
 
 

@@ -23,6 +23,7 @@ from sqlalchemy.orm import contains_eager, joinedload
 from wtforms.fields import SelectChoice
 
 from registry import audit
+from registry.auth.access import may_see_person
 from registry.extensions import db
 from registry.i18n import local_today
 from registry.job_records import JobRecord, JobStatus, start_job
@@ -31,6 +32,7 @@ from registry.people.forms import SearchForm
 from registry.people.idnumbers import scrub_identifiers
 from registry.people.models import IdDocumentType, Person
 from registry.people.services import DuplicatePerson
+from registry.people.views import people_in_scope
 from registry.web import current_actor, current_scope, login_required, refuse, utcnow
 from screenings import access
 from screenings import texts as screening_texts
@@ -437,7 +439,8 @@ def unmatched(row_id: int):
     search = SearchForm()
     results = None
     if search.validate_on_submit():
-        results = people_services.search_people(search.q.data, current_scope().filter(Person.institution_id))
+        results = people_services.audited_search(search.q.data, people_in_scope(), current_actor(), utcnow())
+        db.session.commit()
     elif request.method == "GET" and row.status is UnmatchedStatus.WAITING and row.raw_values.get(NAME):
         search.q.data = row.raw_values.get(NAME)
     return render_template(
@@ -471,11 +474,7 @@ def match(row_id: int):
         flash(_("Choose the person this row is about."), "error")
         return redirect(url_for("imports.unmatched", row_id=row.id))
     person = db.session.get(Person, form.person_id.data)
-    if (
-        person is None
-        or person.merged_into_id is not None
-        or not current_scope().allows(person.institution_id)
-    ):
+    if person is None or person.merged_into_id is not None or not may_see_person(current_scope(), person):
         refuse(404, "person outside scope")
     try:
         service.import_unmatched_row(row, person, current_actor(), utcnow())
