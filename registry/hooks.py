@@ -39,6 +39,15 @@ class NotificationKind:
     link: Callable[[Any], str | None] = lambda notification: None
 
 
+@dataclasses.dataclass(frozen=True)
+class ManualJob:
+    """A job an administrator may start by hand: its record kind, its dotted function, its button label."""
+
+    kind: str
+    function: str
+    label: Any
+
+
 @dataclasses.dataclass
 class Registry:
     """Everything a domain package added to the kernel; one per application."""
@@ -46,6 +55,7 @@ class Registry:
     navigation: list[NavItem] = dataclasses.field(default_factory=list)
     person_panels: list[PersonPanel] = dataclasses.field(default_factory=list)
     notification_kinds: dict[str, NotificationKind] = dataclasses.field(default_factory=dict)
+    manual_jobs: dict[str, ManualJob] = dataclasses.field(default_factory=dict)
     demo_loaders: list[Callable[..., dict]] = dataclasses.field(default_factory=list)
     # Institutions responsible for something of a person's outside their institution of record (a case
     # transferred to another clinic): each takes a person id and returns institution ids.

@@ -56,6 +56,14 @@ def register(app: Flask) -> None:
     )
     registry.person_panels.append(hooks.PersonPanel("screenings/_person_panel.html", _panel))
     registry.notification_kinds.update(NOTIFICATION_KINDS)
+    registry.manual_jobs.update(
+        {
+            "sweep": hooks.ManualJob("sweep", "screenings.tasks.daily_sweep", _l("Run today's sweep now")),
+            "reminders": hooks.ManualJob(
+                "reminders", "screenings.tasks.send_reminders", _l("Send due reminders now")
+            ),
+        }
+    )
     registry.demo_loaders.append(_load_demo)
     registry.after_registration.append(_after_registration)
     registry.responsibility.append(access.person_case_institutions)

@@ -361,3 +361,17 @@ def test_clinic_staff_record_that_a_family_declines_sms_reminders(
         )
     ).all()
     assert actions == ["reminder_opt_out on", "reminder_opt_out off"]
+
+
+def test_a_pmtct_case_whose_institution_has_no_pmtct_staff_reaches_the_district_coordinator_who_does(
+    cases, district, make_user
+):
+    clinic = make_user(Role.CLINIC_STAFF, district["hospital"])
+    plain = make_user(Role.FOLLOW_UP_COORDINATOR, district["mch"])
+    pmtct = make_user(Role.FOLLOW_UP_COORDINATOR, district["mch"], sees_restricted_records=True)
+    claim(T1)
+    rows = db.session.execute(
+        sa.select(Notification.user_id).where(Notification.subject_id == cases["F"].id)
+    ).scalars()
+    # Nobody at the hospital works on PMTCT: the exposed infant's reminder goes to the coordinator who does.
+    assert set(rows) == {pmtct.id} and clinic.id != plain.id

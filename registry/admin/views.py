@@ -10,6 +10,7 @@ from wtforms import BooleanField, PasswordField, SelectField, StringField
 from wtforms.fields import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional, Regexp, ValidationError
 
+from registry import hooks
 from registry.admin import services
 from registry.admin.services import AdminError, InstitutionData, UserData
 from registry.auth.access import may_administer
@@ -212,14 +213,13 @@ def jobs():
         queue_up = bool(redis_connection().ping())
     except RedisError:
         queue_up = False
-    return render_template("admin/jobs.html", failed=failed, recent=recent, queue_up=queue_up)
-
-
-# What an administrator may start by hand: the scheduled jobs, for a day that was missed or to try again.
-MANUAL_JOBS = {
-    "sweep": "screenings.tasks.daily_sweep",
-    "reminders": "screenings.tasks.send_reminders",
-}
+    return render_template(
+        "admin/jobs.html",
+        failed=failed,
+        recent=recent,
+        queue_up=queue_up,
+        manual_jobs=list(hooks.current().manual_jobs.values()),
+    )
 
 
 @bp.route("/jobs/start/<kind>", methods=["POST"])
@@ -227,9 +227,10 @@ MANUAL_JOBS = {
 def start_job(kind: str):
     from registry.job_records import start_job as start
 
-    if kind not in MANUAL_JOBS:
-        abort(404)
-    record = start(kind, MANUAL_JOBS[kind], actor=current_actor(), now=utcnow())
+    # What an administrator may start by hand (the domain's scheduled jobs, registered in registry.hooks),
+    # for a day that was missed or to try again.
+    job = hooks.current().manual_jobs.get(kind) or abort(404)
+    record = start(kind, job.function, actor=current_actor(), now=utcnow())
     _flash_queued(record)
     return redirect(url_for("admin.jobs"))
 
