@@ -30,6 +30,7 @@ from screenings.engine import (
     Subject,
     check_event,
     derive_case_state,
+    reaches_family,
 )
 
 DAY = dt.timedelta(days=1)
@@ -99,9 +100,6 @@ class Journey:
     final_state: object = None  # the engine's CaseState after the last event
 
 
-_REACHING = {ContactOutcome.REACHED, ContactOutcome.REFUSED, ContactOutcome.MOVED_AWAY, ContactOutcome.DIED}
-
-
 def _attempt(offset, channel, outcome, step) -> JEvent:
     return JEvent(
         EventKind.CONTACT_ATTEMPT,
@@ -109,7 +107,7 @@ def _attempt(offset, channel, outcome, step) -> JEvent:
         step=step,
         channel=channel,
         contact_outcome=outcome,
-        reached=outcome in _REACHING,
+        reached=reaches_family(outcome),
     )
 
 

@@ -27,6 +27,7 @@ from screenings.engine import (
     ADMINISTRATIVE_OUTCOMES,
     CHANNEL_CHOICES,
     CONTACT_OUTCOME_CHOICES,
+    REACHING_OUTCOMES,
     ClosureOutcome,
     Field,
     FieldKind,
@@ -178,7 +179,7 @@ class ContactForm(CaseActionForm):
         self._not_in_future(field)
 
     def validate_person_reached(self, field) -> None:
-        reached = self.contact_outcome.data in ("REACHED", "REFUSED", "MOVED_AWAY", "DIED")
+        reached = self.contact_outcome.data in REACHING_OUTCOMES
         if reached and not field.data:
             raise ValidationError(_l("Say who was reached."))
 

@@ -40,6 +40,7 @@ from registry.extensions import db
 from registry.institutions import Institution, facility_ids_under
 from registry.notifications import Notification
 from screenings import access
+from screenings.cases.writer import reminder_row
 from screenings.engine import LOCAL_TZ, CaseStatus, ContactChannel, ContactOutcome, EventKind
 from screenings.models import CaseEvent, FollowUpCase
 from screenings.notices import NOTIFICATION_SUBJECT, REMINDER_DUE_SOON, REMINDER_OVERDUE
@@ -320,21 +321,20 @@ def _store_claims(
 def _insert_claim(claim: _Claim, now: dt.datetime, actor: Actor, run: ReminderRun) -> CaseEvent:
     channels = [CHANNEL_IN_APP] + ([CHANNEL_SMS] if claim.sms else [])
     event = CaseEvent(
-        case_id=claim.case_id,
-        kind=EventKind.REMINDER,
-        occurred_at=now,
-        recorded_at=now,
-        recorded_by_id=actor.user_id,
-        recorded_by_name=actor.username,
-        step=claim.step,
-        data={
-            "kind": claim.kind,
-            "due_on": claim.due_on.isoformat(),
-            "channels": channels,
-            "recipients": len(claim.recipients),
-        },
-        rule_version=claim.rule_version,
-        dedupe_key=claim.key,
+        **reminder_row(
+            claim.case_id,
+            claim.step,
+            claim.rule_version,
+            claim.key,
+            {
+                "kind": claim.kind,
+                "due_on": claim.due_on.isoformat(),
+                "channels": channels,
+                "recipients": len(claim.recipients),
+            },
+            now,
+            actor,
+        )
     )
     db.session.add(event)
     db.session.flush()

@@ -24,6 +24,7 @@ from registry.institutions import Institution
 from registry.people.models import Person, PersonKind
 from registry.people.models import Sex as PersonSex
 from registry.people.services import person_registered
+from screenings.cases.writer import apply_state, new_event
 from screenings.engine import (
     AUTOMATED,
     LOCAL_TZ,
@@ -56,22 +57,7 @@ from screenings.models import CaseEvent, FollowUpCase, ScreeningResult
 from screenings.programs import PROGRAMS, get_program
 
 WEB_SOURCE = "WEB"
-# A contact that learned something of the family counts as reaching them.
-_REACHING_OUTCOMES = frozenset(
-    {ContactOutcome.REACHED, ContactOutcome.REFUSED, ContactOutcome.MOVED_AWAY, ContactOutcome.DIED}
-)
-# Why a case exists, most urgent first: a confirmed positive before a referral before a missed screen.
-_REASON_RISK = {
-    CaseReason.POSITIVE_RESULT: 1,
-    CaseReason.EXPOSED_INFANT: 1,
-    CaseReason.REFERRED_RESULT: 2,
-    CaseReason.UNSATISFACTORY_SPECIMEN: 3,
-    CaseReason.MISSED_SCREENING: 3,
-    CaseReason.HIGH_RISK_SURVEILLANCE: 4,
-}
 _SEX = {PersonSex.FEMALE: Sex.FEMALE, PersonSex.MALE: Sex.MALE, PersonSex.UNKNOWN: Sex.UNKNOWN}
-# A maternal result this close before a birth still belongs to that pregnancy (tests at labour).
-_DELIVERY_TESTING_MARGIN = dt.timedelta(days=7)
 
 
 class ResultRejected(ValueError):
@@ -119,13 +105,22 @@ class RecordedResult:
 # -- subjects -------------------------------------------------------------------------------------
 
 
+# The roles a kind of person may play in a program, the usual one first.
+_SUBJECT_KINDS = {
+    PersonKind.WOMAN: (SubjectKind.WOMAN, SubjectKind.PREGNANT_WOMAN),
+    PersonKind.NEWBORN: (SubjectKind.NEWBORN, SubjectKind.CHILD),
+    PersonKind.CHILD: (SubjectKind.CHILD, SubjectKind.NEWBORN),
+}
+
+
+def person_kinds_screened(program: Program) -> tuple[PersonKind, ...]:
+    """Return the kinds of person a program's eligibility screens in their usual role (newborns, say)."""
+    return tuple(kind for kind, roles in _SUBJECT_KINDS.items() if roles[0] in program.eligibility.kinds)
+
+
 def subject_kind_for(person: Person, program: Program) -> SubjectKind:
     """Return the role a person plays in a program: a woman tested in pregnancy is a pregnant woman."""
-    candidates = {
-        PersonKind.WOMAN: (SubjectKind.WOMAN, SubjectKind.PREGNANT_WOMAN),
-        PersonKind.NEWBORN: (SubjectKind.NEWBORN, SubjectKind.CHILD),
-        PersonKind.CHILD: (SubjectKind.CHILD, SubjectKind.NEWBORN),
-    }.get(person.kind, (SubjectKind.WOMAN,))
+    candidates = _SUBJECT_KINDS.get(person.kind, (SubjectKind.WOMAN,))
     for kind in candidates:
         if kind in program.eligibility.kinds:
             return kind
@@ -195,41 +190,6 @@ def case_state(case: FollowUpCase, as_of: dt.datetime, events: list[CaseEvent] |
     """Replay a case's events as of a moment (the case page, the sweep and the tests read this)."""
     facts = [event_fact(e) for e in (case_events(case) if events is None else events)]
     return derive_case_state(get_program(case.program), opened_case_of(case), facts, as_of)
-
-
-def responsible_institution_after(case: FollowUpCase, events: Iterable[CaseEvent]) -> int:
-    """Return who is responsible after these events: the opener, then each accepted transfer's receiver."""
-    responsible = case.opening_institution_id
-    for event in events:
-        if event.kind is EventKind.TRANSFER_ACCEPTED:
-            responsible = int(event.data["to_institution"])
-    return responsible
-
-
-def risk_rank(reason: CaseReason, state: CaseState) -> int:
-    """Return the worklist's risk order: escalated or lost first, then by why the case exists."""
-    if state.escalated_at is not None or state.status is CaseStatus.LOST_TO_FOLLOW_UP:
-        return 0
-    return _REASON_RISK.get(reason, 5)
-
-
-def apply_state(case: FollowUpCase, state: CaseState, events: list[CaseEvent], as_of: dt.datetime) -> None:
-    """Write the derived state into the case row's indexed columns."""
-    case.status = state.status
-    case.current_step = state.current_step
-    case.track = state.track
-    case.due_at = state.due_at
-    case.warn_at = state.warn_at
-    case.due_set_at = state.due_set_at
-    case.rule_version = state.rule_version
-    case.escalated_at = state.escalated_at
-    case.contact_attempts = len(state.attempts)
-    case.risk_rank = risk_rank(case.reason, state)
-    case.outcome = state.outcome
-    case.closed_at = state.closed_at
-    case.state_as_of = as_of
-    case.transfer_to_institution_id = int(state.transfer_to) if state.transfer_pending else None
-    case.responsible_institution_id = responsible_institution_after(case, events)
 
 
 # -- results ----------------------------------------------------------------------------------------
@@ -610,7 +570,7 @@ def _open_cases_for_exposed_children(
     mother: Person, program: Program, result: ScreeningResult, actor: Actor, now: dt.datetime
 ) -> tuple[FollowUpCase, ...]:
     """A positive mother already delivered: open her newborns' exposed-infant cases."""
-    since = (result.performed_at - _DELIVERY_TESTING_MARGIN).date()
+    since = (result.performed_at - program.exposed_infant.delivery_testing_margin).date()
     children = db.session.scalars(
         sa.select(Person).where(
             Person.mother_id == mother.id, Person.birth_on >= since, Person.merged_into_id.is_(None)
@@ -639,19 +599,17 @@ def open_cases_for_newborn(infant: Person, actor: Actor, now: dt.datetime) -> tu
     if infant.mother_id is None:
         return ()
     birth = infant.birth_at or dt.datetime.combine(infant.birth_on, dt.time(23, 59), LOCAL_TZ)
-    exposing = db.session.scalars(
-        sa.select(ScreeningResult.program)
-        .where(
-            ScreeningResult.person_id == infant.mother_id,
-            ScreeningResult.exposes_infant.is_(True),
-            ScreeningResult.performed_at <= birth + _DELIVERY_TESTING_MARGIN,
-        )
-        .distinct()
-    )
+    # The earliest exposing result per program; each program's plan says how long after a birth it counts.
+    exposing = db.session.execute(
+        sa.select(ScreeningResult.program, sa.func.min(ScreeningResult.performed_at))
+        .where(ScreeningResult.person_id == infant.mother_id, ScreeningResult.exposes_infant.is_(True))
+        .group_by(ScreeningResult.program)
+    ).all()
     opened = []
-    for code in sorted(exposing):
+    for code, first_at in sorted(exposing):
         program = PROGRAMS.get(code)
-        if program is not None and program.exposed_infant is not None:
+        plan = program.exposed_infant if program is not None else None
+        if plan is not None and first_at <= birth + plan.delivery_testing_margin:
             case = open_exposed_infant(infant, program, actor, now)
             if case is not None:
                 opened.append(case)
@@ -695,17 +653,7 @@ def _event(
     data: dict | None = None,
     **fields: object,
 ) -> CaseEvent:
-    return CaseEvent(
-        case_id=case.id,
-        kind=kind,
-        occurred_at=occurred_at,
-        recorded_at=now,
-        recorded_by_id=actor.user_id,
-        recorded_by_name=actor.username,
-        rule_version=program.rule_version,
-        data=data or {},
-        **fields,
-    )
+    return new_event(case, kind, occurred_at, actor, now, program.rule_version, data, **fields)
 
 
 def _append(
@@ -789,7 +737,6 @@ def log_contact_attempt(
         {AUTOMATED: True} if automated else None,
         step=case.current_step, channel=ContactChannel(channel),
         contact_outcome=ContactOutcome(contact_outcome),
-        reached=ContactOutcome(contact_outcome) in _REACHING_OUTCOMES,
         person_reached=person_reached, relationship_to_subject=relationship,
         next_appointment_at=next_appointment_at, note=note, dedupe_key=dedupe_key,
     )  # fmt: skip

@@ -25,7 +25,6 @@ import dataclasses
 import datetime as dt
 from collections import defaultdict
 from collections.abc import Callable, Iterable
-from types import SimpleNamespace
 
 import sqlalchemy as sa
 from sqlalchemy.orm import selectinload
@@ -33,12 +32,19 @@ from sqlalchemy.orm import selectinload
 from registry import audit
 from registry.audit import Actor
 from registry.extensions import db
-from registry.people.models import Person, PersonKind
+from registry.people.models import Person
+from screenings.cases.writer import (
+    apply_state,
+    clock_transition_sql,
+    status_changed_row,
+    write_clock_transition,
+    write_escalations,
+)
 from screenings.engine import (
     LOCAL_TZ,
-    CaseReason,
     CaseStatus,
-    EventKind,
+    ClockTransition,
+    clock_transitions,
     escalation_threshold,
     is_screening_missed,
     step_escalation_due,
@@ -46,10 +52,9 @@ from screenings.engine import (
 from screenings.models import CaseEvent, FollowUpCase, ScreeningResult
 from screenings.programs import PROGRAMS, get_program
 from screenings.services import (
-    apply_state,
     case_state,
     open_missed_screening,
-    risk_rank,
+    person_kinds_screened,
     subject_kind_for,
     subject_of,
 )
@@ -159,29 +164,13 @@ def run_sweep(
     moment = sweep_moment(as_of)
     report = SweepReport(as_of=as_of, moment=moment)
     batches = _Batches(report, commit, progress)
-    report.overdue = _mark_statuses(
-        moment,
-        actor,
-        batch_size,
-        batches,
-        new_status=_OVERDUE,
-        condition=sa.and_(
-            FollowUpCase.status.in_([_OPEN, _DUE_SOON]),
-            FollowUpCase.due_at < moment,
-        ),
-    )
-    report.due_soon = _mark_statuses(
-        moment,
-        actor,
-        batch_size,
-        batches,
-        new_status=_DUE_SOON,
-        condition=sa.and_(
-            FollowUpCase.status == _OPEN,
-            FollowUpCase.due_at >= moment,
-            FollowUpCase.warn_at <= moment,
-        ),
-    )
+    # The engine says which statuses the clock moves a step into, from which, and when; highest first.
+    for transition in clock_transitions():
+        changed = _mark_statuses(moment, actor, batch_size, batches, transition)
+        if transition.to_status is _OVERDUE:
+            report.overdue += changed
+        elif transition.to_status is _DUE_SOON:
+            report.due_soon += changed
     # Lost before escalated: a case that is both gets the LOST flag recorded, then the escalation.
     report.lost = _flag_lost(moment, actor, batch_size, batches)
     report.escalated = _escalate(moment, actor, batch_size, batches)
@@ -226,44 +215,14 @@ def _keyset_batches(condition, batch_size: int, lock: bool = False) -> Iterable[
 
 
 def _mark_statuses(
-    moment: dt.datetime,
-    actor: Actor,
-    batch_size: int,
-    batches: _Batches,
-    *,
-    new_status: CaseStatus,
-    condition,
+    moment: dt.datetime, actor: Actor, batch_size: int, batches: _Batches, transition: ClockTransition
 ) -> int:
     """Move cases whose cached dates say so to a status, with one STATUS_CHANGED event each."""
-    condition = sa.and_(condition, FollowUpCase.state_as_of <= moment)
+    condition = sa.and_(clock_transition_sql(transition, moment), FollowUpCase.state_as_of <= moment)
+    new_status = transition.to_status
     changed = 0
     for rows in _keyset_batches(condition, batch_size, lock=True):
-        ids = [row.id for row in rows]
-        events = [
-            {
-                "case_id": row.id,
-                "kind": EventKind.STATUS_CHANGED,
-                "occurred_at": moment,
-                "recorded_at": moment,
-                "recorded_by_id": actor.user_id,
-                "recorded_by_name": actor.username,
-                "step": row.current_step,
-                "data": {"status": str(new_status), "from": str(row.status)},
-                "rule_version": row.rule_version,
-            }
-            for row in rows
-        ]
-        db.session.execute(sa.insert(CaseEvent), events)
-        # The version is left alone: a status that follows from the clock conflicts with no one's edit,
-        # and whoever saves next recomputes it anyway.
-        result = db.session.execute(
-            sa.update(FollowUpCase)
-            .where(FollowUpCase.id.in_(ids))
-            .values(status=new_status, state_as_of=moment)
-            .execution_options(synchronize_session=False)
-        )
-        if result.rowcount != len(ids):
-            raise RuntimeError(f"sweep: {len(ids)} cases selected, {result.rowcount} updated")
+        ids = write_clock_transition(rows, transition, moment, actor)
         audit.record(
             actor, moment, "follow_up_case", None, f"SWEEP_{new_status}",
             f"{len(ids)} cases {new_status} as of {moment.isoformat()} (ids {ids[0]}…{ids[-1]})",
@@ -293,17 +252,10 @@ def _load_cases(ids: list[int]) -> tuple[list[FollowUpCase], dict[int, list[Case
 def _status_event(
     case: FollowUpCase, old: CaseStatus, moment: dt.datetime, actor: Actor, **data
 ) -> CaseEvent:
-    return CaseEvent(
-        case_id=case.id,
-        kind=EventKind.STATUS_CHANGED,
-        occurred_at=moment,
-        recorded_at=moment,
-        recorded_by_id=actor.user_id,
-        recorded_by_name=actor.username,
-        step=case.current_step,
-        data={"status": str(case.status), "from": str(old), **data},
-        rule_version=case.rule_version,
+    row = status_changed_row(
+        case.id, case.current_step, case.rule_version, old, case.status, moment, actor, **data
     )
+    return CaseEvent(**row)
 
 
 def _flag_lost(moment: dt.datetime, actor: Actor, batch_size: int, batches: _Batches) -> int:
@@ -356,10 +308,6 @@ def _escalate(moment: dt.datetime, actor: Actor, batch_size: int, batches: _Batc
         FollowUpCase.due_at <= moment - smallest_escalation_threshold(),
         FollowUpCase.state_as_of <= moment,
     )
-    # The worklist's risk order of an escalated case, from the one function that decides it.
-    escalated_rank = risk_rank(
-        CaseReason.POSITIVE_RESULT, SimpleNamespace(escalated_at=moment, status=_ESCALATED)
-    )
     escalated = 0
     for rows in _keyset_batches(condition, batch_size, lock=True):
         due = [
@@ -368,38 +316,7 @@ def _escalate(moment: dt.datetime, actor: Actor, batch_size: int, batches: _Batc
             if step_escalation_due(get_program(row.program), row.current_step, row.due_at, moment)
         ]
         if due:
-            db.session.execute(
-                sa.insert(CaseEvent),
-                [
-                    {
-                        "case_id": row.id,
-                        "kind": EventKind.ESCALATED,
-                        "occurred_at": moment,
-                        "recorded_at": moment,
-                        "recorded_by_id": actor.user_id,
-                        "recorded_by_name": actor.username,
-                        "step": row.current_step,
-                        "note": f"overdue {(moment - row.due_at) // dt.timedelta(days=1)} days",
-                        "data": {},
-                        "rule_version": get_program(row.program).rule_version,
-                    }
-                    for row in due
-                ],
-            )
-            ids = [row.id for row in due]
-            # The version moves on: someone about to escalate or act on the case by hand must see this first.
-            db.session.execute(
-                sa.update(FollowUpCase)
-                .where(FollowUpCase.id.in_(ids))
-                .values(
-                    escalated_at=moment,
-                    status=_ESCALATED,
-                    risk_rank=escalated_rank,
-                    state_as_of=moment,
-                    version=FollowUpCase.version + 1,
-                )
-                .execution_options(synchronize_session=False)
-            )
+            ids = write_escalations(due, moment, actor)
             audit.record(
                 actor, moment, "follow_up_case", None, "SWEEP_ESCALATED",
                 f"{len(ids)} cases escalated as of {moment.isoformat()} (ids {ids[0]}…{ids[-1]})",
@@ -419,6 +336,10 @@ def _open_missed_screenings(
     for program in PROGRAMS.values():
         if program.screening_window is None:
             continue
+        # Who the program screens is its eligibility's to say, not the sweep's.
+        kinds = person_kinds_screened(program)
+        if not kinds:
+            continue
         last_id = 0
         while True:
             screened = sa.exists().where(
@@ -430,7 +351,7 @@ def _open_missed_screenings(
             people = db.session.scalars(
                 sa.select(Person)
                 .where(
-                    Person.kind == PersonKind.NEWBORN,
+                    Person.kind.in_(kinds),
                     # A record merged into another is no longer a person of its own; the kept one is searched.
                     Person.merged_into_id.is_(None),
                     Person.birth_on >= earliest,

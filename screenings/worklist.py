@@ -21,6 +21,7 @@ from registry.hardening import LARGEST_ID
 from registry.i18n import DISPLAY_ZONE
 from registry.people.models import Person
 from screenings.engine import CaseStatus
+from screenings.engine import days_overdue as engine_days_overdue
 from screenings.models import FollowUpCase
 
 TABS = ("due_today", "due_week", "overdue", "escalated", "transfers", "lost", "all")
@@ -101,7 +102,7 @@ def decode_cursor(cursor: str | None, sort: str) -> tuple | None:
 
 def days_overdue(case: FollowUpCase, now: dt.datetime) -> int:
     """Return whole days past the due date (0 when not yet due)."""
-    return (now - case.due_at).days if case.due_at is not None and case.due_at < now else 0
+    return engine_days_overdue(case.due_at, now)
 
 
 def load_worklist(

@@ -8,9 +8,10 @@ import sqlalchemy as sa
 
 from registry.audit import AuditEvent
 from registry.extensions import db
+from screenings.cases.writer import risk_rank
 from screenings.engine import CaseReason, CaseStatus, EventKind
 from screenings.models import CaseEvent, FollowUpCase
-from screenings.services import case_state, record_result, risk_rank
+from screenings.services import case_state, record_result
 from screenings.sweep import run_sweep, sweep_moment
 from tests.sweep_cases import BIRTH0, CLINIC, NOW, D, H, event_count, names_by_status, newborn, prepare_cases
 

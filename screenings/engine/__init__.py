@@ -89,6 +89,16 @@ from .predicates import (
 )
 from .schedule import ScreeningWindowTimes, exposed_infant_schedule, is_screening_missed, screening_window
 from .settings import Evidence, Setting, SettingBook, SettingValues, coerce_setting_value
+from .status import (
+    CLOCK_STATUS_RULES,
+    STATUS_PRECEDENCE,
+    ClockCondition,
+    ClockTransition,
+    clock_transitions,
+    days_overdue,
+    open_status,
+    status_of,
+)
 from .times import LOCAL_TZ, add_calendar_months, add_interval, completed_age
 from .values import parse_values, validate_values
 from .vocabulary import (
@@ -97,6 +107,7 @@ from .vocabulary import (
     CONTACT_OUTCOME_CHOICES,
     NO_TRAITS,
     OUTCOME_MEANINGS,
+    REACHING_OUTCOMES,
     CaseAction,
     CaseReason,
     CaseStatus,
@@ -119,6 +130,7 @@ from .vocabulary import (
     TargetComparison,
     TimeUnit,
     Traits,
+    reaches_family,
 )
 from .workflow import (
     CaseState,
@@ -138,6 +150,16 @@ __all__ = [
     "program_message",
     "render_message",
     "setting_parameters",
+    "CLOCK_STATUS_RULES",
+    "REACHING_OUTCOMES",
+    "STATUS_PRECEDENCE",
+    "ClockCondition",
+    "ClockTransition",
+    "clock_transitions",
+    "days_overdue",
+    "open_status",
+    "reaches_family",
+    "status_of",
     "ADMINISTRATIVE_OUTCOMES",
     "AUTOMATED",
     "BIRTH_COHORT",

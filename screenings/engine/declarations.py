@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from dataclasses import field as dataclass_field
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 from functools import cached_property
 from typing import TYPE_CHECKING
@@ -295,6 +295,8 @@ class ExposedInfantPlan:
     first_step: str
     schedule: tuple[str, ...]  # the routine path, in order; NEXT_IN_SCHEDULE resumes along it
     schedule_end_outcome: ClosureOutcome = ClosureOutcome.NOT_CONFIRMED  # resumed past the last step
+    # A maternal result this long after a birth still belongs to that pregnancy (tests at labour).
+    delivery_testing_margin: timedelta = timedelta(0)
 
 
 @dataclass(frozen=True, slots=True)

@@ -147,6 +147,18 @@ class ContactOutcome(StrEnum):
     DIED = "DIED"
 
 
+# A contact that learned something of the family reached them: someone answered, refused, or told of a move
+# or a death. The one definition the case events' `reached` column, the forms and the bench all use.
+REACHING_OUTCOMES: frozenset[ContactOutcome] = frozenset(
+    {ContactOutcome.REACHED, ContactOutcome.REFUSED, ContactOutcome.MOVED_AWAY, ContactOutcome.DIED}
+)
+
+
+def reaches_family(outcome: ContactOutcome | str) -> bool:
+    """Tell whether a contact with this outcome reached the family."""
+    return ContactOutcome(outcome) in REACHING_OUTCOMES
+
+
 class LtfuReason(StrEnum):
     """Reason codes of a loss to follow-up (§0.4, after the CDC EHDI taxonomy [S23])."""
 

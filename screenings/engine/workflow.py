@@ -11,6 +11,7 @@ from .declarations import NEXT_IN_SCHEDULE, Deadline, Program, Step, Transition
 from .events import AUTOMATED, SCHEDULED_DUE_AT, CaseEventError, CaseEventFact, OpenedCase
 from .ltfu import is_lost_to_follow_up, ltfu_reason
 from .settings import SettingValues
+from .status import days_overdue, open_status
 from .times import as_utc
 from .vocabulary import (
     ADMINISTRATIVE_OUTCOMES,
@@ -271,17 +272,14 @@ class _Replay:
             )
         due = self.due
         lost = self.lost(as_of)
-        overdue = as_of > due.due_at
-        if lost:
-            status = CaseStatus.LOST_TO_FOLLOW_UP
-        elif self.escalated_at is not None:
-            status = CaseStatus.ESCALATED
-        elif overdue:
-            status = CaseStatus.OVERDUE
-        elif as_of >= warn_at(due, self.values(program.warn_fraction)):
-            status = CaseStatus.DUE_SOON
-        else:
-            status = CaseStatus.OPEN
+        warning = warn_at(due, self.values(program.warn_fraction))
+        status = open_status(
+            lost=lost,
+            escalated=self.escalated_at is not None,
+            due_at=due.due_at,
+            warn_at=warning,
+            as_of=as_of,
+        )
         actions: list[str] = [
             f"{CaseAction.RECORD_STEP}:{self.step.code}",
             CaseAction.LOG_CONTACT,
@@ -309,10 +307,10 @@ class _Replay:
             current_step=self.step.code,
             track=self.track,
             due_at=due.due_at,
-            warn_at=warn_at(due, self.values(program.warn_fraction)),
+            warn_at=warning,
             due_set_at=due.set_at,
             age_limit_passed=due.age_limit_passed,
-            days_overdue=(as_of - due.due_at) // timedelta(days=1) if overdue else 0,
+            days_overdue=days_overdue(due.due_at, as_of),
             escalated_at=self.escalated_at,
             transfer_pending=self.transfer_pending,
             transfer_to=self.transfer_to,

@@ -7,6 +7,7 @@ an exposed-infant schedule; this module holds the maternal test fields and indic
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import timedelta
 
 from screenings.engine import (
     Choice,
@@ -25,6 +26,10 @@ from screenings.engine.predicates import Before, Finding, Has, SubjectIs
 MATERNAL_ELIGIBILITY = Eligibility(
     (SubjectKind.PREGNANT_WOMAN,), description="All pregnant women, at the first antenatal visit or at labour"
 )
+
+# A maternal result this close after a birth still belongs to that pregnancy: tests at labour are
+# entered up to a week late, and an infant born meanwhile is still exposed.
+DELIVERY_TESTING_MARGIN = timedelta(days=7)
 
 TESTING_STAGES = (
     Choice("PREGNANCY", "孕期", "During pregnancy"),

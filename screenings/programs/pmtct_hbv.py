@@ -48,6 +48,7 @@ from screenings.engine.predicates import (
 
 from ._common import POSITIVE_NEGATIVE, POSITIVE_NEGATIVE_NOT_DONE, standard_policies
 from .pmtct import (
+    DELIVERY_TESTING_MARGIN,
     MATERNAL_ELIGIBILITY,
     MATERNAL_FIELDS,
     STAGE_FINDINGS,
@@ -225,7 +226,8 @@ PROGRAM = Program(
     indicators=INDICATORS,
     milestones=MILESTONES,
     exposed_infant=ExposedInfantPlan(
-        first_step="HBIG_AND_DOSE_1", schedule=("HBIG_AND_DOSE_1", "HEPB_DOSE_2", "HEPB_DOSE_3", "SEROLOGY")
+        first_step="HBIG_AND_DOSE_1", schedule=("HBIG_AND_DOSE_1", "HEPB_DOSE_2", "HEPB_DOSE_3", "SEROLOGY"),
+        delivery_testing_margin=DELIVERY_TESTING_MARGIN,
     ),
     settings=_S.freeze(),
     restricted=True,

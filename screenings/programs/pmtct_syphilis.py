@@ -52,6 +52,7 @@ from screenings.engine.predicates import (
 
 from ._common import POSITIVE_NEGATIVE_NOT_DONE, standard_policies
 from .pmtct import (
+    DELIVERY_TESTING_MARGIN,
     MATERNAL_ELIGIBILITY,
     MATERNAL_FIELDS,
     STAGE_FINDINGS,
@@ -263,6 +264,7 @@ PROGRAM = Program(
     exposed_infant=ExposedInfantPlan(
         first_step="BIRTH_ASSESSMENT",
         schedule=("BIRTH_ASSESSMENT", *(f"FOLLOW_UP_{months}M" for months, _ in FOLLOW_UP_AGES)),
+        delivery_testing_margin=DELIVERY_TESTING_MARGIN,
     ),
     settings=_S.freeze(),
     messages=MESSAGES,

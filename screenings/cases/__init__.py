@@ -1,0 +1,1 @@
+"""Follow-up cases: the one writer of their events and state, and the check that replays them."""
