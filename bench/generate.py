@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import datetime as dt
+import enum
 import json
 import os
 import random
@@ -32,6 +33,7 @@ import sqlalchemy as sa
 from bench.journeys import DAY, HOUR, Fates, JEvent, Journey, Opening, build_journeys
 from bench.values import ValueLibrary, ValueSet, reference_subject
 from registry.people.idnumbers import check_digit
+from screenings.cases.writer import derived_columns, event_row, risk_rank
 from screenings.engine import (
     LOCAL_TZ,
     CaseReason,
@@ -46,7 +48,6 @@ from screenings.engine import (
 )
 from screenings.engine.times import local_date
 from screenings.programs import PROGRAMS
-from screenings.services import risk_rank
 
 BENCH_PASSWORD = "Bench-Registry-2026"
 SOURCE_SYSTEM = "BENCH-LIS"
@@ -819,20 +820,14 @@ class Generator:
                 )
                 state = derive_case_state(program, opened, facts, self.as_of)
             self.open_replays += 1
-            rank = risk_rank(opening.reason, state)
-            state_columns = (
-                state.status.value,
-                state.current_step,
-                state.track,
-                self.ts(state.due_at),
-                self.ts(state.warn_at),
-                self.ts(state.due_set_at),
-                state.rule_version,
-                self.ts(state.escalated_at),
-                len(state.attempts),
-                None,
-                None,
-            )
+            # The stored columns are what the application's one writer derives from the engine's state.
+            derived = derived_columns(opening.reason, facility.id, state, ())
+            rank = derived["risk_rank"]
+            state_columns = tuple(
+                self._cell(derived[column])
+                for column in ("status", "current_step", "track", "due_at", "warn_at", "due_set_at",
+                               "rule_version", "escalated_at", "contact_attempts", "outcome", "closed_at")
+            )  # fmt: skip
             self.count(f"cases_open_{state.status.value.lower()}")
         open_cases[opening.program] = OpenCase(cid, closed_at)
         for event in happened:
@@ -919,29 +914,37 @@ class Generator:
     ) -> None:
         eid = self._next("case_event")
         by_system = facility is None
-        self.sink.add(
-            "case_event",
-            (
-                eid,
-                cid,
-                kind.value,
-                self.ts(at),
-                self.ts(at + dt.timedelta(minutes=3)),
-                None if by_system else facility.user_id,
-                "system:sweep" if by_system else facility.username,
-                None if by_system else facility.id,
-                step,
-                result_code,
-                result_id,
-                None if outcome is None else outcome.value,
-                None if channel is None else channel.value,
-                reached,
-                None if contact_outcome is None else contact_outcome.value,
-                "{}",
-                rule_version,
-            ),
+        # The same row builder as every writer of the application, then laid out in the sink's columns.
+        row = event_row(
+            cid,
+            kind,
+            at,
+            recorded_at=at + dt.timedelta(minutes=3),
+            recorded_by_id=None if by_system else facility.user_id,
+            recorded_by_name="system:sweep" if by_system else facility.username,
+            rule_version=rule_version,
+            institution_id=None if by_system else facility.id,
+            step=step,
+            result_code=result_code,
+            result_id=result_id,
+            outcome=outcome,
+            channel=channel,
+            reached=reached,
+            contact_outcome=contact_outcome,
         )
+        row["id"] = eid
+        self.sink.add("case_event", tuple(self._cell(row[column]) for column in TABLES["case_event"]))
         self.count("events")
+
+    def _cell(self, value: object) -> object:
+        """Return a column value as the sink writes it: timestamps formatted, enums by value, JSON as text."""
+        if isinstance(value, dt.datetime):
+            return self.ts(value)
+        if isinstance(value, enum.Enum):
+            return value.value
+        if isinstance(value, dict):
+            return json.dumps(value)
+        return value
 
     def _screen(
         self,

@@ -23,16 +23,15 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-from collections import defaultdict
 from collections.abc import Callable, Iterable
 
 import sqlalchemy as sa
-from sqlalchemy.orm import selectinload
 
 from registry import audit
 from registry.audit import Actor
 from registry.extensions import db
 from registry.people.models import Person
+from screenings.cases.check import load_cases_with_events
 from screenings.cases.writer import (
     apply_state,
     clock_transition_sql,
@@ -232,23 +231,6 @@ def _mark_statuses(
     return changed
 
 
-def _load_cases(ids: list[int]) -> tuple[list[FollowUpCase], dict[int, list[CaseEvent]]]:
-    """Load cases with their people and all their events in three queries, for replay."""
-    cases = db.session.scalars(
-        sa.select(FollowUpCase)
-        .where(FollowUpCase.id.in_(ids))
-        .options(selectinload(FollowUpCase.person))
-        .order_by(FollowUpCase.due_at, FollowUpCase.id)
-        .execution_options(populate_existing=True)
-    ).all()
-    events: dict[int, list[CaseEvent]] = defaultdict(list)
-    for event in db.session.scalars(
-        sa.select(CaseEvent).where(CaseEvent.case_id.in_(ids)).order_by(CaseEvent.occurred_at, CaseEvent.id)
-    ):
-        events[event.case_id].append(event)
-    return list(cases), events
-
-
 def _status_event(
     case: FollowUpCase, old: CaseStatus, moment: dt.datetime, actor: Actor, **data
 ) -> CaseEvent:
@@ -275,7 +257,7 @@ def _flag_lost(moment: dt.datetime, actor: Actor, batch_size: int, batches: _Bat
     )
     flagged = 0
     for rows in _keyset_batches(condition, batch_size, lock=True):
-        cases, events = _load_cases([row.id for row in rows])
+        cases, events = load_cases_with_events([row.id for row in rows])
         for case in cases:
             state = case_state(case, moment, events[case.id])
             if state.status is not _LOST:

@@ -1,5 +1,6 @@
 """Plug screenings into the kernel: navigation, the person-page panel, notification kinds, demo data,
-the onward step after registering a person, and whose responsibility a person is.
+the onward step after registering a person, whose responsibility a person is, merge participation and
+the `registry check-cases` command.
 
 Called once from `registry.create_app()`, the only place where the kernel names this package.
 """
@@ -40,7 +41,10 @@ def _load_demo(seed: int = 2026, **_ignored) -> dict:
 
 def register(app: Flask) -> None:
     """Register what screenings adds to the kernel's pages, notifications and commands."""
+    from registry.people.merge import register_merge_participant
     from screenings import access
+    from screenings.cases.cli import check_cases_command
+    from screenings.cases.merging import CASE_MERGE_PARTICIPANT
     from screenings.notices import NOTIFICATION_KINDS
     from screenings.services import connect_registry_signals
 
@@ -76,3 +80,6 @@ def register(app: Flask) -> None:
     )
     registry.merge_preview_filters.append(access.merge_preview_for)
     connect_registry_signals()
+    # Follow-up cases follow their person through a merge; `registry check-cases` replays them.
+    register_merge_participant(CASE_MERGE_PARTICIPANT)
+    app.cli.add_command(check_cases_command)

@@ -20,7 +20,8 @@ from registry.people.merge import (
     undo_merge,
 )
 from registry.people.models import IdDocumentType, Person, PersonKind, Pregnancy, Sex
-from screenings.models import FollowUpCase, ScreeningResult
+from screenings.engine import EventKind
+from screenings.models import CaseEvent, FollowUpCase, ScreeningResult
 from screenings.programs import get_program
 from screenings.services import open_missed_screening, record_result
 from tests.conftest import NOW
@@ -274,6 +275,11 @@ def test_a_merge_moves_results_cases_children_and_pregnancies(district, make_per
         "follow_up_case.person_id": [child_result.case.id],
         "screening_result.person_id": [child_result.result.id],
     }
+    # The case's timeline says why it now belongs to another record (a NOTE, which changes no state).
+    notes = db.session.scalars(
+        sa.select(CaseEvent.note).where(CaseEvent.case_id == moved_case.id, CaseEvent.kind == EventKind.NOTE)
+    ).all()
+    assert notes == [f"person {other_child.id} merged into person {child.id} (merge {record2.id})"]
 
 
 def test_a_merge_is_audited_in_the_same_transaction(twins_of_record):

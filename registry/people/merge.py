@@ -3,7 +3,8 @@
 A merge moves every row that points at the removed person to the kept one and records the ids it moved, so
 that an undo moves back exactly those rows even after new rows were added to the kept person. The rows to
 move are found from the schema's foreign keys to `person.id`, so the screening tables (and any added later)
-follow the person without the registry importing the screenings package.
+follow the person without the registry importing the screenings package; what only the domain knows
+(open cases in common, a moved case's timeline and state) comes from registered merge participants.
 """
 
 import dataclasses
@@ -11,6 +12,7 @@ import datetime as dt
 import enum
 import itertools
 from collections.abc import Iterable
+from typing import Protocol
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -288,6 +290,54 @@ def _chunks(values: list) -> Iterable[list]:
         yield values[start : start + CHUNK]
 
 
+# -- who takes part in a merge ------------------------------------------------------------------------
+
+
+class MergeParticipant(Protocol):
+    """A part of the application with rows that follow a person (the screenings' cases, say).
+
+    The registry moves every row that points at a person by the schema's foreign keys; a participant adds
+    what only it knows: what a user should be told before a merge, and what its rows need once moved
+    (an event on a moved case's timeline, its derived state). Registered in create_app(), so the registry
+    imports no domain package.
+    """
+
+    def open_work_in_common(self, first: Person, second: Person) -> int:
+        """Return how many programs both people have open work in (shown before a merge)."""
+
+    def rows_moved(self, moved: "MovedRows") -> None:
+        """Follow up rows a merge or an undo has just moved from one person to another."""
+
+
+@dataclasses.dataclass(frozen=True)
+class MovedRows:
+    """What one merge or undo moved: {"table.column": [row id, ...]} from one person to another."""
+
+    rows: dict[str, list[int]]
+    from_person_id: int
+    to_person_id: int
+    merge_id: int
+    undo: bool
+    actor: Actor
+    now: dt.datetime
+
+
+MERGE_PARTICIPANTS: list[MergeParticipant] = []
+
+
+def register_merge_participant(participant: MergeParticipant) -> None:
+    """Take part in every merge and undo from now on (once per participant, however often called)."""
+    if participant not in MERGE_PARTICIPANTS:
+        MERGE_PARTICIPANTS.append(participant)
+
+
+def _tell_participants(moved: MovedRows) -> None:
+    if moved.rows:
+        for participant in MERGE_PARTICIPANTS:
+            participant.rows_moved(moved)
+        db.session.flush()
+
+
 # -- what refers to a person --------------------------------------------------------------------------
 
 # References that stay where they are: the merge's own bookkeeping, and access grants (break the glass),
@@ -429,19 +479,7 @@ def merge_preview(first: Person, second: Person) -> MergePreview:
 
 
 def _open_case_programs_in_common(first: Person, second: Person) -> int:
-    # Read by table name: the registry does not import the screenings package that defines the table.
-    cases = db.metadata.tables.get("follow_up_case")
-    if cases is None:
-        return 0
-
-    def programs(person: Person) -> set[str]:
-        return set(
-            db.session.scalars(
-                sa.select(cases.c.program).where(cases.c.person_id == person.id, cases.c.status != "CLOSED")
-            )
-        )
-
-    return len(programs(first) & programs(second))
+    return sum(participant.open_work_in_common(first, second) for participant in MERGE_PARTICIPANTS)
 
 
 # -- merge and undo ----------------------------------------------------------------------------------
@@ -560,6 +598,7 @@ def merge_people(keep: Person, remove: Person, actor: Actor, now: dt.datetime, r
     # The moves bypassed the ORM: loaded children, results and cases must be read again.
     db.session.flush()
     db.session.expire_all()
+    _tell_participants(MovedRows(moved, remove.id, keep.id, record.id, False, actor, now))
     return record
 
 
@@ -607,6 +646,8 @@ def undo_merge(merge: PersonMerge, actor: Actor, now: dt.datetime, reason: str) 
     audit.record(actor, now, "person", keep.id, "UNMERGE", f"person {remove.id} separated (merge {merge.id})")
     db.session.flush()
     db.session.expire_all()
+    back = {key: ids for key, ids in (merge.moved_rows or {}).items() if restored.get(key)}
+    _tell_participants(MovedRows(back, keep.id, remove.id, merge.id, True, actor, now))
     return merge
 
 

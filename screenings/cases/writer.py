@@ -204,15 +204,21 @@ def risk_rank(reason: CaseReason, state: CaseState) -> int:
 
 def responsible_institution_after(case: FollowUpCase, events: Iterable[CaseEvent]) -> int:
     """Return who is responsible after these events: the opener, then each accepted transfer's receiver."""
-    responsible = case.opening_institution_id
+    return _responsible_after(case.opening_institution_id, events)
+
+
+def _responsible_after(opening_institution_id: int, events: Iterable) -> int:
+    responsible = opening_institution_id
     for event in events:
         if event.kind is EventKind.TRANSFER_ACCEPTED:
             responsible = int(event.data["to_institution"])
     return responsible
 
 
-def state_columns(case: FollowUpCase, state: CaseState, events: Iterable[CaseEvent]) -> dict:
-    """Return every stored state column of a case as the engine's state and the case's events give it."""
+def derived_columns(
+    reason: CaseReason, opening_institution_id: int, state: CaseState, events: Iterable
+) -> dict:
+    """Return every stored state column of a case from the engine's state and the case's events."""
     return {
         "status": state.status,
         "current_step": state.current_step,
@@ -223,12 +229,17 @@ def state_columns(case: FollowUpCase, state: CaseState, events: Iterable[CaseEve
         "rule_version": state.rule_version,
         "escalated_at": state.escalated_at,
         "contact_attempts": len(state.attempts),
-        "risk_rank": risk_rank(case.reason, state),
+        "risk_rank": risk_rank(reason, state),
         "outcome": state.outcome,
         "closed_at": state.closed_at,
         "transfer_to_institution_id": int(state.transfer_to) if state.transfer_pending else None,
-        "responsible_institution_id": responsible_institution_after(case, events),
+        "responsible_institution_id": _responsible_after(opening_institution_id, events),
     }
+
+
+def state_columns(case: FollowUpCase, state: CaseState, events: Iterable[CaseEvent]) -> dict:
+    """Return every stored state column of a case as the engine's state and the case's events give it."""
+    return derived_columns(case.reason, case.opening_institution_id, state, events)
 
 
 def apply_state(case: FollowUpCase, state: CaseState, events: list[CaseEvent], as_of: dt.datetime) -> None:
