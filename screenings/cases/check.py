@@ -76,9 +76,7 @@ def replay_moment(
     return max(moments)
 
 
-def case_drift(
-    case: FollowUpCase, events: list[CaseEvent], as_of: dt.datetime | None = None
-) -> list[Drift]:
+def case_drift(case: FollowUpCase, events: list[CaseEvent], as_of: dt.datetime | None = None) -> list[Drift]:
     """Return every stored state column of a case that differs from the engine's replay of its events."""
     try:
         state = case_state(case, replay_moment(case, events, as_of), events)

@@ -27,8 +27,6 @@ def check_cases_command(as_of: dt.datetime | None, sample: int | None) -> None:
     report = check_cases(moment, sample)
     for drift in report.drifts:
         click.echo(str(drift))
-    click.echo(
-        f"checked {report.checked} cases: {len(report.drifts)} drifts in {report.drifted_cases} cases"
-    )
+    click.echo(f"checked {report.checked} cases: {len(report.drifts)} drifts in {report.drifted_cases} cases")
     if report.drifts:
         raise SystemExit(1)

@@ -54,10 +54,20 @@ class CaseMergeParticipant:
         insert_events(
             [
                 actor_event_row(
-                    case.id, EventKind.NOTE, moved.now, moved.actor, moved.now, case.rule_version,
-                    {"merge_id": moved.merge_id, "from_person": moved.from_person_id,
-                     "to_person": moved.to_person_id, "undo": moved.undo},
-                    step=case.current_step, note=note,
+                    case.id,
+                    EventKind.NOTE,
+                    moved.now,
+                    moved.actor,
+                    moved.now,
+                    case.rule_version,
+                    {
+                        "merge_id": moved.merge_id,
+                        "from_person": moved.from_person_id,
+                        "to_person": moved.to_person_id,
+                        "undo": moved.undo,
+                    },
+                    step=case.current_step,
+                    note=note,
                 )  # fmt: skip
                 for case in cases
             ]

@@ -307,8 +307,14 @@ def write_escalations(rows: Sequence, moment: dt.datetime, actor: Actor) -> list
     insert_events(
         [
             actor_event_row(
-                row.id, EventKind.ESCALATED, moment, actor, moment, row.rule_version,
-                step=row.current_step, note=f"overdue {days_overdue(row.due_at, moment)} days",
+                row.id,
+                EventKind.ESCALATED,
+                moment,
+                actor,
+                moment,
+                row.rule_version,
+                step=row.current_step,
+                note=f"overdue {days_overdue(row.due_at, moment)} days",
             )  # fmt: skip
             for row in rows
         ]

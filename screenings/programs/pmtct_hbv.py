@@ -226,7 +226,8 @@ PROGRAM = Program(
     indicators=INDICATORS,
     milestones=MILESTONES,
     exposed_infant=ExposedInfantPlan(
-        first_step="HBIG_AND_DOSE_1", schedule=("HBIG_AND_DOSE_1", "HEPB_DOSE_2", "HEPB_DOSE_3", "SEROLOGY"),
+        first_step="HBIG_AND_DOSE_1",
+        schedule=("HBIG_AND_DOSE_1", "HEPB_DOSE_2", "HEPB_DOSE_3", "SEROLOGY"),
         delivery_testing_margin=DELIVERY_TESTING_MARGIN,
     ),
     settings=_S.freeze(),

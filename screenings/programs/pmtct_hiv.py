@@ -240,7 +240,8 @@ PROGRAM = Program(
     indicators=INDICATORS,
     milestones=MILESTONES,
     exposed_infant=ExposedInfantPlan(
-        first_step="INFANT_ARV", schedule=("INFANT_ARV", "EID_48H", "EID_6W", "EID_3M", "AB_12M", "AB_18M"),
+        first_step="INFANT_ARV",
+        schedule=("INFANT_ARV", "EID_48H", "EID_6W", "EID_3M", "AB_12M", "AB_18M"),
         delivery_testing_margin=DELIVERY_TESTING_MARGIN,
     ),
     settings=_S.freeze(),
