@@ -12,9 +12,9 @@ FRAMEWORKS = ("flask", "flask_babel", "flask_wtf", "flask_migrate", "sqlalchemy"
 # Where the kernel may name screenings: create_app() (registry/__init__.py) and the one schedule.
 WIRING = {"registry/__init__.py": {"create_app", "_register_blueprints", "_connect_screenings"}}
 WIRING_MODULES = {"registry/cron.py"}
-# registry/people/merge.py is being reworked on the writer's branch (seam/writer: merge participation
-# through hooks); until it lands it may read follow_up_case by table name.
-ALLOWED_NAMES = {"registry/people/merge.py"}
+# Merge participation is a registered hook (registry.people.merge.participants): no kernel module names a
+# screenings table any more.
+ALLOWED_NAMES: set[str] = set()
 
 
 def modules(folder: str) -> list[Path]:

@@ -79,7 +79,7 @@ class Person(db.Model):
     created_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user_account.id"))
     # The family asked for no automated SMS reminders; staff still call, write and visit.
     reminder_opt_out: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
-    # Set when this record was merged into another (registry/people/merge.py): the row stays, for the audit
+    # Set when this record was merged into another (registry/people/merge/): the row stays, for the audit
     # trail and an undo, but search, duplicate checks and its page lead to the kept person instead.
     merged_into_id: Mapped[int | None] = mapped_column(sa.ForeignKey("person.id"))
 

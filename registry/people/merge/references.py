@@ -26,7 +26,7 @@ NOT_MOVED = frozenset(
 
 @dataclasses.dataclass(frozen=True)
 class PersonReference:
-    """A column that points at a person: screening_result.person_id, person.mother_id, ..."""
+    """A column that points at a person: person.mother_id, pregnancy.mother_id, a domain table's person_id."""
 
     table: sa.Table
     column: sa.Column
