@@ -29,7 +29,10 @@ class Actor:
 
 class AuditEvent(db.Model):
     __tablename__ = "audit_event"
-    __table_args__ = (sa.Index("ix_audit_event_entity", "entity", "entity_id"),)
+    __table_args__ = (
+        sa.Index("ix_audit_event_entity", "entity", "entity_id"),
+        sa.Index("ix_audit_event_chain_seq", "chain_seq", unique=True),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     occurred_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), index=True)
@@ -41,6 +44,9 @@ class AuditEvent(db.Model):
     summary: Mapped[str] = mapped_column(sa.Text, default="")
     request_id: Mapped[str | None] = mapped_column(sa.String(40))
     ip_address: Mapped[str | None] = mapped_column(sa.String(64))
+    # Set once, after commit, by registry.audit_chain.seal; the database refuses any other change.
+    chain_seq: Mapped[int | None] = mapped_column(sa.BigInteger)
+    chain_hash: Mapped[str | None] = mapped_column(sa.String(64))
 
 
 def record(actor: Actor, at: dt.datetime, entity: str, entity_id, action: str, summary: str = "") -> None:

@@ -212,8 +212,11 @@ def serve(app, host: str, port: int, workers: int, after_fork=None) -> None:
 
 
 def register_commands(app) -> None:
+    from registry.audit_chain import audit_command
+
     for command in (worker_command, cron_command, demo_data_command, create_user_command, run_command):
         app.cli.add_command(command)
+    app.cli.add_command(audit_command)
 
 
 if __name__ == "__main__":

@@ -19,7 +19,7 @@ from rq.defaults import DEFAULT_CRON_JOB_HISTORY_LIMIT, DEFAULT_CRON_JOB_HISTORY
 from registry.i18n import DISPLAY_ZONE
 from registry.job_records import record_failure, run_scheduled
 from registry.jobs import retry_policy, utc_now
-from registry.tasks import purge_expired_login_sessions, requeue_waiting_jobs
+from registry.tasks import purge_expired_login_sessions, requeue_waiting_jobs, seal_audit_trail
 
 log = logging.getLogger(__name__)
 
@@ -37,6 +37,7 @@ SCHEDULE: list[tuple[Callable | str, str, dict, str | None]] = [
         None,
     ),
     (requeue_waiting_jobs, "maintenance", {"interval": 300, "name": "requeue-waiting-jobs"}, None),
+    (seal_audit_trail, "maintenance", {"interval": 60, "name": "seal-audit-trail"}, None),
 ]
 
 

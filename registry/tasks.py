@@ -20,3 +20,14 @@ def requeue_waiting_jobs() -> int:
     sent = job_records.requeue_waiting_jobs(utc_now())
     db.session.commit()
     return sent
+
+
+def seal_audit_trail() -> int:
+    """Seal the audit rows committed since the last run onto the hash chain (registry/audit_chain.py)."""
+    from registry.audit_chain import seal
+
+    total = 0
+    while sealed := seal():
+        db.session.commit()
+        total += sealed
+    return total

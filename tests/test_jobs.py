@@ -78,7 +78,7 @@ def test_a_worker_process_runs_a_queued_job_inside_the_application(scratch_datab
         db.session.commit()
         scheduler = build_scheduler(redis)
         scheduler.enqueue_jobs()  # interval jobs are due at once
-        assert Queue("maintenance", connection=redis).count == 2
+        assert Queue("maintenance", connection=redis).count == 3  # purge, requeue and seal-audit-trail
         db.session.remove()
         db.engine.dispose()
 
