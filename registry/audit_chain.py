@@ -4,7 +4,7 @@ Rows are sealed after they commit, in the order a sealing run finds them (`chain
 transaction can commit a lower id after a higher one, and a chain by id would then have to be rewritten.
 Each sealed row's hash covers its content and the previous row's hash, so changing, deleting or inserting
 a sealed row breaks every hash after it. The database itself refuses UPDATE and DELETE of audit rows
-(migration 0008) except the one sealing update of a row's empty chain columns.
+(migration 0009) except the one sealing update of a row's empty chain columns.
 """
 
 import dataclasses

@@ -4,8 +4,8 @@ Two columns (chain_seq, chain_hash) are set once by the sealing job. Triggers on
 DELETE, and any UPDATE other than that one filling of empty chain columns; PostgreSQL also refuses TRUNCATE
 (security.md items 19 and 20).
 
-Revision ID: 0008_audit_chain
-Revises: 0007_subject_traits
+Revision ID: 0009_audit_chain
+Revises: 0008_notification_subject
 Create Date: 2026-12-02 16:10:00.000000
 
 """
@@ -14,8 +14,8 @@ import sqlalchemy as sa
 
 
 # revision identifiers, used by Alembic.
-revision = "0008_audit_chain"
-down_revision = "0007_subject_traits"
+revision = "0009_audit_chain"
+down_revision = "0008_notification_subject"
 branch_labels = None
 depends_on = None
 
