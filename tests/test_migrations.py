@@ -84,10 +84,26 @@ def test_subject_columns_become_one_traits_object_and_come_back(scratch_database
             _insert(connection, "institution", id=1, code="H1")
             _insert(connection, "person", id=1, institution_id=1)
             common = {"person_id": 1, "opening_institution_id": 1, "responsible_institution_id": 1}
-            _insert(connection, "follow_up_case", id=1, program="NEWBORN_HEARING", subject_nicu=True,
-                    subject_risk_factors='["ECMO", "MENINGITIS"]', reason="REFERRED_RESULT", **common)
-            _insert(connection, "follow_up_case", id=2, program="NEWBORN_HEARING", subject_nicu=False,
-                    subject_risk_factors="[]", reason="MISSED_SCREENING", **common)
+            _insert(
+                connection,
+                "follow_up_case",
+                id=1,
+                program="NEWBORN_HEARING",
+                subject_nicu=True,
+                subject_risk_factors='["ECMO", "MENINGITIS"]',
+                reason="REFERRED_RESULT",
+                **common,
+            )
+            _insert(
+                connection,
+                "follow_up_case",
+                id=2,
+                program="NEWBORN_HEARING",
+                subject_nicu=False,
+                subject_risk_factors="[]",
+                reason="MISSED_SCREENING",
+                **common,
+            )
             _insert(connection, "follow_up_case", id=3, program="NEWBORN_CHD", subject_nicu=False,
                     subject_risk_factors="[]", reason="REFERRED_RESULT", **common)  # fmt: skip
         upgrade()
