@@ -13,9 +13,10 @@ from registry.clock import SHANGHAI
 from registry.extensions import db
 from registry.institutions import Institution
 from registry.people.models import Person, PersonKind, Pregnancy
+from screenings.cases import log_contact_attempt
 from screenings.engine import ContactChannel, ContactOutcome
 from screenings.models import FollowUpCase
-from screenings.services import ResultRejected, log_contact_attempt, record_result
+from screenings.results import ResultRejected, record_result
 
 
 def _newborn_results(rng: random.Random, baby: Person) -> list[tuple[str, str, dict, dt.datetime]]:

@@ -40,12 +40,12 @@ from registry.extensions import db
 from registry.institutions import Institution, facility_ids_under
 from registry.notifications import Notification
 from screenings import access
+from screenings.cases import CaseActionRefused, log_contact_attempt
 from screenings.cases.writer import reminder_row
 from screenings.engine import LOCAL_TZ, CaseStatus, ContactChannel, ContactOutcome, EventKind
 from screenings.models import CaseEvent, FollowUpCase
 from screenings.notices import NOTIFICATION_SUBJECT, REMINDER_DUE_SOON, REMINDER_OVERDUE
 from screenings.programs import get_program
-from screenings.services import CaseActionRefused, log_contact_attempt
 
 REMINDER_ACTOR = Actor.system("reminders")
 DUE_SOON = "DUE_SOON"

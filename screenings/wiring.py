@@ -43,10 +43,10 @@ def register(app: Flask) -> None:
     """Register what screenings adds to the kernel's pages, notifications and commands."""
     from registry.people.merge import register_merge_participant
     from screenings import access
+    from screenings.cases import connect_registry_signals
     from screenings.cases.cli import check_cases_command
     from screenings.cases.merging import CASE_MERGE_PARTICIPANT
     from screenings.notices import NOTIFICATION_KINDS
-    from screenings.services import connect_registry_signals
 
     registry = hooks.registry_of(app)
     registry.navigation.extend(

@@ -164,7 +164,7 @@ def hearing_result(
     **more,
 ):
     """Record an initial hearing screen for a baby through the service; return the RecordedResult."""
-    from screenings.services import record_result
+    from screenings.results import record_result
 
     screened_at = more.pop("at", baby.birth_at + 50 * H)
     values = hearing_values(left, right, at=screened_at, **more)

@@ -14,16 +14,11 @@ from registry.audit import Actor
 from registry.extensions import db
 from registry.people.models import Person, PersonKind, Sex
 from registry.people.services import pinyin_of
+from screenings.cases import close_case, log_contact_attempt, open_exposed_infant, record_step
 from screenings.engine import ClosureOutcome, ContactChannel, ContactOutcome
 from screenings.models import CaseEvent, FollowUpCase
 from screenings.programs import get_program
-from screenings.services import (
-    close_case,
-    log_contact_attempt,
-    open_exposed_infant,
-    record_result,
-    record_step,
-)
+from screenings.results import record_result
 
 D, H = dt.timedelta(days=1), dt.timedelta(hours=1)
 NOW = dt.datetime(2026, 11, 22, 2, 0, tzinfo=dt.UTC)

@@ -12,7 +12,7 @@ from registry.auth.models import Role
 from registry.extensions import db
 from registry.people.models import PersonKind, Sex
 from screenings.models import CaseEvent, ScreeningResult
-from screenings.services import record_result
+from screenings.results import record_result
 
 D, H = dt.timedelta(days=1), dt.timedelta(hours=1)
 NOW = dt.datetime.now(dt.UTC)  # the web edge reads the real clock

@@ -5,11 +5,11 @@ import datetime as dt
 import sqlalchemy as sa
 
 from bench.generate import Generator
+from screenings.cases import case_state, subject_kind_for, subject_of
 from screenings.cases.writer import risk_rank
 from screenings.engine import CaseStatus, classify
 from screenings.models import FollowUpCase, ScreeningResult
 from screenings.programs import PROGRAMS
-from screenings.services import case_state, subject_kind_for, subject_of
 
 AS_OF = dt.datetime(2026, 11, 20, 2, 0, tzinfo=dt.UTC)
 

@@ -11,6 +11,22 @@ from registry.audit import Actor, AuditEvent
 from registry.extensions import db
 from registry.people.models import PersonKind, Sex
 from registry.people.services import PersonDraft, register_person
+from screenings.cases import (
+    CaseActionRefused,
+    CaseConflict,
+    add_note,
+    answer_transfer,
+    case_events,
+    case_state,
+    close_case,
+    escalate_case,
+    log_contact_attempt,
+    open_missed_screening,
+    record_step,
+    refresh_case_state,
+    reopen_case,
+    transfer_case,
+)
 from screenings.engine import (
     CaseReason,
     CaseStatus,
@@ -21,24 +37,7 @@ from screenings.engine import (
 )
 from screenings.models import CaseEvent, FollowUpCase, ScreeningResult
 from screenings.programs import get_program
-from screenings.services import (
-    CaseActionRefused,
-    CaseConflict,
-    ResultRejected,
-    add_note,
-    answer_transfer,
-    case_events,
-    case_state,
-    close_case,
-    escalate_case,
-    log_contact_attempt,
-    open_missed_screening,
-    record_result,
-    record_step,
-    refresh_case_state,
-    reopen_case,
-    transfer_case,
-)
+from screenings.results import ResultRejected, record_result
 
 D, H = dt.timedelta(days=1), dt.timedelta(hours=1)
 BIRTH = dt.datetime(2026, 8, 1, 1, 0, tzinfo=dt.UTC)  # 09:00 in Shanghai
@@ -456,7 +455,7 @@ def test_any_sequence_of_actions_leaves_the_row_equal_to_the_replay(district, ma
 
 
 def test_a_batch_means_exactly_what_the_rows_one_by_one_mean(baby, district, make_person):
-    from screenings.services import ResultInput, record_results
+    from screenings.results import ResultInput, record_results
 
     others = [
         make_person(
@@ -510,7 +509,7 @@ def test_a_batch_means_exactly_what_the_rows_one_by_one_mean(baby, district, mak
 
 
 def test_a_batch_rescreen_advances_the_open_case(referred, baby, district):
-    from screenings.services import ResultInput, record_results
+    from screenings.results import ResultInput, record_results
 
     rows = [ResultInput(baby, hearing("REFER", "REFER", at=BIRTH + 30 * D), "rescreen-1")]
     [outcome] = record_results(

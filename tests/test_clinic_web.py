@@ -13,7 +13,7 @@ from registry.auth.models import Role
 from registry.extensions import db
 from screenings.engine import CaseStatus, ClosureOutcome, EventKind
 from screenings.models import CaseEvent, FollowUpCase, ScreeningResult
-from screenings.services import record_result
+from screenings.results import record_result
 from tests import factories
 
 D, H = dt.timedelta(days=1), dt.timedelta(hours=1)

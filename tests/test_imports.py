@@ -185,13 +185,14 @@ def test_the_same_file_twice_imports_nothing_the_second_time(staff, source, baby
 def test_a_row_that_fails_after_its_result_was_written_leaves_nothing(
     staff, source, baby, storage, monkeypatch
 ):
-    import screenings.services as screening_services
+    import screenings.results.recording as recording
+    from screenings.cases import CaseActionRefused
 
     def refuse_case(*args, **kwargs):
-        raise screening_services.CaseActionRefused(["STEP_CLOSED: the case cannot take this step"])
+        raise CaseActionRefused(["STEP_CLOSED: the case cannot take this step"])
 
     # The result row is inserted before the case is opened; the case then fails.
-    monkeypatch.setattr(screening_services, "_follow_up", refuse_case)
+    monkeypatch.setattr(recording, "_follow_up", refuse_case)
     audits_before = db.session.scalar(sa.select(sa.func.count()).select_from(AuditEvent))
 
     batch = imported(csv_bytes([hearing_row("S1", left="未通过")]), source, staff, storage)

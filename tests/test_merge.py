@@ -20,10 +20,11 @@ from registry.people.merge import (
     undo_merge,
 )
 from registry.people.models import IdDocumentType, Person, PersonKind, Pregnancy, Sex
+from screenings.cases import open_missed_screening
 from screenings.engine import EventKind
 from screenings.models import CaseEvent, FollowUpCase, ScreeningResult
 from screenings.programs import get_program
-from screenings.services import open_missed_screening, record_result
+from screenings.results import record_result
 from tests.conftest import NOW
 
 H, D = dt.timedelta(hours=1), dt.timedelta(days=1)

@@ -10,8 +10,9 @@ import pytest
 
 from registry.audit import Actor
 from registry.extensions import db
+from screenings.cases import log_contact_attempt
 from screenings.engine import ContactChannel, ContactOutcome
-from screenings.services import log_contact_attempt, record_result
+from screenings.results import record_result
 from tests import factories
 
 D, H = dt.timedelta(days=1), dt.timedelta(hours=1)

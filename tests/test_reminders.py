@@ -19,6 +19,7 @@ from registry.auth.models import Role, User
 from registry.extensions import db
 from registry.job_records import JobRecord, JobStatus, start_job
 from registry.notifications import Notification
+from screenings.cases import escalate_case
 from screenings.engine import ContactChannel, ContactOutcome, EventKind
 from screenings.models import CaseEvent, FollowUpCase
 from screenings.reminders import (
@@ -29,7 +30,6 @@ from screenings.reminders import (
     reminder_key,
     send_email_digests,
 )
-from screenings.services import escalate_case
 from screenings.tasks import send_reminders
 from tests.channel_servers import SmsGateway, SmtpServer
 from tests.conftest import app_config

@@ -14,6 +14,7 @@ import pytest
 from registry.audit import Actor
 from registry.people.models import PersonKind, Sex
 from screenings import programs
+from screenings.cases import case_subject, record_step
 from screenings.engine import (
     CaseReason,
     Choice,
@@ -42,7 +43,7 @@ from screenings.engine import (
 )
 from screenings.engine.times import local_date
 from screenings.programs._common import standard_policies
-from screenings.services import case_subject, record_result, record_step
+from screenings.results import record_result
 
 CODE = "NEWBORN_JAUNDICE"
 GESTATIONAL_AGE = "GESTATIONAL_AGE_WEEKS"

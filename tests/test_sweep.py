@@ -8,10 +8,11 @@ import sqlalchemy as sa
 
 from registry.audit import AuditEvent
 from registry.extensions import db
+from screenings.cases import case_state
 from screenings.cases.writer import risk_rank
 from screenings.engine import CaseReason, CaseStatus, EventKind
 from screenings.models import CaseEvent, FollowUpCase
-from screenings.services import case_state, record_result
+from screenings.results import record_result
 from screenings.sweep import run_sweep, sweep_moment
 from tests.sweep_cases import BIRTH0, CLINIC, NOW, D, H, event_count, names_by_status, newborn, prepare_cases
 
@@ -152,8 +153,8 @@ def test_each_change_is_a_case_event_with_the_rule_version(cases):
 
 def test_a_case_changed_after_the_sweeps_moment_is_left_to_its_writer(cases):
     # Someone opens A's page and logs a call on the morning of DAY_2, before a late sweep for that day.
+    from screenings.cases import log_contact_attempt
     from screenings.engine import ContactChannel, ContactOutcome
-    from screenings.services import log_contact_attempt
 
     morning = sweep_moment(DAY_2) + 2 * H
     log_contact_attempt(cases["A"], ContactChannel.PHONE, ContactOutcome.NO_ANSWER, CLINIC, morning)
@@ -221,8 +222,8 @@ def test_a_newborn_with_no_screen_gets_a_missed_screening_case_once_its_window_h
 
 
 def test_an_attempt_logged_after_the_due_date_makes_the_case_lost_at_once_without_the_sweep(cases):
+    from screenings.cases import log_contact_attempt
     from screenings.engine import ContactChannel, ContactOutcome
-    from screenings.services import log_contact_attempt
 
     # A has had no attempt; three arrive after its due date (2 December), the last on 20 December.
     a = cases["A"]

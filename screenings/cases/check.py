@@ -17,10 +17,10 @@ import sqlalchemy as sa
 from sqlalchemy.orm import selectinload
 
 from registry.extensions import db
+from screenings.cases import case_state
 from screenings.cases.writer import STATE_COLUMNS, state_columns
 from screenings.engine import CaseEventError
 from screenings.models import CaseEvent, FollowUpCase
-from screenings.services import case_state
 
 
 @dataclasses.dataclass(frozen=True)

@@ -13,11 +13,11 @@ import sqlalchemy as sa
 from registry.extensions import db
 from registry.people.merge import MovedRows
 from registry.people.models import Person
+from screenings.cases import case_state
 from screenings.cases.check import case_drift, load_cases_with_events
 from screenings.cases.writer import actor_event_row, apply_state, insert_events
 from screenings.engine import CaseStatus, EventKind
 from screenings.models import FollowUpCase
-from screenings.services import case_state
 
 CASE_REFERENCE = "follow_up_case.person_id"
 

@@ -38,6 +38,7 @@ from registry.institutions import Institution
 from registry.people.idnumbers import scrub_identifiers
 from registry.people.models import Person
 from screenings import access
+from screenings.cases import CaseActionRefused
 from screenings.engine import FieldError, ScreeningTest, parse_values
 from screenings.imports import mapping as targets_module
 from screenings.imports.mapping import (
@@ -75,14 +76,7 @@ from screenings.imports.parsing import (
 from screenings.imports.schemas import row_schema
 from screenings.models import ScreeningResult
 from screenings.programs import PROGRAMS, get_program
-from screenings.services import (
-    CaseActionRefused,
-    RecordedResult,
-    ResultInput,
-    ResultRejected,
-    record_result,
-    record_results,
-)
+from screenings.results import RecordedResult, ResultInput, ResultRejected, record_result, record_results
 
 CHUNK_ROWS = 500
 MAX_BYTES = 50 * 1024 * 1024  # the same as the application's MAX_CONTENT_LENGTH

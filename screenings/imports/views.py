@@ -36,6 +36,7 @@ from registry.people.views import people_in_scope
 from registry.web import current_actor, current_scope, login_required, refuse, utcnow
 from screenings import access
 from screenings import texts as screening_texts
+from screenings.cases import CaseActionRefused
 from screenings.engine import SubjectKind
 from screenings.imports import service, tasks
 from screenings.imports.forms import MatchForm, SourceForm, UploadForm, mapping_form
@@ -51,7 +52,7 @@ from screenings.imports.models import (
 from screenings.imports.parsing import FileProblem, preview
 from screenings.imports.texts import file_problem, issue_message, target_label, unmatched_reason
 from screenings.programs import PROGRAMS, get_program
-from screenings.services import CaseActionRefused, ResultRejected
+from screenings.results import ResultRejected
 
 bp = Blueprint("imports", __name__, url_prefix="/imports")
 

@@ -9,17 +9,12 @@ import sqlalchemy as sa
 from registry.audit import Actor
 from registry.extensions import db
 from registry.people.models import Person
+from screenings.cases import open_missed_screening, person_kinds_screened, subject_kind_for, subject_of
 from screenings.engine import (
     is_screening_missed,
 )
 from screenings.models import FollowUpCase, ScreeningResult
 from screenings.programs import PROGRAMS
-from screenings.services import (
-    open_missed_screening,
-    person_kinds_screened,
-    subject_kind_for,
-    subject_of,
-)
 from screenings.sweep.report import Batches, local_today
 
 # Births further back than this are not searched for a missed screen: every window is days long, and a

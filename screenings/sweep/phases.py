@@ -10,6 +10,7 @@ import sqlalchemy as sa
 from registry import audit
 from registry.audit import Actor
 from registry.extensions import db
+from screenings.cases import case_state
 from screenings.cases.check import load_cases_with_events
 from screenings.cases.writer import (
     apply_state,
@@ -26,9 +27,6 @@ from screenings.engine import (
 )
 from screenings.models import CaseEvent, FollowUpCase
 from screenings.programs import PROGRAMS, get_program
-from screenings.services import (
-    case_state,
-)
 from screenings.sweep.report import Batches
 
 # Overdue steps are checked against the lost-to-follow-up rule for this long after their due date.

@@ -11,7 +11,7 @@ from registry.extensions import db
 from registry.institutions import Institution
 from registry.people.models import IdDocumentType, Person, PersonKind, Sex
 from registry.people.services import pinyin_of
-from screenings.services import record_result
+from screenings.results import record_result
 from tests.conftest import PASSWORD
 
 SHANGHAI = dt.timezone(dt.timedelta(hours=8))
