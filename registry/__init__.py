@@ -135,12 +135,13 @@ def _connect_screenings(app: Flask) -> None:
 def _register_request_hooks(app: Flask) -> None:
     from registry import hooks, i18n, labels
     from registry.auth import access
-    from registry.auth.views import load_logged_in_user
+    from registry.auth.views import load_logged_in_user, require_second_factor
     from registry.people.idnumbers import mask_id_number, mask_phone
     from registry.security import add_security_headers
     from registry.web import current_scope
 
     app.before_request(load_logged_in_user)
+    app.before_request(require_second_factor)
     app.after_request(add_security_headers)
     app.jinja_env.filters.update(
         masked_id=mask_id_number,

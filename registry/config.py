@@ -41,6 +41,9 @@ def from_environment(instance_path: Path) -> dict:
         "REDIS_URL": os.environ.get("REDIS_URL") or None,
         "DEBUG": os.environ.get("FLASK_DEBUG") == "1",
         "DATABASE_ALLOW_PLAINTEXT": os.environ.get("DATABASE_ALLOW_PLAINTEXT") == "1",
+        # Administrators and PMTCT users must set up an authenticator app (on in production by default).
+        "TWO_FACTOR_REQUIRED": os.environ.get("TWO_FACTOR_REQUIRED", "1" if env == "production" else "0")
+        == "1",
         # How many proxies in front of the app set X-Forwarded-For/-Proto; 0 trusts none of them.
         "PROXY_HOPS": int(os.environ.get("PROXY_HOPS") or 0),
         "SESSION_COOKIE_SECURE": env == "production" or os.environ.get("SESSION_COOKIE_SECURE") == "1",

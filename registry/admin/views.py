@@ -13,9 +13,11 @@ from wtforms.validators import DataRequired, Length, Optional, Regexp, Validatio
 from registry import hooks
 from registry.admin import services
 from registry.admin.services import AdminError, InstitutionData, UserData
+from registry.auth import two_factor
 from registry.auth.access import may_administer
 from registry.auth.models import Role, User
 from registry.auth.passwords import password_problems
+from registry.auth.services import end_all_sessions
 from registry.extensions import db
 from registry.institutions import Institution, InstitutionKind
 from registry.labels import INSTITUTION_KIND_LABELS, ROLE_LABELS
@@ -187,6 +189,18 @@ def unlock_user(user_id: int):
     services.unlock_user(user, current_actor(), utcnow())
     db.session.commit()
     flash(_("User unlocked."), "success")
+    return redirect(url_for("admin.users"))
+
+
+@bp.route("/users/<int:user_id>/second-factor/reset", methods=["POST"])
+@permission_required(may_administer)
+def reset_second_factor(user_id: int):
+    """Remove a user's authenticator app (a lost phone); they set up a new one at their next login."""
+    user = db.session.get(User, user_id) or abort(404)
+    two_factor.turn_off(user, current_actor(), utcnow())
+    end_all_sessions(user.id)  # a session opened with the lost phone ends too
+    db.session.commit()
+    flash(_("The second factor was reset; the user sets up a new app at the next login."), "success")
     return redirect(url_for("admin.users"))
 
 

@@ -37,6 +37,12 @@ class User(db.Model):
     last_failed_login_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
     locked_until: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
     password_changed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    # The second factor (registry/auth/two_factor.py): the TOTP secret, when it was turned on, the last
+    # time step accepted (a code is never accepted twice) and the hashes of the unused recovery codes.
+    totp_secret: Mapped[str | None] = mapped_column(sa.String(64))
+    totp_enabled_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    totp_last_step: Mapped[int | None] = mapped_column(sa.BigInteger)
+    recovery_code_hashes: Mapped[list[str] | None] = mapped_column(sa.JSON)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
 
     institution: Mapped[Institution] = relationship(lazy="joined")

@@ -12,6 +12,8 @@ from registry import audit
 from registry.audit import Actor
 from registry.auth.models import LoginSession, User
 from registry.auth.passwords import DUMMY_HASH, hash_password, verify_password
+from registry.auth.two_factor import is_enrolled
+from registry.auth.two_factor import verify as verify_second_factor
 from registry.extensions import db
 
 
@@ -42,6 +44,8 @@ class LoginResult:
     user: User | None
     token: str | None
     refusal: LoginRefusal | None
+    # The password was right, and the user's second factor must be checked before a session opens.
+    needs_second_factor: bool = False
 
 
 def _token_hash(token: str) -> str:
@@ -70,6 +74,31 @@ def attempt_login(
         audit.security_log.warning("login failed for user %s: %s", user.id, reason)
         locked = user.is_locked(now)
         return LoginResult(None, None, LoginRefusal.LOCKED if locked else LoginRefusal.BAD_CREDENTIALS)
+    if is_enrolled(user):
+        audit.record(actor, now, "user", user.id, "PASSWORD_OK", "second factor asked")
+        return LoginResult(user, None, None, needs_second_factor=True)
+    return LoginResult(user, open_session(user, actor, now), None)
+
+
+def attempt_second_factor(
+    user_id: int, code: str, now: dt.datetime, policy: LoginPolicy, actor: Actor
+) -> LoginResult:
+    """Check the code of a login whose password was right; failures count towards the same lock."""
+    user = db.session.get(User, user_id)
+    if user is None or not user.active or user.is_locked(now):
+        return LoginResult(
+            None, None, LoginRefusal.LOCKED if user is not None else LoginRefusal.BAD_CREDENTIALS
+        )
+    if not verify_second_factor(user, code, actor, now):
+        _count_failure(user, now, policy)
+        audit.record(actor, now, "user", user.id, "LOGIN_FAILED", "wrong second factor")
+        audit.security_log.warning("login failed for user %s: wrong second factor", user.id)
+        return LoginResult(None, None, LoginRefusal.BAD_CREDENTIALS)
+    return LoginResult(user, open_session(user, actor, now), None)
+
+
+def open_session(user: User, actor: Actor, now: dt.datetime) -> str:
+    """Open a server-side session for a user who passed every check; returns the cookie's token."""
     user.failed_login_count = 0
     user.locked_until = None
     token = secrets.token_urlsafe(32)
@@ -83,7 +112,7 @@ def attempt_login(
         )
     )
     audit.record(actor, now, "user", user.id, "LOGIN")
-    return LoginResult(user, token, None)
+    return token
 
 
 def _count_failure(user: User, now: dt.datetime, policy: LoginPolicy) -> None:
