@@ -131,3 +131,52 @@ def test_auditor_reads_the_audit_trail_and_others_cannot(client, app, district, 
     admin = make_user(Role.SYSTEM_ADMIN, district["mch"])
     other.post("/login", data={"username": admin.username, "password": "Test-Password-2026"})
     assert other.get("/audit").status_code == 403
+
+
+def _user_form(district, **overrides):
+    data = {
+        "username": "nurse.li",
+        "full_name": "李护士",
+        "role": "CLINIC_STAFF",
+        "institution_id": str(district["hospital"].id),
+        "active": "y",
+        "password": "Cuiyuan-Lab-7319",
+    }
+    data.update(overrides)
+    return data
+
+
+@pytest.mark.parametrize(
+    ("overrides", "reason"),
+    [
+        ({"sees_restricted_records": "y"}, "PMTCT access granted"),
+        ({"role": "AUDITOR"}, "auditor role granted"),
+    ],
+)
+def test_granting_pmtct_access_or_the_auditor_role_is_flagged_on_the_audit_trail(
+    admin_client, district, db_session, overrides, reason
+):
+    assert admin_client.post("/admin/users/new", data=_user_form(district, **overrides)).status_code == 302
+    flagged = db_session.scalars(sa.select(AuditEvent).where(AuditEvent.action == "SENSITIVE_GRANT")).all()
+    assert [event.summary for event in flagged] == [reason]
+
+
+def test_resetting_an_auditors_password_is_flagged(admin_client, district, make_user, db_session):
+    auditor = make_user(Role.AUDITOR, district["mch"])
+    form = _user_form(
+        district, username=auditor.username, role="AUDITOR", institution_id=str(district["mch"].id)
+    )
+    assert admin_client.post(f"/admin/users/{auditor.id}", data=form).status_code == 302
+    flagged = db_session.scalar(sa.select(AuditEvent).where(AuditEvent.action == "SENSITIVE_GRANT"))
+    assert flagged.summary == "auditor's password set by an administrator"
+
+
+def test_an_administrator_cannot_give_themself_pmtct_access(client, district, make_user, login, db_session):
+    admin = make_user(Role.SYSTEM_ADMIN, district["mch"])
+    login(admin)
+    form = _user_form(district, username=admin.username, role="SYSTEM_ADMIN", password="")
+    form.update(institution_id=str(district["mch"].id), sees_restricted_records="y")
+    page = client.post(f"/admin/users/{admin.id}", data=form).get_data(as_text=True)
+    assert "须由另一名管理员" in page
+    db_session.refresh(admin)
+    assert not admin.sees_restricted_records

@@ -85,6 +85,38 @@ class UserData:
     email: str | None = None
 
 
+# Audit actions the auditor's trail marks for review: an administrator handing out what separation of duties
+# (等保2.0 三员分立) keeps apart from administration, i.e. PMTCT records, the audit trail, an auditor's login.
+SENSITIVE_GRANT = "SENSITIVE_GRANT"
+
+
+def _sensitive_changes(user: User | None, data: UserData, password_set: bool) -> list[str]:
+    was_auditor = user is not None and user.role == Role.AUDITOR
+    changes = []
+    if data.sees_restricted_records and not (user is not None and user.sees_restricted_records):
+        changes.append("PMTCT access granted")
+    if data.role == Role.AUDITOR and not was_auditor:
+        changes.append("auditor role granted")
+    if password_set and user is not None and (was_auditor or data.role == Role.AUDITOR):
+        changes.append("auditor's password set by an administrator")
+    return changes
+
+
+def _check_self_grant(user: User | None, data: UserData, actor: Actor) -> None:
+    """Nobody gives themself PMTCT access or the audit trail: another administrator must."""
+    if user is None or user.id != actor.user_id:
+        return
+    if data.sees_restricted_records and not user.sees_restricted_records:
+        raise AdminError("sees_restricted_records", N_("another administrator must grant you PMTCT access"))
+    if data.role != user.role:
+        raise AdminError("role", N_("another administrator must change your own role"))
+
+
+def _flag(actor: Actor, now: dt.datetime, user_id: int, changes: list[str]) -> None:
+    if changes:
+        audit.record(actor, now, "user", user_id, SENSITIVE_GRANT, "; ".join(changes))
+
+
 def create_user(data: UserData, password: str, actor: Actor, now: dt.datetime) -> User:
     if db.session.scalar(sa.select(User.id).where(User.username == data.username)) is not None:
         raise AdminError("username", N_("this username is taken"))
@@ -97,6 +129,7 @@ def create_user(data: UserData, password: str, actor: Actor, now: dt.datetime) -
     db.session.add(user)
     db.session.flush()
     audit.record(actor, now, "user", user.id, "CREATE", f"role {data.role.value}")
+    _flag(actor, now, user.id, _sensitive_changes(None, data, password_set=False))
     return user
 
 
@@ -106,6 +139,8 @@ def update_user(
     """Change a user; disabling an account or changing its role or password ends its sessions at once."""
     if data.username != user.username:
         raise AdminError("username", N_("a username cannot be changed"))
+    _check_self_grant(user, data, actor)
+    sensitive = _sensitive_changes(user, data, password_set=bool(new_password))
     before = {f: getattr(user, f) for f in dataclasses.asdict(data)}
     for field, value in dataclasses.asdict(data).items():
         setattr(user, field, value)
@@ -118,6 +153,7 @@ def update_user(
     if not data.active:
         user.locked_until = None
     audit.record(actor, now, "user", user.id, "UPDATE", summary)
+    _flag(actor, now, user.id, sensitive)
     return user
 
 
