@@ -273,10 +273,3 @@ def result_or_404(result_id: int, *, audit_view: bool = True) -> ScreeningResult
         refuse(404, "result outside scope")
     _gate(g.user, result.program, result.person_id, "screening_result", result.id, audit_view)
     return result
-
-
-def record_or_404(program_code: str, person_id: int, entity: str, entity_id: int, *, audit_view: bool = True):
-    """Gate any other record of a program and person (a letter, an import row): 404 while hidden, audited."""
-    from flask import g
-
-    _gate(g.user, program_code, person_id, entity, entity_id, audit_view)
