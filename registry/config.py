@@ -91,7 +91,7 @@ DEFAULTS = {
     "MAX_CONTENT_LENGTH": 50 * 1024 * 1024,
     "PAGE_SIZE": 50,
     "RQ_EAGER": False,
-    # The daily sweep and reminders (screenings/sweep.py, screenings/reminders.py).
+    # The daily sweep and reminders (screenings/sweep/, screenings/reminders/).
     "SWEEP_BATCH_SIZE": 2000,
     "MISSED_SCREENING_LOOKBACK_DAYS": 60,
     "REMINDER_DAYS_AHEAD": 3,
