@@ -6,6 +6,7 @@ import sqlalchemy as sa
 
 from bench.generate import Generator
 from screenings.cases import case_state, subject_kind_for, subject_of
+from screenings.cases.check import check_cases
 from screenings.cases.writer import risk_rank
 from screenings.engine import CaseStatus, classify
 from screenings.models import FollowUpCase, ScreeningResult
@@ -64,6 +65,9 @@ def test_a_small_city_is_what_the_engine_would_have_written(db_session):
             risk_rank(case.reason, state),
         )
         assert stored == derived, f"case {case.id} ({case.program}, {case.reason})"
+    # And `registry check-cases` finds no drift in any stored column of the bench city.
+    report = check_cases()
+    assert report.checked == len(cases) and [str(d) for d in report.drifts] == []
 
     # Each result carries the code the engine gives its stored values for its person.
     results = db_session.scalars(sa.select(ScreeningResult).order_by(ScreeningResult.id)).all()
