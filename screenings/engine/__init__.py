@@ -96,6 +96,7 @@ from .status import (
     ClockTransition,
     clock_transitions,
     days_overdue,
+    escalatable_statuses,
     open_status,
     status_of,
 )
@@ -157,6 +158,7 @@ __all__ = [
     "ClockTransition",
     "clock_transitions",
     "days_overdue",
+    "escalatable_statuses",
     "open_status",
     "reaches_family",
     "status_of",

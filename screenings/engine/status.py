@@ -108,6 +108,14 @@ def clock_transitions() -> tuple[ClockTransition, ...]:
     return tuple(found)
 
 
+def escalatable_statuses() -> tuple[CaseStatus, ...]:
+    """Return the statuses a step may be escalated from: those below ESCALATED in the precedence.
+
+    A lost step already waits for the district coordinator, who confirms the loss: it is not flagged twice.
+    """
+    return STATUS_PRECEDENCE[STATUS_PRECEDENCE.index(CaseStatus.ESCALATED) + 1 :]
+
+
 def days_overdue(due_at: datetime | None, as_of: datetime) -> int:
     """Return how many whole days a step due at `due_at` is overdue at a moment (0 when it is not)."""
     if due_at is None or not as_of > due_at:

@@ -22,6 +22,7 @@ from screenings.cases.writer import (
 from screenings.engine import (
     CaseStatus,
     ClockTransition,
+    escalatable_statuses,
     escalation_threshold,
     step_escalation_due,
 )
@@ -154,8 +155,8 @@ def escalate(moment: dt.datetime, actor: Actor, batch_size: int, batches: Batche
     """
     condition = sa.and_(
         FollowUpCase.escalated_at.is_(None),
-        # A lost case already waits for the district coordinator, who confirms the loss: no second flag.
-        FollowUpCase.status != _LOST,
+        # Which statuses may escalate is the engine's precedence (a lost case is not flagged twice).
+        FollowUpCase.status.in_(list(escalatable_statuses())),
         FollowUpCase.current_step.is_not(None),
         FollowUpCase.due_at <= moment - smallest_escalation_threshold(),
         FollowUpCase.state_as_of <= moment,
