@@ -70,7 +70,7 @@ class ValueSet:
 
 
 def _jsonable(value: object) -> object:
-    # The same conversion screenings.services uses when it stores measured values.
+    # The same conversion screenings.results uses when it stores measured values.
     if isinstance(value, dt.datetime | dt.date):
         return value.isoformat()
     if isinstance(value, Decimal):

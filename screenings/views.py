@@ -29,7 +29,9 @@ from registry.people.models import Person
 from registry.people.services import audited_search
 from registry.people.views import people_in_scope, visible_person_or_404
 from registry.web import current_actor, current_scope, login_required, refuse, utcnow
-from screenings import access, services, texts
+from screenings import access, texts
+from screenings import cases as case_service
+from screenings import results as result_service
 from screenings.engine import (
     CaseAction,
     CaseStatus,
@@ -142,7 +144,7 @@ def programs_for(person: Person) -> list[Program]:
         program
         for program in PROGRAMS.values()
         if program.code not in hidden
-        and services.subject_kind_for(person, program) in program.eligibility.kinds
+        and case_service.subject_kind_for(person, program) in program.eligibility.kinds
     ]
 
 
@@ -166,11 +168,11 @@ def enter_result(person_id: int):
     if form.validate_on_submit():
         institution = g.user.institution
         try:
-            recorded = services.record_result(
+            recorded = result_service.record_result(
                 person, program.code, test.code, form.values(), institution, current_actor(), utcnow(),
                 source_key=f"{g.user.id}:{form.entry_token.data or uuid.uuid4().hex}",
             )  # fmt: skip
-        except services.ResultRejected as rejected:
+        except result_service.ResultRejected as rejected:
             db.session.rollback()
             for error in rejected.errors:
                 text = texts.message(test, error)
@@ -359,8 +361,8 @@ def _render_case(
     case: FollowUpCase, submitted: dict | None = None, conflict: bool = False, status: int = 200
 ):
     now = utcnow()
-    events = services.case_events(case)
-    state = services.case_state(case, now, events)
+    events = case_service.case_events(case)
+    state = case_service.case_state(case, now, events)
     forms = _action_forms(case, state, now, submitted)
     institutions = {
         i.id: i.name
@@ -422,7 +424,7 @@ def case_action(case_id: int, action: str):
     if not (may_answer_transfer(case) if action == "answer" else may_act(case)):
         refuse(403, f"no {action} on case {case.id}")
     now = utcnow()
-    state = services.case_state(case, now)
+    state = case_service.case_state(case, now)
     kwargs = {"outcomes": state.closable_outcomes} if action == "close" else {}
     form = form_class(**kwargs)
     form.now = now
@@ -439,14 +441,14 @@ def case_action(case_id: int, action: str):
     expected = int(form.version.data) if form.version.data.isdigit() else -1
     try:
         if action == "step":
-            services.record_step(
+            case_service.record_step(
                 case, case.current_step, form.result_code.data, actor, now,
                 occurred_at=form.occurred_or_now(form.occurred_at),
                 next_appointment_at=_aware(form, form.next_appointment_at),
                 note=form.note.data or None, expected_version=expected,
             )  # fmt: skip
         elif action == "contact":
-            services.log_contact_attempt(
+            case_service.log_contact_attempt(
                 case, ContactChannel(form.channel.data), ContactOutcome(form.contact_outcome.data),
                 actor, now, occurred_at=form.occurred_or_now(form.occurred_at),
                 person_reached=form.person_reached.data or None, relationship=form.relationship.data or None,
@@ -454,12 +456,14 @@ def case_action(case_id: int, action: str):
                 expected_version=expected,
             )  # fmt: skip
         elif action == "note":
-            services.add_note(case, form.note.data, actor, now, expected_version=expected)
+            case_service.add_note(case, form.note.data, actor, now, expected_version=expected)
         elif action == "transfer":
             target = db.session.get(Institution, form.to_institution.data) or abort(400)
-            services.transfer_case(case, target, actor, now, reason=form.note.data, expected_version=expected)
+            case_service.transfer_case(
+                case, target, actor, now, reason=form.note.data, expected_version=expected
+            )
         elif action == "answer":
-            services.answer_transfer(
+            case_service.answer_transfer(
                 case,
                 form.accept.data == "1",
                 actor,
@@ -468,9 +472,9 @@ def case_action(case_id: int, action: str):
                 expected_version=expected,
             )
         elif action == "escalate":
-            services.escalate_case(case, actor, now, note=form.note.data, expected_version=expected)
+            case_service.escalate_case(case, actor, now, note=form.note.data, expected_version=expected)
         elif action == "close":
-            services.close_case(
+            case_service.close_case(
                 case,
                 ClosureOutcome(form.outcome.data),
                 actor,
@@ -479,12 +483,12 @@ def case_action(case_id: int, action: str):
                 expected_version=expected,
             )
         elif action == "reopen":
-            services.reopen_case(case, actor, now, note=form.note.data, expected_version=expected)
-    except services.CaseConflict:
+            case_service.reopen_case(case, actor, now, note=form.note.data, expected_version=expected)
+    except case_service.CaseConflict:
         db.session.rollback()
         case = visible_case_or_404(case_id)
         return _render_case(case, {action: form}, conflict=True, status=409)
-    except services.CaseActionRefused as refused:
+    except case_service.CaseActionRefused as refused:
         db.session.rollback()
         case = visible_case_or_404(case_id)
         form.form_errors.append(_refusal_text(refused, case.program))
@@ -507,7 +511,7 @@ REFUSALS = {
 }
 
 
-def _refusal_text(refused: services.CaseActionRefused, program: str) -> str:
+def _refusal_text(refused: case_service.CaseActionRefused, program: str) -> str:
     """Word a refusal: the program's own message (NOT_LOST states its §0.4 settings), else the generic one."""
     messages = []
     for code, problem in zip(refused.codes, refused.problems, strict=True):

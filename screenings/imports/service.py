@@ -3,7 +3,7 @@
 Rows are read as a stream and handled in chunks of CHUNK_ROWS: each chunk is checked in bulk (rows
 already stored, rows already waiting, the people they name) and committed as one transaction with
 its counts, so a retried job resumes after the last committed row. A chunk's matched rows are
-recorded by screenings.services.record_results (one multi-row insert for the rows that touch no
+recorded by screenings.results.record_results (one multi-row insert for the rows that touch no
 case, record_result for the rest), which classifies, opens or advances cases, audits, and stores a
 (source, sample id) once: the same file twice imports nothing the second time. Should the batch
 fail, the chunk is recorded row by row, each in a savepoint: a row that fails leaves nothing behind.
