@@ -68,6 +68,7 @@ def fact_tables(metadata: sa.MetaData, prefix: str = "indicator_fact") -> FactTa
         sa.Column("district", sa.String(40), nullable=False),
         sa.Column("subject", sa.String(20), nullable=False),
         sa.Column("result_class", sa.String(20)),
+        sa.Column("birth_month", sa.String(7)),  # "2026-11", the birth cohort's month
     ]
     for m in GENERIC:
         columns += [
@@ -75,11 +76,17 @@ def fact_tables(metadata: sa.MetaData, prefix: str = "indicator_fact") -> FactTa
             sa.Column(f"{m}_sec", sa.BigInteger),
             sa.Column(f"{m}_code", sa.String(40)),
         ]
-    facts = sa.Table(prefix, metadata, *columns)
+    facts = sa.Table(
+        prefix,
+        metadata,
+        *columns,
+        sa.UniqueConstraint("person_id", "program", "episode", name=f"uq_{prefix}_episode"),
+        sa.Index(f"ix_{prefix}_district_program", "district", "program"),
+    )
     marks = sa.Table(
         f"{prefix}_mark",
         metadata,
-        sa.Column("fact_id", sa.ForeignKey(f"{prefix}.id"), primary_key=True),
+        sa.Column("fact_id", sa.ForeignKey(f"{prefix}.id", ondelete="CASCADE"), primary_key=True),
         sa.Column("name", sa.String(40), primary_key=True),
         sa.Column("day", sa.Integer, nullable=False),
         sa.Column("sec", sa.BigInteger, nullable=False),
@@ -88,7 +95,7 @@ def fact_tables(metadata: sa.MetaData, prefix: str = "indicator_fact") -> FactTa
     findings = sa.Table(
         f"{prefix}_finding",
         metadata,
-        sa.Column("fact_id", sa.ForeignKey(f"{prefix}.id"), primary_key=True),
+        sa.Column("fact_id", sa.ForeignKey(f"{prefix}.id", ondelete="CASCADE"), primary_key=True),
         sa.Column("code", sa.String(40), primary_key=True),
     )
     return FactTables(facts, marks, findings)

@@ -46,6 +46,7 @@ def register(app: Flask) -> None:
     from screenings.cases import connect_registry_signals
     from screenings.cases.cli import check_cases_command
     from screenings.cases.merging import CASE_MERGE_PARTICIPANT
+    from screenings.indicators.cli import rebuild_facts_command
     from screenings.notices import NOTIFICATION_KINDS
 
     registry = hooks.registry_of(app)
@@ -83,3 +84,4 @@ def register(app: Flask) -> None:
     # Follow-up cases follow their person through a merge; `registry check-cases` replays them.
     register_merge_participant(CASE_MERGE_PARTICIPANT)
     app.cli.add_command(check_cases_command)
+    app.cli.add_command(rebuild_facts_command)

@@ -29,6 +29,7 @@ from screenings.engine import (
     open_status,
     reaches_family,
 )
+from screenings.indicators.facts import mark_cases_stale, mark_stale
 from screenings.models import CaseEvent, FollowUpCase
 
 # Why a case exists, most urgent first: a confirmed positive before a referral before a missed screen.
@@ -153,6 +154,7 @@ def insert_events(rows: Sequence[dict]) -> None:
     """Insert event rows in one statement (the sweep's and the merge's bulk path)."""
     if rows:
         db.session.execute(sa.insert(CaseEvent), list(rows))
+        mark_cases_stale(sorted({row["case_id"] for row in rows if row["case_id"] is not None}))
 
 
 def status_changed_row(
@@ -247,6 +249,7 @@ def apply_state(case: FollowUpCase, state: CaseState, events: list[CaseEvent], a
     for name, value in state_columns(case, state, events).items():
         setattr(case, name, value)
     case.state_as_of = as_of
+    mark_stale([(case.person_id, case.program)])  # its indicator facts, rewritten before the commit
 
 
 # -- set-based changes the clock makes ------------------------------------------------------------------

@@ -35,6 +35,7 @@ from screenings.engine import (
     Subject,
     open_case,
 )
+from screenings.indicators.facts import mark_stale
 from screenings.models import FollowUpCase, ScreeningResult
 from screenings.programs import get_program
 from screenings.results.classification import classified, jsonable, performed_at_of
@@ -126,6 +127,7 @@ def record_result(
         f"{program.code}/{test.code} {classification.result_code} for person {person.id}",
     )  # fmt: skip
 
+    mark_stale([(person.id, program.code)])  # its indicator facts, rewritten before the commit
     case, opened, advanced = _follow_up(result, classification, person, subject, institution, actor, now)
     infants: tuple[FollowUpCase, ...] = ()
     if classification.exposes_infant and program.exposed_infant is not None:
@@ -231,6 +233,7 @@ def record_results(
             actor, now, "screening_result", None, "CREATE",
             f"{len(ids)} {program.code}/{test.code} results from {source_system}, ids {min(ids)}–{max(ids)}",
         )  # fmt: skip
+        mark_stale({(values["person_id"], program.code) for _, values, _ in bulk})
         for (index, values, classification), result_id in zip(bulk, ids, strict=True):
             # Not loaded back: the caller reads what it just gave, and the session stays small.
             stored_result = ScreeningResult(id=result_id, **values)

@@ -1,0 +1,1 @@
+"""Indicator facts (one row per person × program × episode) and the figures read from them."""

@@ -1,0 +1,281 @@
+"""The indicator fact table, kept by the one writer in the transaction that changes it.
+
+One row per person × program × episode (today one episode per person and program: the person's
+results of the program and its follow-up cases, not opened in error). The writer marks a pair stale
+(`mark_stale`) whenever it records a result or writes a case's events or state, Core bulk paths
+included; just before the transaction commits the stale rows are recomputed from their results and
+events with the engine's `episode_facts` and rewritten, a chunk at a time. `rebuild` recomputes
+every row and reports the differences.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+
+import sqlalchemy as sa
+
+from registry.extensions import db
+from registry.institutions import Institution, InstitutionKind
+from registry.people.models import Person
+from screenings.engine import (
+    CaseStatus,
+    ClosureOutcome,
+    EpisodeFacts,
+    EventKind,
+    Recorded,
+    episode_facts,
+)
+from screenings.indicator_sql import fact_rows, fact_tables
+from screenings.models import CaseEvent, FollowUpCase, ScreeningResult
+from screenings.programs import PROGRAMS
+
+TABLES = fact_tables(db.metadata)
+FACTS, MARKS, FINDINGS = TABLES.facts, TABLES.marks, TABLES.findings
+_STALE = "indicator_facts_stale"
+_CHUNK = 500
+
+Pair = tuple[int, str]  # (person id, program code)
+
+
+def mark_stale(pairs: Iterable[Pair]) -> None:
+    """Note that these person × program rows must be recomputed before the transaction commits."""
+    db.session.info.setdefault(_STALE, set()).update((int(p), str(c)) for p, c in pairs)
+
+
+def mark_cases_stale(case_ids: Sequence[int]) -> None:
+    """Note the rows of these cases as stale (the sweep's bulk transitions)."""
+    for chunk in _chunks(list(case_ids)):
+        mark_stale(
+            db.session.execute(
+                sa.select(FollowUpCase.person_id, FollowUpCase.program).where(FollowUpCase.id.in_(chunk))
+            ).all()
+        )
+
+
+def flush_facts() -> int:
+    """Recompute and rewrite the stale rows now; return how many pairs were refreshed."""
+    stale = db.session.info.pop(_STALE, set())
+    if not stale:
+        return 0
+    db.session.flush()
+    pairs = sorted(stale)
+    for chunk in _chunks(pairs):
+        write_facts(chunk, compute_facts(chunk))
+    return len(pairs)
+
+
+def _chunks(items: list, size: int = _CHUNK):
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+def _district_codes() -> dict[int, tuple[str, str]]:
+    """Return, per institution id, its code and its district's code (one query for the table)."""
+    rows = db.session.execute(
+        sa.select(Institution.id, Institution.code, Institution.kind, Institution.parent_id)
+    )
+    by_id = {r.id: r for r in rows}
+    found: dict[int, tuple[str, str]] = {}
+    for row in by_id.values():
+        node = row
+        while node is not None and node.kind != InstitutionKind.DISTRICT:
+            node = by_id.get(node.parent_id)
+        found[row.id] = (row.code, node.code if node is not None else "")
+    return found
+
+
+def _pair_filter(column_person, column_program, pairs: Sequence[Pair]):
+    return sa.tuple_(column_person, column_program).in_([sa.tuple_(p, c) for p, c in pairs])
+
+
+def compute_facts(pairs: Sequence[Pair]) -> list[EpisodeFacts]:
+    """Compute the fact rows of these person × program pairs from their results, cases and events."""
+    if not pairs:
+        return []
+    places = _district_codes()
+    persons = {
+        p.id: p for p in db.session.scalars(sa.select(Person).where(Person.id.in_({p for p, _ in pairs})))
+    }
+    results: dict[Pair, list[ScreeningResult]] = defaultdict(list)
+    for r in db.session.scalars(
+        sa.select(ScreeningResult)
+        .where(_pair_filter(ScreeningResult.person_id, ScreeningResult.program, pairs))
+        .order_by(ScreeningResult.performed_at, ScreeningResult.id)
+    ):
+        results[(r.person_id, r.program)].append(r)
+    cases: dict[Pair, list[FollowUpCase]] = defaultdict(list)
+    for c in db.session.scalars(
+        sa.select(FollowUpCase)
+        .where(_pair_filter(FollowUpCase.person_id, FollowUpCase.program, pairs))
+        .order_by(FollowUpCase.opened_at, FollowUpCase.id)
+    ):
+        if c.outcome is not ClosureOutcome.OPENED_IN_ERROR:
+            cases[(c.person_id, c.program)].append(c)
+    events: dict[int, list[CaseEvent]] = defaultdict(list)
+    case_ids = [c.id for group in cases.values() for c in group]
+    for chunk in _chunks(case_ids):
+        for e in db.session.scalars(
+            sa.select(CaseEvent)
+            .where(CaseEvent.case_id.in_(chunk))
+            .order_by(CaseEvent.occurred_at, CaseEvent.id)
+        ):
+            events[e.case_id].append(e)
+    rows = []
+    for pair in pairs:
+        person_id, code = pair
+        person = persons.get(person_id)
+        program = PROGRAMS.get(code)
+        if person is None or program is None or person.merged_into_id is not None:
+            continue
+        row = _episode(program, person, results[pair], cases[pair], events, places)
+        if row is not None:
+            rows.append(row)
+    return rows
+
+
+def _episode(program, person, results, cases, events, places) -> EpisodeFacts | None:
+    if not results and not cases:
+        return None
+    step_result_ids: set[int] = set()
+    records: list[Recorded] = []
+    closed = lost = overdue = transferred = None
+    for case in cases:
+        for e in events[case.id]:
+            if e.kind is EventKind.STEP_RESULT and e.step and e.result_code:
+                records.append(Recorded(e.step, e.result_code, e.occurred_at))
+                if e.result_id is not None:
+                    step_result_ids.add(e.result_id)
+            elif e.kind is EventKind.TRANSFER_ACCEPTED:
+                transferred = (e.occurred_at, places[int(e.data["to_institution"])][0])
+            elif e.kind is EventKind.STATUS_CHANGED and overdue is None and e.data.get("status") == "OVERDUE":
+                overdue = (e.occurred_at, e.step or "")
+            elif (
+                e.kind is EventKind.STATUS_CHANGED
+                and lost is None
+                and e.data.get("status") == "LOST_TO_FOLLOW_UP"
+            ):
+                lost = e.occurred_at
+        if case.status in (CaseStatus.OVERDUE, CaseStatus.ESCALATED) and overdue is None and case.due_at:
+            overdue = (case.due_at, case.current_step or "")
+        if case.status is CaseStatus.LOST_TO_FOLLOW_UP and lost is None:
+            lost = case.state_as_of
+    main = cases[0] if cases else None
+    if main is not None and main.status is CaseStatus.CLOSED and main.closed_at and main.outcome:
+        closed = (main.closed_at, main.outcome)
+        if main.outcome is ClosureOutcome.LOST_TO_FOLLOW_UP:
+            lost = lost or main.closed_at
+        elif main.outcome in (ClosureOutcome.DIED, ClosureOutcome.MOVED_AWAY, ClosureOutcome.REFUSED):
+            lost = None  # never lost (§0.4)
+    for r in results:
+        if r.id not in step_result_ids:
+            records.append(Recorded(r.test, r.result_code, r.performed_at, tuple(r.findings or ())))
+    opener = results[0].institution_id if results else main.opening_institution_id
+    institution, district = places.get(opener, ("", ""))
+    subject = main.subject_kind if main is not None else _subject(person, program)
+    born = person.birth_at or dt.datetime.combine(person.birth_on, dt.time(12), dt.UTC)
+    return episode_facts(
+        program, person.id, institution, subject, records, born_at=born, closed=closed, lost_at=lost,
+        overdue=overdue, transferred=transferred, district=district,
+    )  # fmt: skip
+
+
+def _subject(person, program):
+    from screenings.cases.subjects import subject_kind_for
+
+    return subject_kind_for(person, program)
+
+
+def write_facts(pairs: Sequence[Pair], rows: Sequence[EpisodeFacts]) -> None:
+    """Replace the stored rows of these pairs with these computed rows (child rows cascade)."""
+    ids = db.session.scalars(
+        sa.select(FACTS.c.id).where(_pair_filter(FACTS.c.person_id, FACTS.c.program, pairs))
+    ).all()
+    if ids:
+        db.session.execute(MARKS.delete().where(MARKS.c.fact_id.in_(ids)))
+        db.session.execute(FINDINGS.delete().where(FINDINGS.c.fact_id.in_(ids)))
+        db.session.execute(FACTS.delete().where(FACTS.c.id.in_(ids)))
+    if not rows:
+        return
+    births = {}
+    for row in rows:
+        born = row.mark("born")
+        births[(row.person_id, row.program)] = born.on.strftime("%Y-%m") if born else None
+    prepared = list(fact_rows(rows))
+    values = []
+    empty = {c.name: None for c in FACTS.columns if c.name != "id"}
+    for fact, _, _ in prepared:
+        fact = {**empty, **fact}
+        fact.pop("id")
+        fact["birth_month"] = births[(fact["person_id"], fact["program"])]
+        values.append(fact)
+    new_ids = (
+        db.session.connection()
+        .execute(FACTS.insert().returning(FACTS.c.id, sort_by_parameter_order=True), values)
+        .scalars()
+        .all()
+    )
+    marks, findings = [], []
+    for (_, steps, found), fact_id in zip(prepared, new_ids, strict=True):
+        marks += [{**m, "fact_id": fact_id} for m in steps]
+        findings += [{**f, "fact_id": fact_id} for f in found]
+    if marks:
+        db.session.execute(MARKS.insert(), marks)
+    if findings:
+        db.session.execute(FINDINGS.insert(), findings)
+
+
+def stored_rows() -> dict[tuple, tuple]:
+    """Return every stored fact row with its marks and findings, keyed by (person, program, episode)."""
+    marks: dict[int, list] = defaultdict(list)
+    for m in db.session.execute(sa.select(MARKS)):
+        marks[m.fact_id].append((m.name, m.day, m.sec, m.code))
+    found: dict[int, list] = defaultdict(list)
+    for f in db.session.execute(sa.select(FINDINGS)):
+        found[f.fact_id].append(f.code)
+    out = {}
+    for row in db.session.execute(sa.select(FACTS)).mappings():
+        key = (row["person_id"], row["program"], row["episode"])
+        plain = {k: v for k, v in row.items() if k != "id"}
+        out[key] = (
+            tuple(sorted(plain.items())),
+            tuple(sorted(marks[row["id"]])),
+            tuple(sorted(found[row["id"]])),
+        )
+    return out
+
+
+def all_pairs() -> list[Pair]:
+    """Return every person × program pair that has a result or a case."""
+    pairs = set(
+        db.session.execute(sa.select(ScreeningResult.person_id, ScreeningResult.program).distinct()).all()
+    )
+    pairs |= set(db.session.execute(sa.select(FollowUpCase.person_id, FollowUpCase.program).distinct()).all())
+    return sorted((int(p), str(c)) for p, c in pairs)
+
+
+def rebuild() -> int:
+    """Recompute every fact row from results and events; return how many rows differed."""
+    db.session.info.pop(_STALE, None)
+    before = stored_rows()
+    db.session.execute(MARKS.delete())
+    db.session.execute(FINDINGS.delete())
+    db.session.execute(FACTS.delete())
+    pairs = all_pairs()
+    for chunk in _chunks(pairs):
+        write_facts(chunk, compute_facts(chunk))
+    after = stored_rows()
+    return sum(1 for key in before.keys() | after.keys() if before.get(key) != after.get(key))
+
+
+@sa.event.listens_for(db.session, "before_commit")
+def _write_stale_facts(session) -> None:
+    if session.info.get(_STALE):
+        flush_facts()
+
+
+@sa.event.listens_for(db.session, "after_transaction_end")
+def _forget_stale_facts(session, transaction) -> None:
+    if transaction.parent is None and not transaction.nested:  # committed (written above) or rolled back
+        session.info.pop(_STALE, None)
