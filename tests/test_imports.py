@@ -18,7 +18,7 @@ from openpyxl import Workbook
 from registry.audit import Actor, AuditEvent
 from registry.extensions import db
 from registry.people.models import IdDocumentType
-from screenings.imports import parsing, service
+from screenings.imports import parsing, running, service, unmatched
 from screenings.imports.mapping import check_mapping, suggest_mapping, targets_for
 from screenings.imports.models import (
     BatchStatus,
@@ -107,7 +107,7 @@ def imported(data, source, user, storage, columns=None, filename="hearing.csv"):
         batch, columns or service.initial_mapping(batch), True, actor_of(user), NOW
     )
     assert problems == []
-    return service.run_import(batch.id, clock, storage)
+    return running.run_import(batch.id, clock, storage)
 
 
 def issues_of(batch):
@@ -319,14 +319,14 @@ def test_an_unmatched_row_is_imported_once_a_user_picks_the_person(staff, source
     batch = imported(csv_bytes([hearing_row("S1", name="王小宝宝", left="未通过")]), source, staff, storage)
     [waiting] = db.session.scalars(sa.select(UnmatchedRow).where(UnmatchedRow.batch_id == batch.id)).all()
 
-    recorded = service.import_unmatched_row(waiting, baby, actor_of(staff), NOW)
+    recorded = unmatched.import_unmatched_row(waiting, baby, actor_of(staff), NOW)
 
     assert recorded.created and recorded.case_opened
     assert recorded.result.person_id == baby.id and recorded.result.source_key == "S1"
     assert waiting.status is UnmatchedStatus.IMPORTED and waiting.person_id == baby.id
     assert waiting.raw_values == {}  # the personal data lives in the registry now, not in the queue
-    with pytest.raises(service.AlreadyResolved):
-        service.import_unmatched_row(waiting, baby, actor_of(staff), NOW)
+    with pytest.raises(unmatched.AlreadyResolved):
+        unmatched.import_unmatched_row(waiting, baby, actor_of(staff), NOW)
 
 
 def test_a_waiting_row_is_imported_by_the_next_upload_once_its_person_is_registered(
@@ -347,11 +347,11 @@ def test_a_waiting_row_is_imported_by_the_next_upload_once_its_person_is_registe
 
 
 def test_a_stopped_import_resumes_after_the_last_committed_chunk(staff, source, baby, storage, monkeypatch):
-    monkeypatch.setattr(service, "CHUNK_ROWS", 2)
+    monkeypatch.setattr(running, "CHUNK_ROWS", 2)
     rows = [hearing_row(f"S{i}") for i in range(5)] + [hearing_row("X", left="坏")]
     batch = upload(csv_bytes(rows), source, staff, storage)
     service.confirm_mapping(batch, service.initial_mapping(batch), False, actor_of(staff), NOW)
-    real_chunk = service._import_chunk
+    real_chunk = running._import_chunk
     calls = []
 
     def dying_chunk(*args):
@@ -360,14 +360,14 @@ def test_a_stopped_import_resumes_after_the_last_committed_chunk(staff, source, 
             raise RuntimeError("worker killed")
         return real_chunk(*args)
 
-    monkeypatch.setattr(service, "_import_chunk", dying_chunk)
+    monkeypatch.setattr(running, "_import_chunk", dying_chunk)
     with pytest.raises(RuntimeError):
-        service.run_import(batch.id, clock, storage)
+        running.run_import(batch.id, clock, storage)
     db.session.rollback()
     assert db.session.get(ImportBatch, batch.id).processed_through_row == 3
 
-    monkeypatch.setattr(service, "_import_chunk", real_chunk)
-    done = service.run_import(batch.id, clock, storage)
+    monkeypatch.setattr(running, "_import_chunk", real_chunk)
+    done = running.run_import(batch.id, clock, storage)
 
     assert (done.imported_count, done.rejected_count, done.skipped_count, done.processed_rows) == (5, 1, 0, 6)
     assert len(results_for(source)) == 5
@@ -377,7 +377,7 @@ def test_a_stopped_import_resumes_after_the_last_committed_chunk(staff, source, 
 def test_a_second_run_of_the_same_batch_stops_instead_of_counting_twice(
     staff, source, baby, storage, monkeypatch
 ):
-    monkeypatch.setattr(service, "CHUNK_ROWS", 2)
+    monkeypatch.setattr(running, "CHUNK_ROWS", 2)
     batch = upload(csv_bytes([hearing_row(f"S{i}") for i in range(6)]), source, staff, storage)
     service.confirm_mapping(batch, service.initial_mapping(batch), False, actor_of(staff), NOW)
 
@@ -388,7 +388,7 @@ def test_a_second_run_of_the_same_batch_stops_instead_of_counting_twice(
         )
         db.session.commit()
 
-    service.run_import(batch.id, clock, storage, other_run_commits)
+    running.run_import(batch.id, clock, storage, other_run_commits)
 
     stopped = db.session.get(ImportBatch, batch.id)
     assert stopped.status is BatchStatus.RUNNING and stopped.imported_count == 2
@@ -396,12 +396,12 @@ def test_a_second_run_of_the_same_batch_stops_instead_of_counting_twice(
 
 
 def test_progress_is_reported_after_each_chunk(staff, source, baby, storage, monkeypatch):
-    monkeypatch.setattr(service, "CHUNK_ROWS", 2)
+    monkeypatch.setattr(running, "CHUNK_ROWS", 2)
     batch = upload(csv_bytes([hearing_row(f"S{i}") for i in range(5)]), source, staff, storage)
     service.confirm_mapping(batch, service.initial_mapping(batch), False, actor_of(staff), NOW)
     seen = []
 
-    service.run_import(batch.id, clock, storage, lambda done, total: seen.append((done, total)))
+    running.run_import(batch.id, clock, storage, lambda done, total: seen.append((done, total)))
 
     assert seen == [(2, 5), (4, 5), (5, 5)]
 
@@ -575,7 +575,7 @@ def test_a_confirmed_mapping_is_saved_for_the_next_file_from_the_source(staff, s
 def test_the_rejected_rows_report_is_excel_safe_csv(staff, source, baby, storage):
     batch = imported(csv_bytes([hearing_row("S1", left="=HYPERLINK(1)")]), source, staff, storage)
 
-    text = "".join(service.rejected_rows_csv(batch, ["行", "列", "值", "代码", "原因"], lambda i: "原因"))
+    text = "".join(unmatched.rejected_rows_csv(batch, ["行", "列", "值", "代码", "原因"], lambda i: "原因"))
 
     assert text.startswith("\ufeff")
     rows = list(csv.reader(io.StringIO(text[1:])))
@@ -636,7 +636,7 @@ def test_a_sheet_that_understates_its_size_cannot_pass_the_row_limit(staff, sour
         )
 
     _rezip(data, lying, understate)
-    monkeypatch.setattr(service, "MAX_ROWS", 5)
+    monkeypatch.setattr(running, "MAX_ROWS", 5)
     batch = imported(lying.getvalue(), source, staff, storage, filename="hearing.xlsx")
     assert batch.status is BatchStatus.FAILED and batch.error_code == "TOO_MANY_ROWS"
     assert results_for(source) == [] and batch.imported_count == 0

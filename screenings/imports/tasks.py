@@ -8,7 +8,7 @@ from flask import current_app
 
 from registry.job_records import report_progress
 from registry.jobs import utc_now
-from screenings.imports.service import run_import
+from screenings.imports.running import run_import
 
 # Long enough for a large file at the slowest measured speed; a retry resumes after the last chunk.
 JOB_TIMEOUT_SECONDS = 3 * 60 * 60

@@ -39,6 +39,7 @@ from screenings import texts as screening_texts
 from screenings.cases import CaseActionRefused
 from screenings.engine import SubjectKind
 from screenings.imports import service, tasks
+from screenings.imports import unmatched as waiting_rows
 from screenings.imports.forms import MatchForm, SourceForm, UploadForm, mapping_form
 from screenings.imports.mapping import BIRTH_ON, BIRTH_ORDER, ID_NUMBER, NAME, targets_for
 from screenings.imports.models import (
@@ -352,7 +353,7 @@ def rejected_csv(batch_id: int):
     def word(issue: ImportRowIssue) -> str:
         return issue_message(test, issue.target, issue.code, issue.value, issue.detail)
 
-    body = stream_with_context(service.rejected_rows_csv(batch, header, word))
+    body = stream_with_context(waiting_rows.rejected_rows_csv(batch, header, word))
     response = Response(body, mimetype="text/csv")
     response.headers["Content-Disposition"] = f'attachment; filename="import-{batch.id}-rejected.csv"'
     response.headers["Cache-Control"] = "no-store"
@@ -461,7 +462,7 @@ def unmatched(row_id: int):
 def _rejection_text(row: UnmatchedRow, error: ResultRejected | CaseActionRefused) -> str:
     test = service.test_of(row.batch)
     return "；".join(
-        issue_message(test, e.field, e.code, None, e.message) for e in service.rejection_errors(error)
+        issue_message(test, e.field, e.code, None, e.message) for e in waiting_rows.rejection_errors(error)
     )
 
 
@@ -478,8 +479,8 @@ def match(row_id: int):
     if person is None or person.merged_into_id is not None or not may_see_person(current_scope(), person):
         refuse(404, "person outside scope")
     try:
-        service.import_unmatched_row(row, person, current_actor(), utcnow())
-    except service.AlreadyResolved:
+        waiting_rows.import_unmatched_row(row, person, current_actor(), utcnow())
+    except waiting_rows.AlreadyResolved:
         db.session.rollback()
         flash(_("This row was already imported."), "info")
         return redirect(url_for("imports.queue"))
@@ -525,7 +526,7 @@ def register(row_id: int, kind: str):
             person = people_services.register_person(
                 draft, current_actor(), now, form.confirm_distinct.data, pregnancy
             )
-            service.import_unmatched_row(row, person, current_actor(), now)
+            waiting_rows.import_unmatched_row(row, person, current_actor(), now)
         except DuplicatePerson as error:
             db.session.rollback()
             duplicates = error.check
@@ -534,7 +535,7 @@ def register(row_id: int, kind: str):
                     *form.id_number.errors,
                     _("A person with this document is already registered."),
                 ]
-        except service.AlreadyResolved:
+        except waiting_rows.AlreadyResolved:
             db.session.rollback()
             flash(_("This row was already imported."), "info")
             return redirect(url_for("imports.queue"))
