@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
-
 import sqlalchemy as sa
 from flask import (
     Blueprint,
@@ -19,29 +17,20 @@ from flask import (
     url_for,
 )
 from flask_babel import gettext as _
-from sqlalchemy.orm import contains_eager, joinedload
+from sqlalchemy.orm import joinedload
 from wtforms.fields import SelectChoice
 
 from registry import audit
-from registry.auth.access import may_see_person
 from registry.extensions import db
-from registry.i18n import local_today
 from registry.job_records import JobRecord, JobStatus, start_job
-from registry.people import services as people_services
-from registry.people.forms import SearchForm
 from registry.people.idnumbers import scrub_identifiers
-from registry.people.models import IdDocumentType, Person
-from registry.people.services import DuplicatePerson
-from registry.people.views import people_in_scope
 from registry.web import current_actor, current_scope, login_required, refuse, utcnow
 from screenings import access
 from screenings import texts as screening_texts
-from screenings.cases import CaseActionRefused
-from screenings.engine import SubjectKind
 from screenings.imports import service, tasks
 from screenings.imports import unmatched as waiting_rows
-from screenings.imports.forms import MatchForm, SourceForm, UploadForm, mapping_form
-from screenings.imports.mapping import BIRTH_ON, BIRTH_ORDER, ID_NUMBER, NAME, targets_for
+from screenings.imports.forms import SourceForm, UploadForm, mapping_form
+from screenings.imports.mapping import targets_for
 from screenings.imports.models import (
     BatchStatus,
     ImportBatch,
@@ -51,14 +40,12 @@ from screenings.imports.models import (
     UnmatchedStatus,
 )
 from screenings.imports.parsing import FileProblem, preview
-from screenings.imports.texts import file_problem, issue_message, target_label, unmatched_reason
-from screenings.programs import PROGRAMS, get_program
-from screenings.results import ResultRejected
+from screenings.imports.texts import file_problem, issue_message, target_label
+from screenings.programs import PROGRAMS
 
 bp = Blueprint("imports", __name__, url_prefix="/imports")
 
 ISSUES_SHOWN = 200
-QUEUE_PAGE = 50
 
 
 @bp.app_context_processor
@@ -66,7 +53,7 @@ def _import_helpers() -> dict:
     return {"may_import_results": lambda: g.get("user") is not None and service.may_import(g.user)}
 
 
-def _require_import_permission() -> None:
+def require_import_permission() -> None:
     if not service.may_import(g.user):
         refuse(403, "may not import results")
 
@@ -81,22 +68,11 @@ def visible_batch_or_404(batch_id: int) -> ImportBatch:
     return batch
 
 
-def _audit_restricted_view(program_code: str, entity: str, entity_id: int) -> None:
+def audit_restricted_view(program_code: str, entity: str, entity_id: int) -> None:
     """Every view of a restricted program's record (PMTCT) is audited, as on the case pages."""
     if access.is_restricted(program_code):
         access.audit_restricted_view(current_actor(), utcnow(), entity, [entity_id], f"{program_code} import")
         db.session.commit()
-
-
-def visible_row_or_404(row_id: int) -> UnmatchedRow:
-    row = db.session.get(UnmatchedRow, row_id)
-    if row is None:
-        abort(404)
-    if not current_scope().allows(row.institution_id) or not service.may_see_program(
-        g.user, row.batch.program
-    ):
-        refuse(404, f"unmatched row outside scope (institution {row.institution_id})")
-    return row
 
 
 def _test_choices() -> list[SelectChoice]:
@@ -145,7 +121,7 @@ def index():
 @bp.route("/sources", methods=["GET", "POST"])
 @login_required
 def sources():
-    _require_import_permission()
+    require_import_permission()
     form = SourceForm()
     if form.validate_on_submit():
         try:
@@ -165,7 +141,7 @@ def sources():
 @bp.route("/new", methods=["GET", "POST"])
 @login_required
 def upload():
-    _require_import_permission()
+    require_import_permission()
     sources = _sources()
     if not sources:
         flash(_("Add the lab or system that sends the files first."), "info")
@@ -201,7 +177,7 @@ def upload():
 @login_required
 def columns(batch_id: int):
     batch = visible_batch_or_404(batch_id)
-    _require_import_permission()
+    require_import_permission()
     if batch.status is not BatchStatus.MAPPING:
         return redirect(url_for("imports.batch", batch_id=batch.id))
     test = service.test_of(batch)
@@ -272,7 +248,7 @@ def _mapping_errors(problems, form, targets) -> list[str]:
 @login_required
 def batch(batch_id: int):
     batch = visible_batch_or_404(batch_id)
-    _audit_restricted_view(batch.program, "import_batch", batch.id)
+    audit_restricted_view(batch.program, "import_batch", batch.id)
     test = service.test_of(batch)
     issues = db.session.scalars(
         sa.select(ImportRowIssue)
@@ -323,7 +299,7 @@ def progress(batch_id: int):
 @login_required
 def resume(batch_id: int):
     batch = visible_batch_or_404(batch_id)
-    _require_import_permission()
+    require_import_permission()
     if batch.finished or batch.status is BatchStatus.MAPPING:
         return redirect(url_for("imports.batch", batch_id=batch.id))
     job = db.session.get(JobRecord, batch.job_record_id) if batch.job_record_id else None
@@ -363,221 +339,5 @@ def rejected_csv(batch_id: int):
 # -- the unmatched queue ------------------------------------------------------------------------------
 
 
-@bp.route("/unmatched/")
-@login_required
-def queue():
-    scope = current_scope()
-    hidden = [code for code in PROGRAMS if not service.may_see_program(g.user, code)]
-    after = request.args.get("after", type=int) or 0
-    rows = db.session.scalars(
-        sa.select(UnmatchedRow)
-        .join(ImportBatch, ImportBatch.id == UnmatchedRow.batch_id)
-        .where(
-            scope.filter(UnmatchedRow.institution_id),
-            UnmatchedRow.status == UnmatchedStatus.WAITING,
-            UnmatchedRow.id > after,
-            ImportBatch.program.not_in(hidden),
-        )
-        .options(contains_eager(UnmatchedRow.batch))  # each row names its file: no query per row
-        .order_by(UnmatchedRow.id)
-        .limit(QUEUE_PAGE + 1)
-    ).all()
-    more = len(rows) > QUEUE_PAGE
-    rows = rows[:QUEUE_PAGE]
-    return render_template(
-        "imports/queue.html",
-        rows=rows,
-        next_after=rows[-1].id if more else None,
-        reason=unmatched_reason,
-        birth_on=_birth_on_text,
-    )
-
-
-def _birth_on_text(row: UnmatchedRow) -> str:
-    from registry.i18n import local_date
-    from screenings.imports.schemas import read_date
-
-    text = row.raw_values.get(BIRTH_ON)
-    if not text:
-        return ""
-    try:
-        return local_date(read_date(text))
-    except ValueError:
-        return text
-
-
-def _row_facts(row: UnmatchedRow) -> list[tuple[str, str]]:
-    """What the row says, labelled, with identity numbers masked."""
-    test = service.test_of(row.batch)
-    facts = []
-    for target in targets_for(test):
-        text = row.raw_values.get(target.name)
-        if text:
-            shown = _birth_on_text(row) if target.name == BIRTH_ON else scrub_identifiers(text)
-            facts.append((target_label(target), shown))
-    return facts
-
-
-def _register_kinds(row: UnmatchedRow) -> list[str]:
-    kinds = get_program(row.batch.program).eligibility.kinds
-    offered = []
-    if SubjectKind.WOMAN in kinds:
-        offered.append("woman")
-    if SubjectKind.PREGNANT_WOMAN in kinds:
-        offered += ["pregnant", "woman"]
-    return offered
-
-
-def _newborn_program(row: UnmatchedRow) -> bool:
-    kinds = get_program(row.batch.program).eligibility.kinds
-    return SubjectKind.NEWBORN in kinds or SubjectKind.CHILD in kinds
-
-
-@bp.route("/unmatched/<int:row_id>", methods=["GET", "POST"])
-@login_required
-def unmatched(row_id: int):
-    row = visible_row_or_404(row_id)
-    _audit_restricted_view(row.batch.program, "import_unmatched_row", row.id)
-    search = SearchForm()
-    results = None
-    if search.validate_on_submit():
-        results = people_services.audited_search(search.q.data, people_in_scope(), current_actor(), utcnow())
-        db.session.commit()
-    elif request.method == "GET" and row.status is UnmatchedStatus.WAITING and row.raw_values.get(NAME):
-        search.q.data = row.raw_values.get(NAME)
-    return render_template(
-        "imports/unmatched.html",
-        row=row,
-        facts=_row_facts(row),
-        reason=unmatched_reason(row.reason),
-        search=search,
-        results=results,
-        match_form=MatchForm(),
-        register_kinds=_register_kinds(row),
-        newborn=_newborn_program(row),
-        may_act=service.may_import(g.user) and row.status is UnmatchedStatus.WAITING,
-    )
-
-
-def _rejection_text(row: UnmatchedRow, error: ResultRejected | CaseActionRefused) -> str:
-    test = service.test_of(row.batch)
-    return "；".join(
-        issue_message(test, e.field, e.code, None, e.message) for e in waiting_rows.rejection_errors(error)
-    )
-
-
-@bp.route("/unmatched/<int:row_id>/match", methods=["POST"])
-@login_required
-def match(row_id: int):
-    row = visible_row_or_404(row_id)
-    _require_import_permission()
-    form = MatchForm()
-    if not form.validate_on_submit():
-        flash(_("Choose the person this row is about."), "error")
-        return redirect(url_for("imports.unmatched", row_id=row.id))
-    person = db.session.get(Person, form.person_id.data)
-    if person is None or person.merged_into_id is not None or not may_see_person(current_scope(), person):
-        refuse(404, "person outside scope")
-    try:
-        waiting_rows.import_unmatched_row(row, person, current_actor(), utcnow())
-    except waiting_rows.AlreadyResolved:
-        db.session.rollback()
-        flash(_("This row was already imported."), "info")
-        return redirect(url_for("imports.queue"))
-    except (ResultRejected, CaseActionRefused) as error:
-        db.session.rollback()
-        flash(_("The result was not imported: %(reason)s", reason=_rejection_text(row, error)), "error")
-        return redirect(url_for("imports.unmatched", row_id=row.id))
-    db.session.commit()
-    flash(_("Row %(n)d imported for %(name)s.", n=row.row_number, name=person.name), "success")
-    return redirect(url_for("imports.queue"))
-
-
-@bp.route("/unmatched/<int:row_id>/register/<kind>", methods=["GET", "POST"])
-@login_required
-def register(row_id: int, kind: str):
-    """Register the person a waiting row is about, prefilled from the row, and import the row for them."""
-    from registry.auth.access import may_register_people
-    from registry.people.views import REGISTRATION_FORMS, _draft_from, visible_person_or_404
-
-    row = visible_row_or_404(row_id)
-    _require_import_permission()
-    if not may_register_people(g.user) or row.status is not UnmatchedStatus.WAITING:
-        refuse(403, "may not register from this row")
-    form_class = REGISTRATION_FORMS.get(kind) or abort(404)
-    mother = None
-    if kind == "newborn":
-        mother_id = request.args.get("mother_id", type=int)
-        if mother_id is None:
-            abort(404)
-        mother = visible_person_or_404(mother_id)
-    elif kind not in _register_kinds(row):
-        abort(404)
-    form = form_class()
-    now = utcnow()
-    form.today = local_today(now)
-    if request.method == "GET":
-        _prefill(form, row, kind, mother)
-    duplicates = None
-    rejection = None
-    if form.validate_on_submit():
-        draft, pregnancy = _draft_from(form, kind, mother)
-        try:
-            person = people_services.register_person(
-                draft, current_actor(), now, form.confirm_distinct.data, pregnancy
-            )
-            waiting_rows.import_unmatched_row(row, person, current_actor(), now)
-        except DuplicatePerson as error:
-            db.session.rollback()
-            duplicates = error.check
-            if duplicates.same_document is not None:
-                form.id_number.errors = [
-                    *form.id_number.errors,
-                    _("A person with this document is already registered."),
-                ]
-        except waiting_rows.AlreadyResolved:
-            db.session.rollback()
-            flash(_("This row was already imported."), "info")
-            return redirect(url_for("imports.queue"))
-        except (ResultRejected, CaseActionRefused) as error:
-            db.session.rollback()
-            rejection = _rejection_text(row, error)
-        else:
-            db.session.commit()
-            flash(
-                _("Registered %(name)s and imported row %(n)d.", name=person.name, n=row.row_number),
-                "success",
-            )
-            return redirect(url_for("imports.queue"))
-    return render_template(
-        "imports/register.html",
-        form=form,
-        kind=kind,
-        mother=mother,
-        duplicates=duplicates,
-        scope=current_scope(),
-        row=row,
-        facts=_row_facts(row),
-        rejection=rejection,
-    )
-
-
-def _prefill(form, row: UnmatchedRow, kind: str, mother: Person | None) -> None:
-    values = row.raw_values
-    form.name.data = values.get(NAME, "")
-    if values.get(ID_NUMBER):
-        form.id_type.data = IdDocumentType.RESIDENT_ID.value
-        form.id_number.data = values[ID_NUMBER]
-    if kind == "newborn":
-        order = values.get(BIRTH_ORDER)
-        form.birth_order.data = int(order) if order and order.isdigit() else None
-        if form.birth_order.data is None and mother is not None:
-            form.birth_order.data = people_services.next_birth_order(mother.id)
-        if mother is not None:
-            form.address.data = mother.address
-            form.phone.data = mother.phone
-    elif values.get(BIRTH_ON):
-        from screenings.imports.schemas import read_date
-
-        with contextlib.suppress(ValueError):
-            form.birth_on.data = read_date(values[BIRTH_ON])
+# The unmatched queue's routes live beside these, on the same blueprint.
+from screenings.imports import queue_views  # noqa: E402, F401

@@ -1,0 +1,281 @@
+"""The unmatched queue: rows that named nobody known, matched to a person or registered, then imported.
+
+Its routes join the imports blueprint (screenings/imports/views.py imports this module at its end).
+"""
+
+from __future__ import annotations
+
+import contextlib
+
+import sqlalchemy as sa
+from flask import (
+    abort,
+    flash,
+    g,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from flask_babel import gettext as _
+from sqlalchemy.orm import contains_eager
+
+from registry.auth.access import may_see_person
+from registry.extensions import db
+from registry.i18n import local_today
+from registry.people import services as people_services
+from registry.people.forms import SearchForm
+from registry.people.idnumbers import scrub_identifiers
+from registry.people.models import IdDocumentType, Person
+from registry.people.services import DuplicatePerson
+from registry.people.views import people_in_scope
+from registry.web import current_actor, current_scope, login_required, refuse, utcnow
+from screenings.cases import CaseActionRefused
+from screenings.engine import SubjectKind
+from screenings.imports import service
+from screenings.imports import unmatched as waiting_rows
+from screenings.imports.forms import MatchForm
+from screenings.imports.mapping import BIRTH_ON, BIRTH_ORDER, ID_NUMBER, NAME, targets_for
+from screenings.imports.models import (
+    ImportBatch,
+    UnmatchedRow,
+    UnmatchedStatus,
+)
+from screenings.imports.texts import issue_message, target_label, unmatched_reason
+from screenings.imports.views import audit_restricted_view, bp, require_import_permission
+from screenings.programs import PROGRAMS, get_program
+from screenings.results import ResultRejected
+
+QUEUE_PAGE = 50
+
+
+def visible_row_or_404(row_id: int) -> UnmatchedRow:
+    """A waiting row the user may see: in their scope and of a program they may see; else 404."""
+    row = db.session.get(UnmatchedRow, row_id)
+    if row is None:
+        abort(404)
+    if not current_scope().allows(row.institution_id) or not service.may_see_program(
+        g.user, row.batch.program
+    ):
+        refuse(404, f"unmatched row outside scope (institution {row.institution_id})")
+    return row
+
+
+@bp.route("/unmatched/")
+@login_required
+def queue():
+    scope = current_scope()
+    hidden = [code for code in PROGRAMS if not service.may_see_program(g.user, code)]
+    after = request.args.get("after", type=int) or 0
+    rows = db.session.scalars(
+        sa.select(UnmatchedRow)
+        .join(ImportBatch, ImportBatch.id == UnmatchedRow.batch_id)
+        .where(
+            scope.filter(UnmatchedRow.institution_id),
+            UnmatchedRow.status == UnmatchedStatus.WAITING,
+            UnmatchedRow.id > after,
+            ImportBatch.program.not_in(hidden),
+        )
+        .options(contains_eager(UnmatchedRow.batch))  # each row names its file: no query per row
+        .order_by(UnmatchedRow.id)
+        .limit(QUEUE_PAGE + 1)
+    ).all()
+    more = len(rows) > QUEUE_PAGE
+    rows = rows[:QUEUE_PAGE]
+    return render_template(
+        "imports/queue.html",
+        rows=rows,
+        next_after=rows[-1].id if more else None,
+        reason=unmatched_reason,
+        birth_on=_birth_on_text,
+    )
+
+
+def _birth_on_text(row: UnmatchedRow) -> str:
+    from registry.i18n import local_date
+    from screenings.imports.schemas import read_date
+
+    text = row.raw_values.get(BIRTH_ON)
+    if not text:
+        return ""
+    try:
+        return local_date(read_date(text))
+    except ValueError:
+        return text
+
+
+def _row_facts(row: UnmatchedRow) -> list[tuple[str, str]]:
+    """What the row says, labelled, with identity numbers masked."""
+    test = service.test_of(row.batch)
+    facts = []
+    for target in targets_for(test):
+        text = row.raw_values.get(target.name)
+        if text:
+            shown = _birth_on_text(row) if target.name == BIRTH_ON else scrub_identifiers(text)
+            facts.append((target_label(target), shown))
+    return facts
+
+
+def _register_kinds(row: UnmatchedRow) -> list[str]:
+    kinds = get_program(row.batch.program).eligibility.kinds
+    offered = []
+    if SubjectKind.WOMAN in kinds:
+        offered.append("woman")
+    if SubjectKind.PREGNANT_WOMAN in kinds:
+        offered += ["pregnant", "woman"]
+    return offered
+
+
+def _newborn_program(row: UnmatchedRow) -> bool:
+    kinds = get_program(row.batch.program).eligibility.kinds
+    return SubjectKind.NEWBORN in kinds or SubjectKind.CHILD in kinds
+
+
+@bp.route("/unmatched/<int:row_id>", methods=["GET", "POST"])
+@login_required
+def unmatched(row_id: int):
+    row = visible_row_or_404(row_id)
+    audit_restricted_view(row.batch.program, "import_unmatched_row", row.id)
+    search = SearchForm()
+    results = None
+    if search.validate_on_submit():
+        results = people_services.audited_search(search.q.data, people_in_scope(), current_actor(), utcnow())
+        db.session.commit()
+    elif request.method == "GET" and row.status is UnmatchedStatus.WAITING and row.raw_values.get(NAME):
+        search.q.data = row.raw_values.get(NAME)
+    return render_template(
+        "imports/unmatched.html",
+        row=row,
+        facts=_row_facts(row),
+        reason=unmatched_reason(row.reason),
+        search=search,
+        results=results,
+        match_form=MatchForm(),
+        register_kinds=_register_kinds(row),
+        newborn=_newborn_program(row),
+        may_act=service.may_import(g.user) and row.status is UnmatchedStatus.WAITING,
+    )
+
+
+def _rejection_text(row: UnmatchedRow, error: ResultRejected | CaseActionRefused) -> str:
+    test = service.test_of(row.batch)
+    return "；".join(
+        issue_message(test, e.field, e.code, None, e.message) for e in waiting_rows.rejection_errors(error)
+    )
+
+
+@bp.route("/unmatched/<int:row_id>/match", methods=["POST"])
+@login_required
+def match(row_id: int):
+    row = visible_row_or_404(row_id)
+    require_import_permission()
+    form = MatchForm()
+    if not form.validate_on_submit():
+        flash(_("Choose the person this row is about."), "error")
+        return redirect(url_for("imports.unmatched", row_id=row.id))
+    person = db.session.get(Person, form.person_id.data)
+    if person is None or person.merged_into_id is not None or not may_see_person(current_scope(), person):
+        refuse(404, "person outside scope")
+    try:
+        waiting_rows.import_unmatched_row(row, person, current_actor(), utcnow())
+    except waiting_rows.AlreadyResolved:
+        db.session.rollback()
+        flash(_("This row was already imported."), "info")
+        return redirect(url_for("imports.queue"))
+    except (ResultRejected, CaseActionRefused) as error:
+        db.session.rollback()
+        flash(_("The result was not imported: %(reason)s", reason=_rejection_text(row, error)), "error")
+        return redirect(url_for("imports.unmatched", row_id=row.id))
+    db.session.commit()
+    flash(_("Row %(n)d imported for %(name)s.", n=row.row_number, name=person.name), "success")
+    return redirect(url_for("imports.queue"))
+
+
+@bp.route("/unmatched/<int:row_id>/register/<kind>", methods=["GET", "POST"])
+@login_required
+def register(row_id: int, kind: str):
+    """Register the person a waiting row is about, prefilled from the row, and import the row for them."""
+    from registry.auth.access import may_register_people
+    from registry.people.views import REGISTRATION_FORMS, _draft_from, visible_person_or_404
+
+    row = visible_row_or_404(row_id)
+    require_import_permission()
+    if not may_register_people(g.user) or row.status is not UnmatchedStatus.WAITING:
+        refuse(403, "may not register from this row")
+    form_class = REGISTRATION_FORMS.get(kind) or abort(404)
+    mother = None
+    if kind == "newborn":
+        mother_id = request.args.get("mother_id", type=int)
+        if mother_id is None:
+            abort(404)
+        mother = visible_person_or_404(mother_id)
+    elif kind not in _register_kinds(row):
+        abort(404)
+    form = form_class()
+    now = utcnow()
+    form.today = local_today(now)
+    if request.method == "GET":
+        _prefill(form, row, kind, mother)
+    duplicates = None
+    rejection = None
+    if form.validate_on_submit():
+        draft, pregnancy = _draft_from(form, kind, mother)
+        try:
+            person = people_services.register_person(
+                draft, current_actor(), now, form.confirm_distinct.data, pregnancy
+            )
+            waiting_rows.import_unmatched_row(row, person, current_actor(), now)
+        except DuplicatePerson as error:
+            db.session.rollback()
+            duplicates = error.check
+            if duplicates.same_document is not None:
+                form.id_number.errors = [
+                    *form.id_number.errors,
+                    _("A person with this document is already registered."),
+                ]
+        except waiting_rows.AlreadyResolved:
+            db.session.rollback()
+            flash(_("This row was already imported."), "info")
+            return redirect(url_for("imports.queue"))
+        except (ResultRejected, CaseActionRefused) as error:
+            db.session.rollback()
+            rejection = _rejection_text(row, error)
+        else:
+            db.session.commit()
+            flash(
+                _("Registered %(name)s and imported row %(n)d.", name=person.name, n=row.row_number),
+                "success",
+            )
+            return redirect(url_for("imports.queue"))
+    return render_template(
+        "imports/register.html",
+        form=form,
+        kind=kind,
+        mother=mother,
+        duplicates=duplicates,
+        scope=current_scope(),
+        row=row,
+        facts=_row_facts(row),
+        rejection=rejection,
+    )
+
+
+def _prefill(form, row: UnmatchedRow, kind: str, mother: Person | None) -> None:
+    values = row.raw_values
+    form.name.data = values.get(NAME, "")
+    if values.get(ID_NUMBER):
+        form.id_type.data = IdDocumentType.RESIDENT_ID.value
+        form.id_number.data = values[ID_NUMBER]
+    if kind == "newborn":
+        order = values.get(BIRTH_ORDER)
+        form.birth_order.data = int(order) if order and order.isdigit() else None
+        if form.birth_order.data is None and mother is not None:
+            form.birth_order.data = people_services.next_birth_order(mother.id)
+        if mother is not None:
+            form.address.data = mother.address
+            form.phone.data = mother.phone
+    elif values.get(BIRTH_ON):
+        from screenings.imports.schemas import read_date
+
+        with contextlib.suppress(ValueError):
+            form.birth_on.data = read_date(values[BIRTH_ON])
