@@ -17,6 +17,7 @@ from screenings.cases import log_contact_attempt
 from screenings.engine import ContactChannel, ContactOutcome
 from screenings.models import FollowUpCase
 from screenings.results import ResultRejected, record_result
+from screenings.sweep import run_sweep
 
 
 def _newborn_results(rng: random.Random, baby: Person) -> list[tuple[str, str, dict, dt.datetime]]:
@@ -133,6 +134,8 @@ def load_demo_screenings(seed: int = 2026, now: dt.datetime | None = None) -> di
             log_contact_attempt(
                 case, rng.choice(channels), ContactOutcome.NO_ANSWER, actor, now, occurred_at=at
             )
+    # The demo starts as a district that swept last night, not with statuses as old as each result.
+    run_sweep(today, actor)
     db.session.commit()
     cases = db.session.scalar(sa.select(sa.func.count()).select_from(FollowUpCase))
     return {"results": recorded, "cases": cases}

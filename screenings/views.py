@@ -39,6 +39,7 @@ from screenings.engine import (
     ContactChannel,
     ContactOutcome,
     Program,
+    ltfu_shortfalls,
 )
 from screenings.forms import (
     AnswerTransferForm,
@@ -364,6 +365,15 @@ def _render_case(
     events = case_service.case_events(case)
     state = case_service.case_state(case, now, events)
     forms = _action_forms(case, state, now, submitted)
+    ltfu_missing = []
+    if state.current_step and state.lost_reason is None:
+        ltfu_missing = ltfu_shortfalls(
+            PROGRAMS[case.program].ltfu_policy,
+            state.attempts,
+            state.due_at,
+            now,
+            case_service.opened_case_of(case).subject.has_address,
+        )
     institutions = {
         i.id: i.name
         for i in db.session.scalars(
@@ -386,6 +396,7 @@ def _render_case(
             institutions=institutions,
             program=PROGRAMS[case.program],
             days_overdue=days_overdue(case, now),
+            ltfu_missing=ltfu_missing,
             conflict=conflict,
             now=now,
         ),

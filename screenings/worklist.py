@@ -20,7 +20,7 @@ from registry.extensions import db
 from registry.hardening import LARGEST_ID
 from registry.i18n import DISPLAY_ZONE
 from registry.people.models import Person
-from screenings.engine import CaseStatus
+from screenings.engine import CaseStatus, status_of
 from screenings.engine import days_overdue as engine_days_overdue
 from screenings.models import FollowUpCase
 
@@ -32,6 +32,7 @@ SORTS = ("due", "risk")
 class WorklistRow:
     case: FollowUpCase
     days_overdue: int
+    status: CaseStatus  # what is true at the moment of reading, not what the last sweep stored
 
 
 @dataclasses.dataclass(frozen=True)
@@ -163,5 +164,5 @@ def load_worklist(
         last = cases[-1]
         keys = [last.risk_rank, last.due_at, last.id] if sort == "risk" else [last.due_at, last.id]
         next_cursor = encode_cursor(keys)
-    rows = [WorklistRow(case, days_overdue(case, now)) for case in cases]
+    rows = [WorklistRow(case, days_overdue(case, now), status_of(case, now)) for case in cases]
     return Worklist(tab, sort, rows, counts, next_cursor)

@@ -1,9 +1,11 @@
 """The demo district a newcomer starts on has screening results and follow-up work to try."""
 
+import datetime as dt
+
 import sqlalchemy as sa
 from flask_migrate import upgrade
 
-from registry import create_app
+from registry import clock, create_app
 from registry.demo import DEMO_PASSWORD, load_demo_data
 from registry.extensions import db
 from screenings.engine import CaseStatus
@@ -23,6 +25,12 @@ def test_the_demo_district_has_results_cases_and_a_worklist(tmp_path):
         open_cases = db.session.scalar(
             sa.select(sa.func.count()).where(FollowUpCase.status != CaseStatus.CLOSED)
         )
+        stale = db.session.scalar(
+            sa.select(sa.func.count()).where(
+                FollowUpCase.status.in_([CaseStatus.OPEN, CaseStatus.DUE_SOON]),
+                FollowUpCase.due_at < clock.now() - dt.timedelta(days=1),
+            )
+        )
         client = app.test_client()
         client.post("/login", data={"username": "coordinator", "password": DEMO_PASSWORD})
         worklist = client.get("/cases/?tab=all").get_data(as_text=True)
@@ -31,3 +39,4 @@ def test_the_demo_district_has_results_cases_and_a_worklist(tmp_path):
     assert summary["results"] > 300 and open_cases > 0
     assert {"NEWBORN_HEARING", "NEWBORN_CHD", "NEWBORN_METABOLIC", "CERVICAL_CANCER"} <= programs
     assert worklist.count('data-case="') > 0
+    assert stale == 0  # the demo starts swept: a case long past its due date is not stored as open

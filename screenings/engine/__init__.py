@@ -57,7 +57,7 @@ from .indicators import (
     percentile,
     unsupported,
 )
-from .ltfu import default_ltfu_policy, is_lost_to_follow_up, ltfu_reason
+from .ltfu import default_ltfu_policy, is_lost_to_follow_up, ltfu_reason, ltfu_shortfalls
 from .messages import COMMON_MESSAGES, Message, program_message, render_message, setting_parameters
 from .milestones import (
     NEVER_LOST,
@@ -280,6 +280,7 @@ __all__ = [
     "is_lost_to_follow_up",
     "is_screening_missed",
     "ltfu_reason",
+    "ltfu_shortfalls",
     "meets_target",
     "open_case",
     "open_exposed_infant_case",

@@ -72,6 +72,41 @@ def is_lost_to_follow_up(
     return times[-1] - times[0] >= timedelta(days=values.whole(policy.min_span_days))
 
 
+def ltfu_shortfalls(
+    policy: LtfuPolicy,
+    attempts: Sequence[ContactAttempt],
+    due_at: datetime | None,
+    as_of: datetime,
+    has_address: bool = True,
+    overrides: Mapping[str, object] | None = None,
+) -> list[tuple[str, int]]:
+    """Return which conditions of the rule do not hold yet, each as (code, the number the rule asks for).
+
+    Codes: SETTLED (an attempt learned of a death, refusal or move), NOT_OVERDUE, ATTEMPTS, CHANNELS,
+    VISIT, SPAN_DAYS. Empty exactly when `is_lost_to_follow_up` holds.
+    """
+    as_of = as_utc(as_of, "as_of")
+    values = SettingValues.resolve(policy.settings, overrides, strict=False)
+    done = [a for a in attempts if as_utc(a.occurred_at) <= as_of]
+    if settles_case(done):
+        return [("SETTLED", 0)]
+    missing: list[tuple[str, int]] = []
+    if policy.require_overdue and (due_at is None or as_of <= as_utc(due_at)):
+        missing.append(("NOT_OVERDUE", 0))
+    if len(done) < values.whole(policy.min_attempts):
+        missing.append(("ATTEMPTS", values.whole(policy.min_attempts)))
+    channels = {str(a.channel) for a in done if a.channel is not None}
+    if len(channels) < values.whole(policy.min_channels):
+        missing.append(("CHANNELS", values.whole(policy.min_channels)))
+    if has_address and not channels.intersection(str(c) for c in policy.visit_channels):
+        missing.append(("VISIT", 0))
+    times = sorted(as_utc(a.occurred_at) for a in done)
+    span = values.whole(policy.min_span_days)
+    if not times or times[-1] - times[0] < timedelta(days=span):
+        missing.append(("SPAN_DAYS", span))
+    return missing
+
+
 def ltfu_reason(attempts: Sequence[ContactAttempt]) -> LtfuReason:
     """Return the reason code of a loss: nobody reached, reached but unresponsive, or unknown."""
     reached = (ContactOutcome.REACHED, ContactOutcome.MESSAGE_DELIVERED)

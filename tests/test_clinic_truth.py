@@ -1,0 +1,64 @@
+"""What a clinic page says is true at the moment it is read (issue 14), whatever the last sweep stored."""
+
+import datetime as dt
+import re
+
+from registry.clock import SHANGHAI
+from screenings import cases as services
+from screenings.engine import CaseStatus, ContactChannel, ContactOutcome
+from tests import factories
+
+
+def _overdue_case(district):
+    hospital = district["hospital"]
+    case = factories.referred_case(factories.newborn(hospital, born_at=factories.BIRTH), hospital)
+    assert case.due_at == dt.datetime(2026, 12, 30, 9, 0, tzinfo=SHANGHAI)
+    assert case.status is CaseStatus.OPEN  # as stored; no sweep ran since
+    return hospital, case
+
+
+def _row_status(page: str, case_id: int) -> str:
+    row = re.search(rf'<tr data-case="{case_id}">(.*?)</tr>', page, re.S).group(1)
+    return re.search(r'data-status="([A-Z_]+)"', row).group(1)
+
+
+def test_the_worklist_shows_a_case_past_its_due_date_as_overdue_before_any_sweep(
+    client, district, frozen_clock, login
+):
+    hospital, case = _overdue_case(district)
+    frozen_clock("2027-03-01 09:00")
+    login(factories.clinic_user(hospital))
+    page = client.get("/cases/?tab=overdue").get_data(as_text=True)
+    assert _row_status(page, case.id) == "OVERDUE"
+    assert "已逾期" in page
+
+
+def test_an_escalated_case_says_escalated_once(client, district, frozen_clock, login):
+    hospital, case = _overdue_case(district)
+    frozen_clock("2027-03-01 09:00")
+    user = factories.clinic_user(hospital)
+    services.escalate_case(case, factories.CLINIC, dt.datetime(2027, 3, 1, 0, 0, tzinfo=dt.UTC), note="x")
+    login(user)
+    page = client.get("/cases/?tab=escalated").get_data(as_text=True)
+    assert _row_status(page, case.id) == "ESCALATED"
+    assert "已上报 · 已上报" not in page
+
+
+def test_the_case_page_says_which_condition_of_the_lost_rule_is_not_met(
+    client, district, frozen_clock, login
+):
+    hospital, case = _overdue_case(district)
+    for day in (1, 2, 3):
+        services.log_contact_attempt(
+            case,
+            ContactChannel.PHONE,
+            ContactOutcome.NO_ANSWER,
+            factories.CLINIC,
+            dt.datetime(2027, 1, day, 2, 0, tzinfo=dt.UTC),
+        )
+    frozen_clock("2027-06-01 09:00")
+    login(factories.clinic_user(hospital))
+    page = client.get(f"/cases/{case.id}").get_data(as_text=True)
+    conditions = re.findall(r'data-condition="([A-Z_]+)"', page)
+    assert conditions == ["CHANNELS", "SPAN_DAYS"]  # a newborn with no address needs no visit
+    assert "至少2种" in page
