@@ -22,7 +22,7 @@ from wtforms.fields import SelectChoice
 from registry import audit
 from registry.auth.break_glass import break_glass as grant_break_glass
 from registry.extensions import db
-from registry.i18n import DISPLAY_ZONE, N_
+from registry.i18n import DISPLAY_ZONE, N_, local_datetime
 from registry.institutions import Institution, facility_ids_under
 from registry.people.forms import SearchForm
 from registry.people.models import Person
@@ -502,7 +502,11 @@ def case_action(case_id: int, action: str):
     except case_service.CaseActionRefused as refused:
         db.session.rollback()
         case = visible_case_or_404(case_id)
-        form.form_errors.append(_refusal_text(refused, case.program))
+        message = _refusal_text(refused, case.program)
+        if "BEFORE_LAST_EVENT" in refused.codes and "occurred_at" in form:
+            form.occurred_at.errors = [*form.occurred_at.errors, message]  # the constraint is the field's
+        else:
+            form.form_errors.append(message)
         return _render_case(case, {action: form}, status=400)
     db.session.commit()
     flash(_("Saved."), "success")
@@ -526,6 +530,16 @@ def _refusal_text(refused: case_service.CaseActionRefused, program: str) -> str:
     """Word a refusal: the program's own message (NOT_LOST states its §0.4 settings), else the generic one."""
     messages = []
     for code, problem in zip(refused.codes, refused.problems, strict=True):
+        if code == "BEFORE_LAST_EVENT":
+            latest = dt.datetime.fromisoformat(problem.split(":", 1)[1])
+            messages.append(
+                _(
+                    "This time is before the last entry on the case (%(at)s): enter a later time, "
+                    "or leave it empty for now.",
+                    at=local_datetime(latest, "short"),
+                )
+            )
+            continue
         own = texts.program_text(program, code)
         messages.append(own if own is not None else _(REFUSALS[code]) if code in REFUSALS else problem)
     return " ".join(messages)

@@ -62,3 +62,29 @@ def test_the_case_page_says_which_condition_of_the_lost_rule_is_not_met(
     conditions = re.findall(r'data-condition="([A-Z_]+)"', page)
     assert conditions == ["CHANNELS", "SPAN_DAYS"]  # a newborn with no address needs no visit
     assert "至少2种" in page
+
+
+def test_a_step_dated_before_the_last_entry_is_refused_on_its_time_field_not_as_closed(
+    client, district, frozen_clock, login
+):
+    """Two calls at 10:46, then "both ears pass" entered as done at 10:40: the case is open, not closed."""
+    hospital, case = _overdue_case(district)
+    for minute in (45, 46):
+        services.log_contact_attempt(
+            case,
+            ContactChannel.PHONE,
+            ContactOutcome.NO_ANSWER,
+            factories.CLINIC,
+            dt.datetime(2026, 12, 2, 2, minute, tzinfo=dt.UTC),
+        )
+    frozen_clock("2026-12-02 11:00")
+    login(factories.clinic_user(hospital))
+    response = client.post(
+        f"/cases/{case.id}/step",
+        data={"version": case.version, "result_code": "BILATERAL_PASS", "occurred_at": "2026-12-02T10:40"},
+    )
+    page = response.get_data(as_text=True)
+    assert response.status_code == 400
+    assert "该随访已结案" not in page
+    error = re.search(r'id="occurred_at-error">([^<]*)<', page).group(1)
+    assert "早于" in error and "10:46" in error

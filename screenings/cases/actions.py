@@ -60,6 +60,11 @@ def _append(
     facts = [event_fact(e) for e in events]
     problems = check_event(program, opened, facts, event_fact(event))
     if problems:
+        latest = max((e.occurred_at for e in events), default=None)
+        if latest is not None and event.occurred_at < latest:
+            # Events replay in time order: a backdated event lands before later ones, which then cannot
+            # happen (a call on a case closed by the earlier result). Say that, not what the replay hit.
+            raise CaseActionRefused([f"BEFORE_LAST_EVENT:{latest.isoformat()}"])
         raise CaseActionRefused(problems)
     db.session.add(event)
     events.append(event)
