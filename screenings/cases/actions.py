@@ -12,6 +12,7 @@ from registry.audit import Actor
 from registry.extensions import db
 from registry.institutions import Institution
 from screenings.cases.errors import CaseActionRefused, CaseConflict
+from screenings.cases.openings import open_cases_for_exposed_children
 from screenings.cases.replay import case_events, event_fact, opened_case_of
 from screenings.cases.writer import apply_state, new_event
 from screenings.engine import (
@@ -98,7 +99,13 @@ def record_step(
         step=step, result_code=result_code, next_appointment_at=next_appointment_at,
         note=note, result_id=result.id if result else None,
     )  # fmt: skip
-    return _append(case, event, actor, now, expected_version, f"{step} {result_code}")
+    appended = _append(case, event, actor, now, expected_version, f"{step} {result_code}")
+    plan = program.exposed_infant
+    if plan is not None and plan.exposes(step, result_code):
+        # "this mother is positive" became true on her case: her delivered babies' plans open now,
+        # an unborn baby's when it is registered (openings.open_cases_for_newborn)
+        open_cases_for_exposed_children(case.person, program, event.occurred_at, actor, now)
+    return appended
 
 
 def log_contact_attempt(

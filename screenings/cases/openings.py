@@ -27,7 +27,7 @@ from screenings.engine import (
     open_exposed_infant_case,
     open_missed_screening_case,
 )
-from screenings.models import FollowUpCase, ScreeningResult
+from screenings.models import CaseEvent, FollowUpCase, ScreeningResult
 from screenings.programs import PROGRAMS
 
 
@@ -97,10 +97,10 @@ def open_follow_up_case(
 
 
 def open_cases_for_exposed_children(
-    mother: Person, program: Program, result: ScreeningResult, actor: Actor, now: dt.datetime
+    mother: Person, program: Program, positive_at: dt.datetime, actor: Actor, now: dt.datetime
 ) -> tuple[FollowUpCase, ...]:
-    """A positive mother already delivered: open her newborns' exposed-infant cases."""
-    since = (result.performed_at - program.exposed_infant.delivery_testing_margin).date()
+    """A mother became positive (a result or a step) after delivering: open her newborns' cases."""
+    since = (positive_at - program.exposed_infant.delivery_testing_margin).date()
     children = db.session.scalars(
         sa.select(Person).where(
             Person.mother_id == mother.id, Person.birth_on >= since, Person.merged_into_id.is_(None)
@@ -129,21 +129,52 @@ def open_cases_for_newborn(infant: Person, actor: Actor, now: dt.datetime) -> tu
     if infant.mother_id is None:
         return ()
     birth = infant.birth_at or dt.datetime.combine(infant.birth_on, dt.time(23, 59), LOCAL_TZ)
-    # The earliest exposing result per program; each program's plan says how long after a birth it counts.
-    exposing = db.session.execute(
-        sa.select(ScreeningResult.program, sa.func.min(ScreeningResult.performed_at))
-        .where(ScreeningResult.person_id == infant.mother_id, ScreeningResult.exposes_infant.is_(True))
-        .group_by(ScreeningResult.program)
-    ).all()
     opened = []
-    for code, first_at in sorted(exposing):
-        program = PROGRAMS.get(code)
-        plan = program.exposed_infant if program is not None else None
-        if plan is not None and first_at <= birth + plan.delivery_testing_margin:
+    for program in PROGRAMS.values():
+        plan = program.exposed_infant
+        first_at = mother_positive_at(infant.mother_id, program) if plan is not None else None
+        if first_at is not None and first_at <= birth + plan.delivery_testing_margin:
             case = open_exposed_infant(infant, program, actor, now)
             if case is not None:
                 opened.append(case)
     return tuple(opened)
+
+
+def mother_positive_at(mother_id: int, program: Program) -> dt.datetime | None:
+    """Return when the mother first became positive in a PMTCT program, whichever way it became true.
+
+    The one rule behind every exposed-infant plan: an exposing result (a confirmed or known positive),
+    or an exposing step result on her case (a confirmation or a clinical judgement recorded there).
+    """
+    plan = program.exposed_infant
+    if plan is None:
+        return None
+    first_result = db.session.scalar(
+        sa.select(sa.func.min(ScreeningResult.performed_at)).where(
+            ScreeningResult.person_id == mother_id,
+            ScreeningResult.program == program.code,
+            ScreeningResult.exposes_infant.is_(True),
+        )
+    )
+    first_step = None
+    if plan.exposing_steps:
+        first_step = db.session.scalar(
+            sa.select(sa.func.min(CaseEvent.occurred_at))
+            .join(FollowUpCase, CaseEvent.case_id == FollowUpCase.id)
+            .where(
+                FollowUpCase.person_id == mother_id,
+                FollowUpCase.program == program.code,
+                CaseEvent.kind == EventKind.STEP_RESULT,
+                sa.or_(
+                    *(
+                        sa.and_(CaseEvent.step == step, CaseEvent.result_code == code)
+                        for step, code in plan.exposing_steps
+                    )
+                ),
+            )
+        )
+    found = [t for t in (first_result, first_step) if t is not None]
+    return min(found, default=None)
 
 
 def open_missed_screening(

@@ -111,6 +111,9 @@ def check_program(program: Program) -> list[str]:
         for code in (program.exposed_infant.first_step, *program.exposed_infant.schedule):
             if code not in step_codes:
                 problems.append(f"exposed-infant schedule names unknown step {code}")
+        for code, result in program.exposed_infant.exposing_steps:
+            if code not in step_codes or result not in program.step(code).result_codes:
+                problems.append(f"exposing step result {code}.{result} is not declared")
     problems += _reachability(program, step_codes)
     results = {t.code: tuple(r.code for r in t.result_codes) for t in program.tests}
     results.update({s.code: s.result_codes for s in program.steps})

@@ -297,6 +297,13 @@ class ExposedInfantPlan:
     schedule_end_outcome: ClosureOutcome = ClosureOutcome.NOT_CONFIRMED  # resumed past the last step
     # A maternal result this long after a birth still belongs to that pregnancy (tests at labour).
     delivery_testing_margin: timedelta = timedelta(0)
+    # Step results that make the mother positive as surely as an exposing result does ("this mother is
+    # positive"): a confirmation or a clinical judgement recorded on her case opens the infant's plan too.
+    exposing_steps: tuple[tuple[str, str], ...] = ()
+
+    def exposes(self, step: str | None, result: str | None) -> bool:
+        """Tell whether recording this result at this step makes the mother positive."""
+        return (step, result) in self.exposing_steps
 
 
 @dataclass(frozen=True, slots=True)

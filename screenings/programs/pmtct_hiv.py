@@ -133,7 +133,7 @@ STEPS = (
         goto("CONFIRMED_POS", "确证阳性", "Confirmed positive", "CASE_REPORT"),
         close("NEGATIVE", "确证阴性", "Not infected", ClosureOutcome.NOT_CONFIRMED),
         goto("INDETERMINATE", "不确定", "Indeterminate", "CONFIRMATION", sets_track=INDETERMINATE),
-    ), track_deadlines=((INDETERMINATE, within(INDETERMINATE_RETEST_DAYS)),)),
+    ), track_deadlines=((INDETERMINATE, within(INDETERMINATE_RETEST_DAYS)),), test="HIV_SCREEN"),
     Step("CASE_REPORT", "填报个案登记卡", "File the case card", StepKind.CASE_REPORT,
          within(CASE_CARD_DAYS), (
         goto("FILED", "已填报", "Filed", "MATERNAL_ART"),
@@ -243,6 +243,7 @@ PROGRAM = Program(
         first_step="INFANT_ARV",
         schedule=("INFANT_ARV", "EID_48H", "EID_6W", "EID_3M", "AB_12M", "AB_18M"),
         delivery_testing_margin=DELIVERY_TESTING_MARGIN,
+        exposing_steps=(("CONFIRMATION", "CONFIRMED_POS"),),
     ),
     settings=_S.freeze(),
     restricted=True,

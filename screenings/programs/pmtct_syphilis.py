@@ -265,6 +265,8 @@ PROGRAM = Program(
         first_step="BIRTH_ASSESSMENT",
         schedule=("BIRTH_ASSESSMENT", *(f"FOLLOW_UP_{months}M" for months, _ in FOLLOW_UP_AGES)),
         delivery_testing_margin=DELIVERY_TESTING_MARGIN,
+        # current syphilis confirmed, or a single positive judged to need treatment at clinical review
+        exposing_steps=(("CONFIRMATION", "CURRENT"), ("CLINICAL_REVIEW", "TREATMENT_INDICATED")),
     ),
     settings=_S.freeze(),
     messages=MESSAGES,

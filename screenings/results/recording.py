@@ -131,7 +131,7 @@ def record_result(
     case, opened, advanced = _follow_up(result, classification, person, subject, institution, actor, now)
     infants: tuple[FollowUpCase, ...] = ()
     if classification.exposes_infant and program.exposed_infant is not None:
-        infants = open_cases_for_exposed_children(person, program, result, actor, now)
+        infants = open_cases_for_exposed_children(person, program, result.performed_at, actor, now)
     return RecordedResult(result, True, case, opened, advanced, infants, classification.warnings)
 
 
