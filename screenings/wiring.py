@@ -46,7 +46,7 @@ def register(app: Flask) -> None:
     from screenings.cases import connect_registry_signals
     from screenings.cases.cli import check_cases_command
     from screenings.cases.merging import CASE_MERGE_PARTICIPANT
-    from screenings.indicators.cli import rebuild_facts_command
+    from screenings.indicators.cli import indicators_command, rebuild_facts_command
     from screenings.notices import NOTIFICATION_KINDS
 
     registry = hooks.registry_of(app)
@@ -85,3 +85,4 @@ def register(app: Flask) -> None:
     register_merge_participant(CASE_MERGE_PARTICIPANT)
     app.cli.add_command(check_cases_command)
     app.cli.add_command(rebuild_facts_command)
+    app.cli.add_command(indicators_command)

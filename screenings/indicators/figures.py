@@ -1,0 +1,189 @@
+"""Every indicator of a program for a district and period, by institution and for the district.
+
+One generic function turns each program's indicator declarations into set-based SQL over the fact
+table (`screenings.indicator_sql`): a ratio is one grouped COUNT, a time measure one grouped
+`percentile_cont` on PostgreSQL (on SQLite the same continuous percentile over the grouped days).
+The dashboard, the command and the monthly report read these figures.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+
+import sqlalchemy as sa
+
+from registry.extensions import db
+from registry.institutions import Institution, facility_ids_under
+from screenings.engine import IndicatorUnit, Predicate, SettingValues
+from screenings.engine.indicators import _QUANTILE, Indicator, Population, meets_target, percentile, ratio
+from screenings.engine.predicates import Context
+from screenings.indicator_sql import Compiler, count_query, institution_column
+from screenings.indicators.facts import FACTS, TABLES
+from screenings.programs import PROGRAMS
+
+DISTRICT = None  # the institution of a district-wide figure
+
+
+@dataclass(frozen=True, slots=True)
+class FigureRow:
+    """One figure: a program's indicator at one institution (None: the district) for one period."""
+
+    program: str
+    indicator: str
+    name: str
+    institution: str | None
+    numerator: int | None
+    denominator: int | None
+    value: Decimal | None
+    unit: IndicatorUnit
+    target: Decimal | None
+    comparison: str
+    meets_target: bool | None
+    reason: str | None  # why there is no value: unsupported because …, zero denominator …
+
+    def as_dict(self) -> dict:
+        """Return the row as plain JSON-ready values."""
+        return {
+            "program": self.program,
+            "indicator": self.indicator,
+            "name": self.name,
+            "institution": self.institution,
+            "numerator": self.numerator,
+            "denominator": self.denominator,
+            "value": None if self.value is None else str(round(self.value, 2)),
+            "unit": str(self.unit),
+            "target": None if self.target is None else str(self.target),
+            "comparison": self.comparison,
+            "meets_target": self.meets_target,
+            "reason": self.reason,
+        }
+
+
+def district_institutions(district: Institution) -> list[str]:
+    """Return the codes of the facilities of a district, in code order."""
+    ids = facility_ids_under(district.id)
+    rows = db.session.execute(
+        sa.select(Institution.code, Institution.kind)
+        .where(Institution.id.in_(ids))
+        .order_by(Institution.code)
+    )
+    return [code for code, kind in rows if code != district.code]
+
+
+def _measure_query(
+    indicator: Indicator, start: date, end: date, context: Context, program: str, district: str
+):
+    compiler = Compiler(TABLES, context)
+    assert indicator.measure is not None
+    days = compiler._day(indicator.measure.to) - compiler._day(indicator.measure.from_)
+    dated = compiler._day(indicator.period.dated_by)
+    where = [
+        FACTS.c.program == program,
+        FACTS.c.district == district,
+        dated.is_not(None),
+        dated >= start.toordinal(),
+        dated <= end.toordinal(),
+        days.is_not(None),
+    ]
+    if isinstance(indicator.den, Predicate):
+        where.append(compiler.condition(indicator.den))
+    place = institution_column(TABLES, end).label("institution")
+    return place, days, where
+
+
+def _measures(
+    indicator, start, end, context, program, district
+) -> dict[str | None, tuple[int, Decimal | None]]:
+    """Return {institution or None: (rows measured, statistic)} of a days measure."""
+    place, days, where = _measure_query(indicator, start, end, context, program, district)
+    fraction = _QUANTILE[indicator.statistic]
+    out: dict[str | None, tuple[int, Decimal | None]] = {}
+    if db.session.get_bind().dialect.name == "postgresql":
+        stat = sa.func.percentile_cont(float(fraction)).within_group(days)
+        for code, n, value in db.session.execute(
+            sa.select(place, sa.func.count(), stat).where(*where).group_by(place)
+        ):
+            out[code] = (n, None if value is None else Decimal(str(value)))
+        n, value = db.session.execute(sa.select(sa.func.count(), stat).where(*where)).one()
+        out[DISTRICT] = (n, None if value is None else Decimal(str(value)))
+        return out
+    grouped: dict[str | None, list[int]] = defaultdict(list)
+    for code, value in db.session.execute(sa.select(place, days.label("days")).where(*where)):
+        grouped[code].append(value)
+        grouped[DISTRICT].append(value)
+    return {code: (len(v), percentile(v, fraction)) for code, v in grouped.items()}
+
+
+def _counts(indicator, start, end, context, program, district) -> dict[str | None, tuple[int, int]]:
+    """Return {institution or None: (numerator, rows of the denominator)} of a ratio indicator."""
+    kw = dict(start=start, end=end, values=context.values, as_of=context.as_of, program=program)
+    out = {}
+    grouped = count_query(indicator, TABLES, by_institution=True, **kw).where(FACTS.c.district == district)
+    for code, n, d in db.session.execute(grouped):
+        out[code] = (int(n or 0), int(d or 0))
+    total = count_query(indicator, TABLES, **kw).where(FACTS.c.district == district)
+    n, d = db.session.execute(total).one()
+    out[DISTRICT] = (int(n or 0), int(d or 0))
+    return out
+
+
+def compute_figures(
+    district: Institution,
+    start: date,
+    end: date,
+    *,
+    program: str | None = None,
+    institution: str | None = None,
+    as_of: date | None = None,
+    values: Mapping[str, SettingValues] | None = None,
+    populations: Mapping[tuple[str | None, str], int] | None = None,
+) -> list[FigureRow]:
+    """Compute every indicator of a program (or all) for a district and period [start, end].
+
+    Returns one row per program × indicator × institution (the district's facilities, then the
+    district as institution None); `institution` keeps only that facility's rows. `populations`
+    maps (institution or None, population key) to an entered figure for population denominators.
+    """
+    programs = [PROGRAMS[program]] if program else list(PROGRAMS.values())
+    places: list[str | None] = [*district_institutions(district), DISTRICT]
+    if institution is not None:
+        places = [institution]
+    rows: list[FigureRow] = []
+    for prog in programs:
+        settings = (values or {}).get(prog.code, SettingValues())
+        context = Context(as_of or end, settings)
+        for indicator in prog.indicators:
+            target = settings.number(indicator.target) if indicator.target is not None else None
+
+            def row(place, num, den, value, reason, indicator=indicator, target=target, prog=prog):
+                met = meets_target(value, target, indicator.comparison)
+                return FigureRow(prog.code, indicator.code, indicator.zh, place, num, den, value,
+                                 indicator.unit, target, str(indicator.comparison), met, reason)  # fmt: skip
+
+            if not indicator.supported:
+                rows += [row(p, None, None, None, f"unsupported: {indicator.unsupported}") for p in places]
+                continue
+            if indicator.measure is not None:
+                found = _measures(indicator, start, end, context, prog.code, district.code)
+                for p in places:
+                    n, value = found.get(p, (0, None))
+                    rows.append(row(p, None, n, value, None if value is not None else "no rows to measure"))
+                continue
+            counted = _counts(indicator, start, end, context, prog.code, district.code)
+            for p in places:
+                n, d = counted.get(p, (0, 0))
+                if isinstance(indicator.den, Population):
+                    known = (populations or {}).get((p, indicator.den.key))
+                    if known is None:
+                        rows.append(
+                            row(p, n, None, None, f"population figure {indicator.den.key} not entered")
+                        )
+                        continue
+                    d = known
+                value = ratio(n, d, indicator.unit)
+                rows.append(row(p, n, d, value, None if value is not None else "zero denominator"))
+    return rows
