@@ -52,6 +52,7 @@ from screenings.engine.predicates import (
     ResultIs,
     Within,
 )
+from screenings.engine.times import local_date
 
 from ._common import (
     approximate_birth_notice,
@@ -236,7 +237,8 @@ def classify_heel_blood(values: Mapping[str, object], subject: Subject, settings
     warnings: list[Notice] = [approximate_birth_notice("collected_at")] if approximate else []
     findings: list[str] = []
     late_day, due_day = settings.whole(LATE_LIMIT_AGE_DAYS), settings.whole(COLLECTION_DUE_AGE_DAYS)
-    if hours > late_day * 24:
+    # Day 20 counts whole, as the screening-rate rule counts it (含20 d, [S3]): local calendar days of age.
+    if (local_date(collected_at) - subject.birth_on).days > late_day:
         findings.append("NOT_WITHIN_20_DAYS")  # still interpreted, but not "screened" for the rate [S3]
         message = f"collected after day {late_day}: not a timely screen"
         warnings.append(Notice("collected_at", "AFTER_LATE_LIMIT", message))

@@ -107,7 +107,9 @@ def test_a_raised_value_is_acted_on_even_before_72_hours(make_newborn):
         (168, None, True),
         (169, "AFTER_DAY_7", True),
         (480, "AFTER_DAY_7", True),
-        (481, "AFTER_LATE_LIMIT", False),
+        (481, "AFTER_DAY_7", True),  # born 09:00, collected 10:00 on day 20: on time, as the rate counts it
+        (494.9, "AFTER_DAY_7", True),  # 23:54 on day 20
+        (495, "AFTER_LATE_LIMIT", False),  # midnight: day 21
     ],
 )
 def test_late_collection_is_flagged_and_after_day_20_is_not_a_timely_screen(
