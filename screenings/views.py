@@ -21,6 +21,7 @@ from wtforms.fields import SelectChoice
 
 from registry import audit
 from registry.auth.break_glass import break_glass as grant_break_glass
+from registry.auth.models import User
 from registry.extensions import db
 from registry.i18n import DISPLAY_ZONE, N_, local_datetime
 from registry.institutions import Institution, facility_ids_under
@@ -358,6 +359,15 @@ def _action_forms(case: FollowUpCase, state, now: dt.datetime, submitted: dict |
     return forms
 
 
+def _recorder_names(events) -> dict[int, str]:
+    """Return the full name of each user who recorded one of the events, in one query."""
+    ids = {e.recorded_by_id for e in events if e.recorded_by_id is not None}
+    if not ids:
+        return {}
+    rows = db.session.execute(sa.select(User.id, User.full_name).where(User.id.in_(sorted(ids))))
+    return {user_id: name for user_id, name in rows if name}
+
+
 def _render_case(
     case: FollowUpCase, submitted: dict | None = None, conflict: bool = False, status: int = 200
 ):
@@ -397,6 +407,8 @@ def _render_case(
             program=PROGRAMS[case.program],
             days_overdue=days_overdue(case, now),
             ltfu_missing=ltfu_missing,
+            recorder_names=_recorder_names(events),
+            submitted_action=next(iter(submitted or {}), None),
             conflict=conflict,
             now=now,
         ),

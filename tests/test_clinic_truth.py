@@ -88,3 +88,28 @@ def test_a_step_dated_before_the_last_entry_is_refused_on_its_time_field_not_as_
     assert "该随访已结案" not in page
     error = re.search(r'id="occurred_at-error">([^<]*)<', page).group(1)
     assert "早于" in error and "10:46" in error
+
+
+def test_the_case_page_puts_the_next_action_first_and_names_people_in_the_timeline(
+    client, district, frozen_clock, login
+):
+    hospital, case = _overdue_case(district)
+    frozen_clock("2027-01-05 09:00")
+    nurse = factories.clinic_user(hospital, full_name="王芳")
+    login(nurse)
+    client.post(
+        f"/cases/{case.id}/contact",
+        data={"version": case.version, "channel": "PHONE", "contact_outcome": "NO_ANSWER"},
+    )
+    page = client.get(f"/cases/{case.id}").get_data(as_text=True)
+    facts, primary, more, timeline = (
+        page.index('id="due"'),
+        page.index('id="next-action"'),
+        page.index('id="more-actions"'),
+        page.index('class="timeline"'),
+    )
+    assert facts < primary < more < timeline
+    assert 'id="action-step"' in page[primary:more]  # the one next action, open
+    assert 'id="action-close"' in page[more:timeline] and 'id="action-transfer"' in page[more:timeline]
+    assert '<span class="who">王芳</span>' in page
+    assert nurse.username not in page[timeline:]

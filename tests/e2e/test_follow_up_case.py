@@ -80,13 +80,15 @@ def test_rescreen_contacts_diagnosis_and_closure(page, live_server, referred_bab
     row.get_by_role("link", name="林小满").click()
     expect(page.locator("#current-step")).to_have_text("听力诊断")
 
-    # Two failed calls, then the mother answers.
+    # Two failed calls, then the mother answers. Logging a call is one click away from the next action.
+    page.locator("#more-actions > summary").click()
     contact = page.locator("#action-contact")
     for _ in range(2):
         contact.get_by_label("方式").select_option("PHONE")
         contact.get_by_label("结果").select_option("NO_ANSWER")
         contact.get_by_role("button", name="保存追访").click()
         expect(page.get_by_text("已保存。")).to_be_visible()
+        page.locator("#more-actions > summary").click()
         contact = page.locator("#action-contact")
     contact.get_by_label("方式").select_option("PHONE")
     contact.get_by_label("结果").select_option("REACHED")
