@@ -8,13 +8,18 @@ from flask import render_template
 from flask_babel import force_locale
 
 from registry.pdf import render_pdf
+from screenings.access import restricted_programs
 from screenings.models import FollowUpCase
 
 
-def render_recall_letter(case: FollowUpCase, now: dt.datetime) -> bytes:
-    """Render the letter in Chinese whatever the reader's language: it goes to the family."""
+def recall_letter_html(case: FollowUpCase, now: dt.datetime) -> str:
+    """Write the letter in Chinese whatever the reader's language: it goes to the family.
+
+    Paper travels: it asks the person to come (where, by when, whom to call) and never states a result, a
+    diagnosis or, for a restricted program, even which screening it is about.
+    """
     with force_locale("zh_CN"):
-        html = render_template(
+        return render_template(
             "screenings/letter.html",
             case=case,
             person=case.person,
@@ -22,5 +27,10 @@ def render_recall_letter(case: FollowUpCase, now: dt.datetime) -> bytes:
             institution=case.responsible_institution,
             issued_at=now,
             overdue=case.due_at is not None and case.due_at < now,
+            restricted=case.program in restricted_programs(),
         )
-    return render_pdf(html)
+
+
+def render_recall_letter(case: FollowUpCase, now: dt.datetime) -> bytes:
+    """Render the recall letter as a PDF."""
+    return render_pdf(recall_letter_html(case, now))

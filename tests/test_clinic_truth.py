@@ -113,3 +113,43 @@ def test_the_case_page_puts_the_next_action_first_and_names_people_in_the_timeli
     assert 'id="action-close"' in page[more:timeline] and 'id="action-transfer"' in page[more:timeline]
     assert '<span class="who">王芳</span>' in page
     assert nurse.username not in page[timeline:]
+
+
+def _hbv_case(district):
+    from screenings.results import record_result
+
+    mother = factories.person(district["hospital"], name="孙丽")
+    values = {
+        "tested_on": "2026-11-01",
+        "testing_stage": "PREGNANCY",
+        "hbsag": "POSITIVE",
+        "hbeag": "NOT_DONE",
+    }
+    return record_result(
+        mother, "PMTCT_HBV", "HBV_SCREEN", values, district["hospital"], factories.CLINIC, factories.NOW
+    ).case
+
+
+def _hpv_case(district):
+    from screenings.results import record_result
+
+    woman = factories.person(district["hospital"], name="周敏")
+    values = {"sampled_on": "2026-11-01", "hpv_result": "POSITIVE", "hpv_types": ["HPV16"]}
+    return record_result(
+        woman, "CERVICAL_CANCER", "HPV", values, district["hospital"], factories.CLINIC, factories.NOW
+    ).case
+
+
+def test_a_recall_letter_never_prints_a_result_or_an_infection(app, district):
+    from screenings.letters import recall_letter_html
+
+    hbv, hpv = _hbv_case(district), _hpv_case(district)
+    with app.test_request_context():
+        hbv_letter = recall_letter_html(hbv, factories.NOW)
+        hpv_letter = recall_letter_html(hpv, factories.NOW)
+    for word in ("HBsAg", "阳性", "乙肝", "乙型肝炎", "母婴传播"):
+        assert word not in hbv_letter, word
+    assert "HPV16" not in hpv_letter and "阳性" not in hpv_letter
+    assert "需要做的：通知" not in hpv_letter and "通知</dd>" not in hpv_letter
+    for letter in (hbv_letter, hpv_letter):
+        assert "地点" in letter and "联系电话" in letter and "请于此前" in letter
