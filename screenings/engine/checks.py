@@ -90,6 +90,9 @@ def check_program(program: Program) -> list[str]:
     for step in program.steps:
         if step.test is not None and step.test not in test_codes:
             problems.append(f"step {step.code} records unknown test {step.test}")
+        for deadline in (step.deadline, *(d for _, d in step.track_deadlines)):
+            if deadline.after_step is not None and deadline.after_step not in step_codes:
+                problems.append(f"step {step.code} runs its deadline from unknown step {deadline.after_step}")
         for track, _ in step.track_deadlines:
             if track not in tracks:
                 problems.append(f"step {step.code} has a deadline for undeclared track {track}")

@@ -32,6 +32,7 @@ def compute_due(
     subject: Subject,
     values: SettingValues,
     scheduled_at: datetime | None = None,
+    relative_from: datetime | None = None,
 ) -> DueDate:
     """Compute when a step entered at `set_at` is due.
 
@@ -45,8 +46,9 @@ def compute_due(
     if scheduled_at is not None:
         relative_due = as_utc(scheduled_at, "scheduled due date")
     elif deadline.after_previous is not None:
+        start = as_utc(relative_from, "relative_from") if relative_from is not None else set_at
         relative_due = add_interval(
-            set_at, values.whole(deadline.after_previous), deadline.after_previous_unit
+            start, values.whole(deadline.after_previous), deadline.after_previous_unit
         )
     age_due = None
     approximate = False

@@ -155,6 +155,9 @@ class Deadline:
     after_previous_unit: TimeUnit = TimeUnit.DAYS
     by_age: Setting | None = None
     by_age_unit: TimeUnit = TimeUnit.DAYS
+    # The relative limit runs from leaving this earlier step (or from the case's opening when the case
+    # never stood there), not from the previous event: maternal ART runs from confirmation (§6.3 row 3).
+    after_step: str | None = None
 
     def __post_init__(self) -> None:
         if self.after_previous is None and self.by_age is None:

@@ -113,8 +113,14 @@ class _Replay:
             raise CaseEventError("BAD_SCHEDULED_DUE", "a scheduled due date must be an aware datetime")
         self.step = step
         self.last_step = code
+        chosen = deadline or step.deadline_for(self.track)
+        relative_from = None
+        if chosen.after_step is not None:
+            left = [v.left_at for v in self.history if v.step == chosen.after_step and v.left_at is not None]
+            relative_from = left[-1] if left else as_utc(self.opened.opened_at)
         self.due = compute_due(
-            deadline or step.deadline_for(self.track),
+            chosen,
+            relative_from=relative_from,
             set_at=at,
             subject=self.opened.subject,
             values=self.values,

@@ -9,6 +9,7 @@ from screenings.engine import (
     CaseReason,
     Choice,
     ClosureOutcome,
+    Deadline,
     ExposedInfantPlan,
     Field,
     FieldError,
@@ -138,7 +139,8 @@ STEPS = (
          within(CASE_CARD_DAYS), (
         goto("FILED", "已填报", "Filed", "MATERNAL_ART"),
     )),
-    Step("MATERNAL_ART", "孕产妇抗病毒治疗", "Maternal ART", StepKind.TREATMENT, within(MATERNAL_ART_DAYS), (
+    Step("MATERNAL_ART", "孕产妇抗病毒治疗", "Maternal ART", StepKind.TREATMENT,
+         Deadline(MATERNAL_ART_DAYS, after_step="CONFIRMATION"), (  # from confirmation, not the card
         close("STARTED", "已开始用药", "ART started", ClosureOutcome.CONFIRMED_TREATED),
     )),
     Step("INFANT_ARV", "儿童预防用药", "Infant ARV prophylaxis", StepKind.PROPHYLAXIS,
@@ -229,7 +231,7 @@ PROGRAM = Program(
     code=CODE,
     zh="预防艾滋病母婴传播",
     en="PMTCT of HIV",
-    rule_version=f"{CODE}/2026.1",
+    rule_version=f"{CODE}/2026.2",  # 2026.2: maternal ART due from confirmation
     eligibility=MATERNAL_ELIGIBILITY,
     tests=(HIV_SCREEN,),
     steps=STEPS,

@@ -102,7 +102,7 @@ def test_journey_mother_confirmed_to_art(make_woman, walk):
     opened = open_case(classify(PROGRAM, "HIV_SCREEN", hiv_values("REACTIVE"), mother), mother, RESULTED)
     walk(PROGRAM, opened, [
         (RESULTED + 4 * D, "CONFIRMATION", "CONFIRMED_POS", "CASE_REPORT", RESULTED + 9 * D),
-        (RESULTED + 6 * D, "CASE_REPORT", "FILED", "MATERNAL_ART", RESULTED + 13 * D),
+        (RESULTED + 6 * D, "CASE_REPORT", "FILED", "MATERNAL_ART", RESULTED + 11 * D),  # from confirmation
         (RESULTED + 7 * D, "MATERNAL_ART", "STARTED", ClosureOutcome.CONFIRMED_TREATED, None),
     ])  # fmt: skip
 
@@ -142,3 +142,23 @@ def test_a_confirmed_infection_goes_to_infant_art(make_newborn, walk):
         (BIRTH + 5 * D, "NAT_CONFIRM", "CONFIRMED", "INFANT_ART", BIRTH + 12 * D),
         (BIRTH + 6 * D, "INFANT_ART", "STARTED", ClosureOutcome.CONFIRMED_TREATED, None),
     ])  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("opening", "events", "art_due"),
+    [
+        # reactive, confirmed on day 3, card filed on day 5: ART due 7 days after confirmation
+        ("REACTIVE", [(3, "CONFIRMATION", "CONFIRMED_POS"), (5, "CASE_REPORT", "FILED")], 10),
+        # confirmed by the opening result: ART due 7 days after it, whenever the card is filed
+        ("POSITIVE", [(6, "CASE_REPORT", "FILED")], 7),
+    ],
+)
+def test_maternal_art_is_due_from_confirmation_not_from_the_case_card(
+    make_woman, step_result, opening, events, art_due
+):
+    mother = make_woman(pregnant=True)
+    values = hiv_values("REACTIVE", None if opening == "REACTIVE" else "POSITIVE")
+    opened = open_case(classify(PROGRAM, "HIV_SCREEN", values, mother), mother, RESULTED)
+    facts = [step_result(RESULTED + day * D, code, step) for day, step, code in events]
+    state = derive_case_state(PROGRAM, opened, facts, RESULTED + 6 * D)
+    assert (state.current_step, state.due_at) == ("MATERNAL_ART", RESULTED + art_due * D)
