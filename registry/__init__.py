@@ -108,6 +108,7 @@ def _register_blueprints(app: Flask) -> None:
     from registry.people.merge_views import bp as merges_bp
     from registry.people.views import bp as people_bp
     from screenings.imports.views import bp as imports_bp
+    from screenings.indicators.views import bp as indicators_bp
     from screenings.views import bp as screenings_bp
 
     for blueprint in (
@@ -120,6 +121,7 @@ def _register_blueprints(app: Flask) -> None:
         notifications_bp,
         merges_bp,
         imports_bp,
+        indicators_bp,
     ):
         app.register_blueprint(blueprint)
 

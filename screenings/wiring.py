@@ -20,6 +20,12 @@ def _may_enter_results(user) -> bool:
     return access.may_enter_results(user, current_scope())
 
 
+def _may_see_statistics(user) -> bool:
+    from screenings.indicators.views import may_see_statistics
+
+    return may_see_statistics(user)
+
+
 def _after_registration(person, next_url: str | None) -> str | None:
     # Registered from the result-entry screen: go straight on to the result.
     if next_url and next_url == url_for("screenings.choose_person"):
@@ -57,6 +63,7 @@ def register(app: Flask) -> None:
                 "screenings.choose_person", _l("Enter a result"), visible=_may_enter_results, order=30
             ),
             hooks.NavItem("imports.index", _l("Lab files"), order=40),
+            hooks.NavItem("indicators.dashboard", _l("Statistics"), visible=_may_see_statistics, order=45),
         ]
     )
     registry.person_panels.append(hooks.PersonPanel("screenings/_person_panel.html", _panel))

@@ -138,3 +138,20 @@ def test_a_median_is_the_continuous_percentile_of_the_days(district):
     median = _by(figures, "MEDIAN_TREATMENT_AGE")
     assert (median[None].value, median[None].denominator) == (Decimal(20), 3)
     assert median[h].value == Decimal(20) and median[district["community"].code].value is None
+
+
+def test_a_manager_sees_the_district_and_clinic_staff_their_own_institution(
+    client, login, district, make_user
+):
+    from registry.auth.models import Role
+
+    h, c = _load(district)
+    manager = make_user(Role.PROGRAM_MANAGER, district["mch"])
+    login(manager)
+    page = client.get("/statistics?period=2026-11&program=NEWBORN_HEARING").get_data(as_text=True)
+    assert "统计分析" in page and "全区合计" in page and "未达标" in page
+    assert district["community"].name in page
+    client.post("/logout")
+    login(make_user(Role.CLINIC_STAFF, district["community"]))
+    own = client.get("/statistics?period=2026-11&program=NEWBORN_HEARING").get_data(as_text=True)
+    assert "全区合计" not in own and district["hospital"].name not in own

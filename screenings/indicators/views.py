@@ -1,0 +1,84 @@
+"""The statistics dashboard (统计分析): every program's indicators for a district and period."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from flask import Blueprint, abort, render_template, request
+from flask_babel import gettext as _
+
+from registry.auth.models import Role
+from registry.extensions import db
+from registry.institutions import Institution, InstitutionKind
+from registry.web import current_user, login_required, utcnow
+from screenings import access
+from screenings.engine import LOCAL_TZ
+from screenings.indicators.figures import compute_figures
+from screenings.indicators.periods import parse_period
+from screenings.programs import PROGRAMS
+
+bp = Blueprint("indicators", __name__)
+
+DASHBOARD_ROLES = {Role.PROGRAM_MANAGER, Role.FOLLOW_UP_COORDINATOR, Role.SYSTEM_ADMIN, Role.CLINIC_STAFF}
+SMALL = 5  # PMTCT cells under this show as "<5" to users who do not work on PMTCT
+
+
+def may_see_statistics(user) -> bool:
+    """Tell whether the dashboard is in this user's navigation."""
+    return user.role in DASHBOARD_ROLES
+
+
+def _masked(value, hide: bool):
+    if hide and value is not None and 0 < value < SMALL:
+        return "<5"
+    return value
+
+
+@bp.get("/statistics")
+@login_required
+def dashboard():
+    """Show every indicator of the chosen programs for a district and period, by institution."""
+    user = current_user._get_current_object()
+    if not may_see_statistics(user):
+        abort(403)
+    today = utcnow().astimezone(LOCAL_TZ).date()
+    try:
+        period = parse_period(request.args.get("period") or today.strftime("%Y-%m"), today)
+    except ValueError:
+        abort(400)
+    district = user.institution.district
+    if user.role == Role.SYSTEM_ADMIN and request.args.get("district"):
+        district = db.session.scalar(
+            sa.select(Institution).where(
+                Institution.code == request.args["district"], Institution.kind == InstitutionKind.DISTRICT
+            )
+        )
+    if district is None:
+        abort(404)
+    only = user.institution.code if user.role == Role.CLINIC_STAFF else None
+    program = request.args.get("program") or None
+    if program is not None and program not in PROGRAMS:
+        abort(404)
+    hidden = access.hidden_programs(user)
+    rows = compute_figures(district, period.start, period.end, program=program, institution=only)
+    names = dict(db.session.execute(sa.select(Institution.code, Institution.name)).all())
+    tables = []
+    for code, prog in PROGRAMS.items():
+        mine = [r for r in rows if r.program == code]
+        if not mine:
+            continue
+        hide = code in hidden
+        shown = [
+            {
+                "row": r,
+                "place": names.get(r.institution, r.institution) if r.institution else _("District total"),
+                "numerator": _masked(r.numerator, hide),
+                "denominator": _masked(r.denominator, hide),
+                "value": None if hide and (r.numerator or 0) < SMALL and r.numerator else r.value,
+            }
+            for r in mine
+        ]
+        tables.append({"code": code, "name": prog.zh, "rows": shown})
+    return render_template(
+        "indicators/dashboard.html", tables=tables, period=period, district=district,
+        programs=[(c, p) for c, p in PROGRAMS.items()], program=program,
+    )  # fmt: skip
