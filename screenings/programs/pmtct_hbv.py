@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 
 from screenings.engine import (
@@ -46,7 +47,7 @@ from screenings.engine.predicates import (
     Within,
 )
 
-from ._common import POSITIVE_NEGATIVE, POSITIVE_NEGATIVE_NOT_DONE, standard_policies
+from ._common import POSITIVE_NEGATIVE, POSITIVE_NEGATIVE_NOT_DONE, end_of_local_day, standard_policies
 from .pmtct import (
     DELIVERY_TESTING_MARGIN,
     MATERNAL_ELIGIBILITY,
@@ -65,6 +66,9 @@ FIRST_TRIMESTER = first_trimester_setting(_S)
 DNA_HIGH_RISK_ABOVE = _S.add("HBV_DNA_HIGH_RISK_ABOVE_IU_ML", 200000, "S", "S86", "IU/mL")
 DNA_TEST_DAYS = _S.add("DNA_TEST_DAYS", 30, "P", "§6.5 row 1 (during pregnancy)", "days")
 ANTIVIRAL_DAYS = _S.add("ANTIVIRAL_START_DAYS", 30, "P", "S86 (start at 28–32 weeks: book the date)", "days")
+ANTIVIRAL_BY_WEEKS = _S.add(
+    "ANTIVIRAL_START_BY_GESTATION_WEEKS", 32, "S", "S86 (start at 28–32 weeks)", "weeks"
+)
 HBIG_HOURS = _S.add("HBIG_DOSE_1_BY_AGE_HOURS", 12, "S", "S86", "h")
 DEFERRED_DOSE_DAYS = _S.add("DEFERRED_DOSE_1_DAYS", 30, "P", "S86 (vaccine when stable)", "days")
 DOSE_2_DAYS = _S.add("DOSE_2_BY_AGE_DAYS", 30, "S", "S86 (1 month, 0-1-6)", "days of age")
@@ -85,11 +89,28 @@ def classify_hbv(values: Mapping[str, object], subject: Subject, settings: Setti
     high = hbeag == "POSITIVE" or (isinstance(dna, Decimal) and dna > settings.number(DNA_HIGH_RISK_ABOVE))
     if high:
         extra = ("HBEAG_POS",) if hbeag == "POSITIVE" else ()
-        return Verdict("HBSAG_POS", (*findings, *extra, "HIGH_MTCT_RISK"), first_step="ANTIVIRAL_START")
+        return Verdict(
+            "HBSAG_POS",
+            (*findings, *extra, "HIGH_MTCT_RISK"),
+            first_step="ANTIVIRAL_START",
+            scheduled_due_at=antiviral_due(values, settings),
+        )
     if dna is None and hbeag in (None, "NOT_DONE"):
         return Verdict("HBSAG_POS", findings)  # risk unknown: HBV DNA first
     # known low risk: no maternal action before delivery, but the infant is still exposed
     return Verdict("HBSAG_POS", (*findings, "LOW_MTCT_RISK"), opens_case=False)
+
+
+def antiviral_due(values: Mapping[str, object], settings: SettingValues) -> datetime | None:
+    """Return the end of the day the pregnancy reaches 32 weeks, from the test's date and gestation [S86].
+
+    None when the gestation is not known: the step's own relative deadline applies.
+    """
+    tested_on, weeks = values["tested_on"], values["gestational_weeks"]
+    if not isinstance(tested_on, date) or not isinstance(weeks, int):
+        return None
+    by_weeks = settings.whole(ANTIVIRAL_BY_WEEKS)
+    return end_of_local_day(tested_on + timedelta(weeks=max(by_weeks - weeks, 0)))
 
 
 # fmt: off
@@ -216,7 +237,7 @@ PROGRAM = Program(
     code=CODE,
     zh="预防乙肝母婴传播",
     en="PMTCT of hepatitis B",
-    rule_version=f"{CODE}/2026.1",
+    rule_version=f"{CODE}/2026.2",  # 2026.2: antiviral due by 32 weeks of gestation
     eligibility=MATERNAL_ELIGIBILITY,
     tests=(HBV_SCREEN,),
     steps=STEPS,

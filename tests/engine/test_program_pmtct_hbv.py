@@ -118,3 +118,19 @@ def test_journey_high_risk_mother_starts_antiviral(make_woman, walk):
         (RESULTED + 10 * D, "HBV_DNA_TEST", "HIGH_MTCT_RISK", "ANTIVIRAL_START", RESULTED + 40 * D),
         (RESULTED + 35 * D, "ANTIVIRAL_START", "STARTED", ClosureOutcome.CONFIRMED_TREATED, None),
     ])  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("weeks", "due"),
+    [
+        # tested 10 Jan at 20 weeks: 32 weeks is 4 April, due by its end in Shanghai (§6.5 row 2, [S86])
+        (20, datetime(2026, 4, 4, 16, 0, tzinfo=UTC)),
+        (33, RESULTED),  # already past 32 weeks: due at once
+    ],
+)
+def test_a_high_risk_mothers_antiviral_is_due_by_32_weeks_of_gestation(make_woman, weeks, due):
+    mother = make_woman(pregnant=True)
+    values = {**hbv("POSITIVE", "POSITIVE"), "gestational_weeks": weeks}
+    opened = open_case(classify(PROGRAM, "HBV_SCREEN", values, mother), mother, RESULTED)
+    state = derive_case_state(PROGRAM, opened, [], RESULTED)
+    assert (state.current_step, state.due_at) == ("ANTIVIRAL_START", due)
