@@ -307,7 +307,7 @@ def may_answer_transfer(case: FollowUpCase) -> bool:
 
 
 def _transfer_targets(case: FollowUpCase) -> list[SelectChoice]:
-    """Institutions of the same district (and the district itself), except the one holding the case."""
+    """Institutions of the same district, except the district itself and the one holding the case."""
     district = case.responsible_institution.district or case.responsible_institution
     ids = facility_ids_under(district.id)
     rows = db.session.scalars(
@@ -315,7 +315,10 @@ def _transfer_targets(case: FollowUpCase) -> list[SelectChoice]:
         .where(Institution.id.in_(sorted(ids)), Institution.active.is_(True))
         .order_by(Institution.code)
     )
-    return [SelectChoice(i.id, i.name) for i in rows if i.id != case.responsible_institution_id]
+    # The district coordinates; it does not take cases: escalate to it instead.
+    return [
+        SelectChoice(i.id, i.name) for i in rows if i.id not in (case.responsible_institution_id, district.id)
+    ]
 
 
 def _action_forms(case: FollowUpCase, state, now: dt.datetime, submitted: dict | None = None) -> dict:

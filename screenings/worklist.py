@@ -20,9 +20,10 @@ from registry.extensions import db
 from registry.hardening import LARGEST_ID
 from registry.i18n import DISPLAY_ZONE
 from registry.people.models import Person
-from screenings.engine import CaseStatus, status_of
+from screenings.engine import CaseStatus, status_of, step_escalation_due
 from screenings.engine import days_overdue as engine_days_overdue
 from screenings.models import FollowUpCase
+from screenings.programs import PROGRAMS
 
 TABS = ("due_today", "due_week", "overdue", "escalated", "transfers", "lost", "all")
 SORTS = ("due", "risk")
@@ -33,6 +34,7 @@ class WorklistRow:
     case: FollowUpCase
     days_overdue: int
     status: CaseStatus  # what is true at the moment of reading, not what the last sweep stored
+    past_escalation: bool = False  # overdue by the program's escalation threshold or more
 
 
 @dataclasses.dataclass(frozen=True)
@@ -106,6 +108,12 @@ def days_overdue(case: FollowUpCase, now: dt.datetime) -> int:
     return engine_days_overdue(case.due_at, now)
 
 
+def _past_escalation(case: FollowUpCase, now: dt.datetime) -> bool:
+    if case.due_at is None or case.current_step is None or case.program not in PROGRAMS:
+        return False
+    return step_escalation_due(PROGRAMS[case.program], case.current_step, case.due_at, now)
+
+
 def load_worklist(
     scope: Scope,
     now: dt.datetime,
@@ -164,5 +172,8 @@ def load_worklist(
         last = cases[-1]
         keys = [last.risk_rank, last.due_at, last.id] if sort == "risk" else [last.due_at, last.id]
         next_cursor = encode_cursor(keys)
-    rows = [WorklistRow(case, days_overdue(case, now), status_of(case, now)) for case in cases]
+    rows = [
+        WorklistRow(case, days_overdue(case, now), status_of(case, now), _past_escalation(case, now))
+        for case in cases
+    ]
     return Worklist(tab, sort, rows, counts, next_cursor)

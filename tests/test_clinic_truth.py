@@ -153,3 +153,34 @@ def test_a_recall_letter_never_prints_a_result_or_an_infection(app, district):
     assert "需要做的：通知" not in hpv_letter and "通知</dd>" not in hpv_letter
     for letter in (hbv_letter, hpv_letter):
         assert "地点" in letter and "联系电话" in letter and "请于此前" in letter
+
+
+def test_days_overdue_turn_red_only_past_the_escalation_threshold(client, district, frozen_clock, login):
+    from screenings.engine import escalation_threshold
+    from screenings.programs import PROGRAMS
+
+    hospital, case = _overdue_case(district)
+    threshold = escalation_threshold(PROGRAMS[case.program], case.current_step)
+    frozen_clock(case.due_at + threshold - dt.timedelta(days=1))
+    login(factories.clinic_user(hospital))
+    row = re.search(
+        rf'<tr data-case="{case.id}">(.*?)</tr>', client.get("/cases/?tab=all").get_data(as_text=True), re.S
+    )
+    assert "past-escalation" not in row.group(1)
+    frozen_clock(case.due_at + threshold + dt.timedelta(hours=1))
+    login(factories.clinic_user(hospital))  # the first session has timed out meanwhile
+    row = re.search(
+        rf'<tr data-case="{case.id}">(.*?)</tr>', client.get("/cases/?tab=all").get_data(as_text=True), re.S
+    )
+    assert "past-escalation" in row.group(1)
+
+
+def test_the_district_itself_is_not_a_transfer_target(client, district, frozen_clock, login):
+    hospital, case = _overdue_case(district)
+    frozen_clock("2027-01-05 09:00")
+    login(factories.clinic_user(hospital))
+    page = client.get(f"/cases/{case.id}").get_data(as_text=True)
+    form = page[page.index('id="action-transfer"') :]
+    form = form[: form.index("</form>")]
+    assert f'<option value="{district["community"].id}"' in form
+    assert f'<option value="{district["district"].id}"' not in form
