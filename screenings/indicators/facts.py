@@ -11,6 +11,7 @@ every row and reports the differences.
 from __future__ import annotations
 
 import datetime as dt
+import zlib
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 
@@ -61,6 +62,7 @@ def flush_facts() -> int:
         return 0
     db.session.flush()
     pairs = sorted(stale)
+    _lock_pairs(pairs)  # before reading: the rows are computed from what the other writer committed
     for chunk in _chunks(pairs):
         write_facts(chunk, compute_facts(chunk))
     return len(pairs)
@@ -185,6 +187,28 @@ def _subject(person, program):
     from screenings.cases.subjects import subject_kind_for
 
     return subject_kind_for(person, program)
+
+
+# Namespace of the advisory locks that serialise writers of one person × program's fact rows.
+_FACT_LOCK_NAMESPACE = 17017
+
+
+def _lock_pairs(pairs: Sequence[Pair]) -> None:
+    """On PostgreSQL, wait for any other transaction rewriting the same pairs (two reminder workers, say).
+
+    Without it both delete nothing and both insert, and the second commit fails on the unique key.
+    Locks are taken in one sorted pass so that two writers never wait on each other in a cycle.
+    """
+    if db.session.get_bind().dialect.name != "postgresql" or not pairs:
+        return
+    keys = sorted({zlib.crc32(f"{person}:{program}".encode()) - 2**31 for person, program in pairs})
+    db.session.execute(
+        sa.text(
+            "SELECT pg_advisory_xact_lock(:namespace, k) FROM "
+            "(SELECT k FROM unnest(CAST(:keys AS integer[])) AS k ORDER BY k) AS ordered"
+        ),
+        {"namespace": _FACT_LOCK_NAMESPACE, "keys": keys},
+    )
 
 
 def write_facts(pairs: Sequence[Pair], rows: Sequence[EpisodeFacts]) -> None:
