@@ -16,6 +16,7 @@ from registry import hooks
 from registry.auth.models import BreakGlassGrant, Role, User
 from registry.extensions import db
 from registry.institutions import facility_ids_under
+from registry.people.models import Person
 
 DISTRICT_ROLES = {Role.FOLLOW_UP_COORDINATOR, Role.PROGRAM_MANAGER, Role.AUDITOR}
 READ_ONLY_ROLES = {Role.AUDITOR}
@@ -72,6 +73,14 @@ def may_see_person(scope: Scope, person) -> bool:
     if scope.allows(person.institution_id):
         return True
     return scope.allows_any(responsible_institutions(person.id))
+
+
+def visible_person(scope: Scope, person_id: int):
+    """The person if this scope may see them; else None, so that absent and hidden look alike."""
+    person = db.session.get(Person, person_id)
+    if person is None or not may_see_person(scope, person):
+        return None
+    return person
 
 
 def person_scope_clause(scope: Scope, person_institution: sa.ColumnElement, person_id: sa.ColumnElement):

@@ -10,8 +10,8 @@ from registry.auth.access import (
     may_merge_people,
     may_register_people,
     may_reveal_identifiers,
-    may_see_person,
     person_scope_clause,
+    visible_person,
 )
 from registry.extensions import db
 from registry.i18n import DISPLAY_ZONE, local_today
@@ -29,11 +29,9 @@ REGISTRATION_FORMS = {"woman": WomanForm, "pregnant": PregnantWomanForm, "newbor
 def visible_person_or_404(person_id: int) -> Person:
     """The person if the user may see them (scope follows responsibility); otherwise 404, so that
     existence does not leak."""
-    person = db.session.get(Person, person_id)
+    person = visible_person(current_scope(), person_id)
     if person is None:
-        abort(404)
-    if not may_see_person(current_scope(), person):
-        refuse(404, f"person outside scope (institution {person.institution_id})")
+        refuse(404, f"person {person_id} absent or outside scope")
     return person
 
 

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import contextlib
 
-import sqlalchemy as sa
 from flask import (
     abort,
     flash,
@@ -18,9 +17,8 @@ from flask import (
     url_for,
 )
 from flask_babel import gettext as _
-from sqlalchemy.orm import contains_eager
 
-from registry.auth.access import may_see_person
+from registry.auth.access import visible_person
 from registry.extensions import db
 from registry.i18n import local_today
 from registry.people import services as people_services
@@ -32,18 +30,17 @@ from registry.people.views import people_in_scope
 from registry.web import current_actor, current_scope, login_required, refuse, utcnow
 from screenings.cases import CaseActionRefused
 from screenings.engine import SubjectKind
-from screenings.imports import service
+from screenings.imports import queries, service
 from screenings.imports import unmatched as waiting_rows
 from screenings.imports.forms import MatchForm
 from screenings.imports.mapping import BIRTH_ON, BIRTH_ORDER, ID_NUMBER, NAME, targets_for
 from screenings.imports.models import (
-    ImportBatch,
     UnmatchedRow,
     UnmatchedStatus,
 )
 from screenings.imports.texts import issue_message, target_label, unmatched_reason
 from screenings.imports.views import audit_restricted_view, bp, require_import_permission
-from screenings.programs import PROGRAMS, get_program
+from screenings.programs import get_program
 from screenings.results import ResultRejected
 
 QUEUE_PAGE = 50
@@ -51,37 +48,17 @@ QUEUE_PAGE = 50
 
 def visible_row_or_404(row_id: int) -> UnmatchedRow:
     """A waiting row the user may see: in their scope and of a program they may see; else 404."""
-    row = db.session.get(UnmatchedRow, row_id)
+    row = queries.visible_unmatched_row(row_id, g.user, current_scope())
     if row is None:
-        abort(404)
-    if not current_scope().allows(row.institution_id) or not service.may_see_program(
-        g.user, row.batch.program
-    ):
-        refuse(404, f"unmatched row outside scope (institution {row.institution_id})")
+        refuse(404, f"unmatched row {row_id} absent or outside scope")
     return row
 
 
 @bp.route("/unmatched/")
 @login_required
 def queue():
-    scope = current_scope()
-    hidden = [code for code in PROGRAMS if not service.may_see_program(g.user, code)]
     after = request.args.get("after", type=int) or 0
-    rows = db.session.scalars(
-        sa.select(UnmatchedRow)
-        .join(ImportBatch, ImportBatch.id == UnmatchedRow.batch_id)
-        .where(
-            scope.filter(UnmatchedRow.institution_id),
-            UnmatchedRow.status == UnmatchedStatus.WAITING,
-            UnmatchedRow.id > after,
-            ImportBatch.program.not_in(hidden),
-        )
-        .options(contains_eager(UnmatchedRow.batch))  # each row names its file: no query per row
-        .order_by(UnmatchedRow.id)
-        .limit(QUEUE_PAGE + 1)
-    ).all()
-    more = len(rows) > QUEUE_PAGE
-    rows = rows[:QUEUE_PAGE]
+    rows, more = queries.waiting_rows_page(g.user, current_scope(), after, QUEUE_PAGE)
     return render_template(
         "imports/queue.html",
         rows=rows,
@@ -173,9 +150,9 @@ def match(row_id: int):
     if not form.validate_on_submit():
         flash(_("Choose the person this row is about."), "error")
         return redirect(url_for("imports.unmatched", row_id=row.id))
-    person = db.session.get(Person, form.person_id.data)
-    if person is None or person.merged_into_id is not None or not may_see_person(current_scope(), person):
-        refuse(404, "person outside scope")
+    person = visible_person(current_scope(), form.person_id.data)
+    if person is None or person.merged_into_id is not None:
+        refuse(404, "person absent, merged or outside scope")
     try:
         waiting_rows.import_unmatched_row(row, person, current_actor(), utcnow())
     except waiting_rows.AlreadyResolved:

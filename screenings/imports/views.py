@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import sqlalchemy as sa
 from flask import (
     Blueprint,
     Response,
-    abort,
     flash,
     g,
     jsonify,
@@ -17,17 +15,16 @@ from flask import (
     url_for,
 )
 from flask_babel import gettext as _
-from sqlalchemy.orm import joinedload
 from wtforms.fields import SelectChoice
 
 from registry import audit
 from registry.extensions import db
-from registry.job_records import JobRecord, JobStatus, start_job
+from registry.job_records import JobStatus, start_job
 from registry.people.idnumbers import scrub_identifiers
 from registry.web import current_actor, current_scope, login_required, refuse, utcnow
 from screenings import access
 from screenings import texts as screening_texts
-from screenings.imports import service, tasks
+from screenings.imports import queries, service, tasks
 from screenings.imports import unmatched as waiting_rows
 from screenings.imports.forms import SourceForm, UploadForm, mapping_form
 from screenings.imports.mapping import targets_for
@@ -36,12 +33,9 @@ from screenings.imports.models import (
     ImportBatch,
     ImportRowIssue,
     ImportSource,
-    UnmatchedRow,
-    UnmatchedStatus,
 )
 from screenings.imports.parsing import FileProblem, preview
 from screenings.imports.texts import file_problem, issue_message, target_label
-from screenings.programs import PROGRAMS
 
 bp = Blueprint("imports", __name__, url_prefix="/imports")
 
@@ -60,11 +54,9 @@ def require_import_permission() -> None:
 
 def visible_batch_or_404(batch_id: int) -> ImportBatch:
     """The batch if its institution is in the user's scope (and its program open to them); else 404."""
-    batch = db.session.get(ImportBatch, batch_id)
+    batch = queries.visible_batch(batch_id, g.user, current_scope())
     if batch is None:
-        abort(404)
-    if not current_scope().allows(batch.institution_id) or not service.may_see_program(g.user, batch.program):
-        refuse(404, f"import batch outside scope (institution {batch.institution_id})")
+        refuse(404, f"import batch {batch_id} absent or outside scope")
     return batch
 
 
@@ -86,13 +78,7 @@ def _test_choices() -> list[SelectChoice]:
 
 
 def _sources() -> list[ImportSource]:
-    return list(
-        db.session.scalars(
-            sa.select(ImportSource)
-            .where(current_scope().filter(ImportSource.institution_id))
-            .order_by(ImportSource.name)
-        )
-    )
+    return queries.sources_in(current_scope())
 
 
 # -- lists, sources, upload ---------------------------------------------------------------------------
@@ -102,20 +88,11 @@ def _sources() -> list[ImportSource]:
 @login_required
 def index():
     scope = current_scope()
-    hidden = [code for code in PROGRAMS if not service.may_see_program(g.user, code)]
-    batches = db.session.scalars(
-        sa.select(ImportBatch)
-        .where(scope.filter(ImportBatch.institution_id), ImportBatch.program.not_in(hidden))
-        .options(joinedload(ImportBatch.source))  # each row names its source: no query per row
-        .order_by(ImportBatch.created_at.desc(), ImportBatch.id.desc())
-        .limit(100)
-    ).all()
-    waiting = db.session.scalar(
-        sa.select(sa.func.count())
-        .select_from(UnmatchedRow)
-        .where(scope.filter(UnmatchedRow.institution_id), UnmatchedRow.status == UnmatchedStatus.WAITING)
+    return render_template(
+        "imports/index.html",
+        batches=queries.recent_batches(g.user, scope),
+        waiting=queries.waiting_row_count(scope),
     )
-    return render_template("imports/index.html", batches=batches, waiting=waiting)
 
 
 @bp.route("/sources", methods=["GET", "POST"])
@@ -194,12 +171,11 @@ def columns(batch_id: int):
                 "import", tasks.import_file, batch.id, actor=current_actor(), now=now,
                 timeout=tasks.JOB_TIMEOUT_SECONDS,
             )  # fmt: skip
-            batch = db.session.get(ImportBatch, batch_id)
-            batch.job_record_id = record.id
+            batch = queries.attach_job(batch_id, record)
             db.session.commit()
             return redirect(url_for("imports.batch", batch_id=batch.id))
         db.session.rollback()
-        batch = db.session.get(ImportBatch, batch_id)
+        batch = visible_batch_or_404(batch_id)
         form_errors = _mapping_errors(problems, form, targets)
     else:
         form_errors = []
@@ -250,13 +226,8 @@ def batch(batch_id: int):
     batch = visible_batch_or_404(batch_id)
     audit_restricted_view(batch.program, "import_batch", batch.id)
     test = service.test_of(batch)
-    issues = db.session.scalars(
-        sa.select(ImportRowIssue)
-        .where(ImportRowIssue.batch_id == batch.id)
-        .order_by(ImportRowIssue.row_number, ImportRowIssue.id)
-        .limit(ISSUES_SHOWN)
-    ).all()
-    job = db.session.get(JobRecord, batch.job_record_id) if batch.job_record_id else None
+    issues = queries.first_issues(batch, ISSUES_SHOWN)
+    job = queries.job_of(batch)
     return render_template(
         "imports/batch.html",
         batch=batch,
@@ -276,7 +247,7 @@ def batch(batch_id: int):
 @login_required
 def progress(batch_id: int):
     batch = visible_batch_or_404(batch_id)
-    job = db.session.get(JobRecord, batch.job_record_id) if batch.job_record_id else None
+    job = queries.job_of(batch)
     response = jsonify(
         {
             "status": str(batch.status),
@@ -302,7 +273,7 @@ def resume(batch_id: int):
     require_import_permission()
     if batch.finished or batch.status is BatchStatus.MAPPING:
         return redirect(url_for("imports.batch", batch_id=batch.id))
-    job = db.session.get(JobRecord, batch.job_record_id) if batch.job_record_id else None
+    job = queries.job_of(batch)
     if job is not None and job.status is not JobStatus.FAILED:
         flash(_("The import is still running."), "info")
         return redirect(url_for("imports.batch", batch_id=batch.id))
@@ -310,8 +281,7 @@ def resume(batch_id: int):
         "import", tasks.import_file, batch.id, actor=current_actor(), now=utcnow(),
         timeout=tasks.JOB_TIMEOUT_SECONDS,
     )  # fmt: skip
-    batch = db.session.get(ImportBatch, batch_id)
-    batch.job_record_id = record.id
+    batch = queries.attach_job(batch_id, record)
     db.session.commit()
     flash(_("The import continues after the last saved row."), "info")
     return redirect(url_for("imports.batch", batch_id=batch.id))
