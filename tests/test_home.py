@@ -2,15 +2,15 @@
 
 import pytest
 
-from registry import home
+from registry import home_figures
 from registry.auth.models import Role
 
 
 @pytest.fixture(autouse=True)
 def fresh_counts():
-    home._people_counts.clear()
+    home_figures._people_counts.clear()
     yield
-    home._people_counts.clear()
+    home_figures._people_counts.clear()
 
 
 def test_the_coordinators_people_counts_are_kept_for_a_few_minutes(
@@ -28,7 +28,7 @@ def test_the_coordinators_people_counts_are_kept_for_a_few_minutes(
         "count(" in statement.lower() and "person" in statement.lower() for statement in queries.statements
     )
 
-    monkeypatch.setattr(home, "PEOPLE_COUNT_SECONDS", -1)
+    monkeypatch.setattr(home_figures, "PEOPLE_COUNT_SECONDS", -1)
     with count_queries() as queries:
         client.get("/")
     assert any(
