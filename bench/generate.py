@@ -33,7 +33,7 @@ import sqlalchemy as sa
 from bench.journeys import DAY, HOUR, Fates, JEvent, Journey, Opening, build_journeys
 from bench.values import ValueLibrary, ValueSet, reference_subject
 from registry.people.idnumbers import check_digit
-from screenings.cases.writer import derived_columns, event_row, risk_rank
+from screenings.cases.writer import STATE_COLUMNS, derived_columns, event_row, risk_rank
 from screenings.engine import (
     LOCAL_TZ,
     CaseReason,
@@ -790,20 +790,22 @@ class Generator:
         escalation: dt.datetime | None = None
         if complete and journey.closed:
             closed_at = opened_at + journey.duration
-            state_columns = (
-                CaseStatus.CLOSED.value,
-                None,
-                journey.track,
-                None,
-                None,
-                None,
-                program.rule_version,
-                None,
-                0,
-                journey.outcome.value,
-                self.ts(closed_at),
-            )
-            rank = risk_rank(opening.reason, journey.final_state)
+            state_values = {
+                "status": CaseStatus.CLOSED.value,
+                "current_step": None,
+                "track": journey.track,
+                "due_at": None,
+                "warn_at": None,
+                "due_set_at": None,
+                "rule_version": program.rule_version,
+                "escalated_at": None,
+                "contact_attempts": 0,
+                "risk_rank": risk_rank(opening.reason, journey.final_state),
+                "outcome": journey.outcome.value,
+                "closed_at": self.ts(closed_at),
+                "transfer_to_institution_id": None,
+                "responsible_institution_id": facility.id,
+            }
             self.count("cases_closed")
         else:
             closed_at = None
@@ -822,12 +824,7 @@ class Generator:
             self.open_replays += 1
             # The stored columns are what the application's one writer derives from the engine's state.
             derived = derived_columns(opening.reason, facility.id, state, ())
-            rank = derived["risk_rank"]
-            state_columns = tuple(
-                self._cell(derived[column])
-                for column in ("status", "current_step", "track", "due_at", "warn_at", "due_set_at",
-                               "rule_version", "escalated_at", "contact_attempts", "outcome", "closed_at")
-            )  # fmt: skip
+            state_values = {column: self._cell(derived[column]) for column in STATE_COLUMNS}
             self.count(f"cases_open_{state.status.value.lower()}")
         open_cases[opening.program] = OpenCase(cid, closed_at)
         for event in happened:
@@ -836,30 +833,26 @@ class Generator:
             self._event(
                 cid, EventKind.ESCALATED, escalation, None, program.rule_version, step=state.current_step
             )
-        self.sink.add(
-            "follow_up_case",
-            (
-                cid,
-                program.code,
-                person_id,
-                opening.reason.value,
-                self.ts(opened_at),
-                result_id,
-                opening.result_code,
-                opening.first_step,
-                opening.track,
-                self.ts(opened.scheduled_due_at),
-                subject.kind.value,
-                json.dumps(subject.traits.as_json()),
-                *state_columns,
-                self.ts(self.as_of),
-                facility.id,
-                facility.id,
-                None,
-                1 + len(happened),
-                rank,
-            ),
-        )
+        assert state_values.keys() == set(STATE_COLUMNS), "a closed case must set every stored state column"
+        row = {
+            "id": cid,
+            "program": program.code,
+            "person_id": person_id,
+            "reason": opening.reason.value,
+            "opened_at": self.ts(opened_at),
+            "opening_result_id": result_id,
+            "opening_result_code": opening.result_code,
+            "first_step": opening.first_step,
+            "opening_track": opening.track,
+            "scheduled_due_at": self.ts(opened.scheduled_due_at),
+            "subject_kind": subject.kind.value,
+            "subject_traits": json.dumps(subject.traits.as_json()),
+            **state_values,
+            "state_as_of": self.ts(self.as_of),
+            "opening_institution_id": facility.id,
+            "version": 1 + len(happened),
+        }
+        self.sink.add("follow_up_case", tuple(row[column] for column in TABLES["follow_up_case"]))
         self.count("cases")
 
     def _journey_event(self, cid, event: JEvent, opened_at, facility, program, person_id, subject) -> None:
