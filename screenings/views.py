@@ -5,7 +5,6 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 
-import sqlalchemy as sa
 from flask import (
     Blueprint,
     flash,
@@ -25,7 +24,7 @@ from registry.people.models import Person
 from registry.people.services import audited_search
 from registry.people.views import people_in_scope, visible_person_or_404
 from registry.web import current_actor, current_scope, login_required, refuse, utcnow
-from screenings import access, texts
+from screenings import access, records, texts
 from screenings import cases as case_service
 from screenings import results as result_service
 from screenings.engine import (
@@ -35,7 +34,6 @@ from screenings.forms import (
     BreakGlassForm,
     result_form_class,
 )
-from screenings.models import CaseEvent, FollowUpCase, ScreeningResult
 from screenings.programs import PROGRAMS
 from screenings.worklist import TABS, load_worklist
 
@@ -72,16 +70,8 @@ def person_panel(person: Person) -> dict:
     """
     now = utcnow()
     hidden = access.hidden_programs(g.user, person.id, now)
-    results = db.session.scalars(
-        sa.select(ScreeningResult)
-        .where(ScreeningResult.person_id == person.id)
-        .order_by(ScreeningResult.performed_at.desc())
-    ).all()
-    cases = db.session.scalars(
-        sa.select(FollowUpCase)
-        .where(FollowUpCase.person_id == person.id)
-        .order_by(FollowUpCase.opened_at.desc())
-    ).all()
+    results = records.results_of(person.id)
+    cases = records.cases_of(person.id)
     shown_results = [r for r in results if r.program not in hidden]
     shown_cases = [c for c in cases if c.program not in hidden]
     actor = current_actor()
@@ -178,12 +168,7 @@ def result_detail(result_id: int):
     result = access.result_or_404(result_id)
     program = PROGRAMS[result.program]
     test = program.test(result.test)
-    case = db.session.scalar(
-        sa.select(FollowUpCase)
-        .join(CaseEvent, CaseEvent.case_id == FollowUpCase.id)
-        .where(CaseEvent.result_id == result.id)
-        .limit(1)
-    )
+    case = records.case_of_result(result.id)
     opened_case = case is not None and case.opening_result_id == result.id
     values = []
     for declared in test.fields:

@@ -1,6 +1,5 @@
 """Pages where a system administrator manages institutions and users."""
 
-import sqlalchemy as sa
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -11,15 +10,15 @@ from wtforms.fields import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional, Regexp, ValidationError
 
 from registry import hooks
-from registry.admin import services
+from registry.admin import queries, services
 from registry.admin.services import AdminError, InstitutionData, UserData
 from registry.auth import two_factor
 from registry.auth.access import may_administer
-from registry.auth.models import Role, User
+from registry.auth.models import Role
 from registry.auth.passwords import password_problems
 from registry.auth.services import end_all_sessions
 from registry.extensions import db
-from registry.institutions import Institution, InstitutionKind
+from registry.institutions import InstitutionKind
 from registry.labels import INSTITUTION_KIND_LABELS, ROLE_LABELS
 from registry.web import current_actor, permission_required, utcnow
 
@@ -27,10 +26,7 @@ bp = Blueprint("admin", __name__, url_prefix="/admin")
 
 
 def _institution_choices(kinds=None) -> list[SelectChoice]:
-    query = sa.select(Institution).order_by(Institution.code)
-    if kinds is not None:
-        query = query.where(Institution.kind.in_(kinds))
-    return [SelectChoice(str(i.id), f"{i.code} {i.name}") for i in db.session.scalars(query)]
+    return [SelectChoice(str(i.id), f"{i.code} {i.name}") for i in queries.institutions(kinds)]
 
 
 EMAIL_PATTERN = r"^[^@\s]+@[^@\s]+\.[^@\s]+$"
@@ -96,7 +92,7 @@ def index():
 @bp.route("/institutions")
 @permission_required(may_administer)
 def institutions():
-    rows = db.session.scalars(sa.select(Institution).order_by(Institution.code)).all()
+    rows = queries.institutions()
     return render_template("admin/institutions.html", institutions=rows)
 
 
@@ -104,7 +100,7 @@ def institutions():
 @bp.route("/institutions/<int:institution_id>", methods=["GET", "POST"])
 @permission_required(may_administer)
 def edit_institution(institution_id: int | None = None):
-    institution = db.session.get(Institution, institution_id) if institution_id else None
+    institution = queries.institution(institution_id) if institution_id else None
     if institution_id and institution is None:
         abort(404)
     form = InstitutionForm(obj=institution)
@@ -139,7 +135,7 @@ def edit_institution(institution_id: int | None = None):
 @bp.route("/users")
 @permission_required(may_administer)
 def users():
-    rows = db.session.scalars(sa.select(User).order_by(User.username)).all()
+    rows = queries.users()
     return render_template("admin/users.html", users=rows, now=utcnow())
 
 
@@ -147,7 +143,7 @@ def users():
 @bp.route("/users/<int:user_id>", methods=["GET", "POST"])
 @permission_required(may_administer)
 def edit_user(user_id: int | None = None):
-    user = db.session.get(User, user_id) if user_id else None
+    user = queries.user(user_id) if user_id else None
     if user_id and user is None:
         abort(404)
     form = UserForm(obj=user)
@@ -185,7 +181,7 @@ def edit_user(user_id: int | None = None):
 @bp.route("/users/<int:user_id>/unlock", methods=["POST"])
 @permission_required(may_administer)
 def unlock_user(user_id: int):
-    user = db.session.get(User, user_id) or abort(404)
+    user = queries.user(user_id) or abort(404)
     services.unlock_user(user, current_actor(), utcnow())
     db.session.commit()
     flash(_("User unlocked."), "success")
@@ -196,7 +192,7 @@ def unlock_user(user_id: int):
 @permission_required(may_administer)
 def reset_second_factor(user_id: int):
     """Remove a user's authenticator app (a lost phone); they set up a new one at their next login."""
-    user = db.session.get(User, user_id) or abort(404)
+    user = queries.user(user_id) or abort(404)
     two_factor.turn_off(user, current_actor(), utcnow())
     end_all_sessions(user.id)  # a session opened with the lost phone ends too
     db.session.commit()
@@ -208,21 +204,10 @@ def reset_second_factor(user_id: int):
 @permission_required(may_administer)
 def jobs():
     """Background jobs: failed ones first with their error, then the most recent; the queue's state."""
-    from registry import job_records
     from registry.jobs import redis_connection
 
-    failed = db.session.scalars(
-        sa.select(job_records.JobRecord)
-        .where(job_records.JobRecord.status == job_records.JobStatus.FAILED)
-        .order_by(job_records.JobRecord.id.desc())
-        .limit(100)
-    ).all()
-    recent = db.session.scalars(
-        sa.select(job_records.JobRecord)
-        .where(job_records.JobRecord.status != job_records.JobStatus.FAILED)
-        .order_by(job_records.JobRecord.id.desc())
-        .limit(50)
-    ).all()
+    failed = queries.failed_jobs()
+    recent = queries.recent_jobs()
     try:
         queue_up = bool(redis_connection().ping())
     except RedisError:
@@ -252,10 +237,9 @@ def start_job(kind: str):
 @bp.route("/jobs/<int:record_id>/retry", methods=["POST"])
 @permission_required(may_administer)
 def retry_job(record_id: int):
-    from registry.job_records import JobRecord
     from registry.job_records import retry_job as retry
 
-    record = db.session.get(JobRecord, record_id) or abort(404)
+    record = queries.job(record_id) or abort(404)
     try:
         retry(record, current_actor(), utcnow())
     except ValueError:
