@@ -1,4 +1,4 @@
-"""The `registry` command: run, worker, cron, db upgrade, demo-data, create-user."""
+"""The `registry` command: run, worker, cron, db upgrade, demo-data, create-user, audit, backup, restore."""
 
 import atexit
 import os
@@ -213,10 +213,12 @@ def serve(app, host: str, port: int, workers: int, after_fork=None) -> None:
 
 def register_commands(app) -> None:
     from registry.audit_chain import audit_command
+    from registry.backup import backup_command, restore_command
 
     for command in (worker_command, cron_command, demo_data_command, create_user_command, run_command):
         app.cli.add_command(command)
-    app.cli.add_command(audit_command)
+    for command in (audit_command, backup_command, restore_command):
+        app.cli.add_command(command)
 
 
 if __name__ == "__main__":
