@@ -155,3 +155,20 @@ def test_a_manager_sees_the_district_and_clinic_staff_their_own_institution(
     login(make_user(Role.CLINIC_STAFF, district["community"]))
     own = client.get("/statistics?period=2026-11&program=NEWBORN_HEARING").get_data(as_text=True)
     assert "全区合计" not in own and district["hospital"].name not in own
+
+
+def test_the_dashboard_draws_the_cascade_with_chinese_labels_as_svg_text_and_the_numbers_in_tables(
+    client, login, district, make_user
+):
+    import xml.etree.ElementTree as ET
+
+    from registry.auth.models import Role
+
+    _load(district)
+    login(make_user(Role.PROGRAM_MANAGER, district["mch"]))
+    page = client.get("/statistics?period=2026-11&program=NEWBORN_HEARING").get_data(as_text=True)
+    funnel = page[page.index("<svg") : page.index("</svg>") + 6]
+    texts = [t.text for t in ET.fromstring(funnel).iter("{http://www.w3.org/2000/svg}text")]
+    assert "已筛查" in texts and "阳性" in texts
+    assert 'data-chart="cascade"' in page and 'data-chart="trend"' in page
+    assert page.count("<svg") == 3 and "近12个月" in page

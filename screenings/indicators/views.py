@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import sqlalchemy as sa
 from flask import Blueprint, abort, render_template, request
 from flask_babel import gettext as _
+from markupsafe import Markup
 
 from registry.auth.models import Role
 from registry.extensions import db
@@ -12,6 +15,8 @@ from registry.institutions import Institution, InstitutionKind
 from registry.web import current_user, login_required, utcnow
 from screenings import access
 from screenings.engine import LOCAL_TZ
+from screenings.indicators.cascade import STAGES, cascades_by_institution, monthly_closure, program_cascade
+from screenings.indicators.charts import cascade_funnel, institution_bars, trend_line
 from screenings.indicators.figures import compute_figures
 from screenings.indicators.periods import parse_period
 from screenings.programs import PROGRAMS
@@ -31,6 +36,48 @@ def _masked(value, hide: bool):
     if hide and value is not None and 0 < value < SMALL:
         return "<5"
     return value
+
+
+def _stage_labels() -> dict[str, str]:
+    return {
+        "screened": _("Screened"), "positive": _("Positive"), "recalled": _("Recalled"),
+        "diagnosed": _("Diagnosed"), "confirmed": _("Confirmed"), "treated": _("Treated"),
+        "closed": _("Closed"), "overdue": _("Overdue"), "lost": _("Lost to follow-up"),
+    }  # fmt: skip
+
+
+def _last_twelve_months(end) -> list[tuple]:
+    months = []
+    year, month = end.year, end.month
+    for _i in range(12):
+        first = end.replace(year=year, month=month, day=1)
+        following = first.replace(year=year + month // 12, month=month % 12 + 1)
+        months.append((first, following - timedelta(days=1)))
+        year, month = (year, month - 1) if month > 1 else (year - 1, 12)
+    return months[::-1]
+
+
+def _charts(name, code, district, period, only, names) -> dict:
+    """Return the funnel, the 12-month closure trend and the institution bars of one program."""
+    labels = _stage_labels()
+    cascade = program_cascade(code, district, period.start, period.end, institution=only)
+    stages = [(labels[str(s)], cascade.counts[str(s)]) for s in STAGES]
+    months = _last_twelve_months(period.end)
+    trend = [
+        (f"{a.month}月", c.closure_rate)
+        for (a, _b), c in zip(months, monthly_closure(code, district, months, institution=only), strict=True)
+    ]
+    by_place = cascades_by_institution(code, district, period.start, period.end)
+    bars = [(names.get(p, p), c.closure_rate) for p, c in sorted(by_place.items()) if only in (None, p)]
+    closure = _("Positive-case closure rate")
+    return {
+        "stages": stages,
+        "trend": trend,
+        "bars": bars,
+        "funnel_svg": Markup(cascade_funnel(f"{name} · {_('Cascade')}", stages)),
+        "trend_svg": Markup(trend_line(f"{name} · {closure} · {_('Last 12 months')}", trend)),
+        "bars_svg": Markup(institution_bars(f"{name} · {closure}", bars)),
+    }
 
 
 @bp.get("/statistics")
@@ -77,7 +124,10 @@ def dashboard():
             }
             for r in mine
         ]
-        tables.append({"code": code, "name": prog.zh, "rows": shown})
+        table = {"code": code, "name": prog.zh, "rows": shown}
+        if not hide:  # charts show raw counts: only to users who may see the program's small cells
+            table.update(_charts(prog.zh, code, district.code, period, only, names))
+        tables.append(table)
     return render_template(
         "indicators/dashboard.html", tables=tables, period=period, district=district,
         programs=[(c, p) for c, p in PROGRAMS.items()], program=program,
