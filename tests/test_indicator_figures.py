@@ -172,3 +172,28 @@ def test_the_dashboard_draws_the_cascade_with_chinese_labels_as_svg_text_and_the
     assert "已筛查" in texts and "阳性" in texts
     assert 'data-chart="cascade"' in page and 'data-chart="trend"' in page
     assert page.count("<svg") == 3 and "近12个月" in page
+
+
+def test_the_period_menu_offers_last_quarter_and_the_statistical_year_from_1_october():
+    from screenings.indicators.periods import period_menu
+
+    menu = dict(period_menu(date(2026, 12, 2)))
+    assert menu["last_month"] == "2026-11" and menu["quarter"] == "2026-Q4"
+    assert menu["last_quarter"] == "2026-Q3" and menu["statistical_year"] == "SY2027"
+    assert dict(period_menu(date(2026, 2, 10)))["last_quarter"] == "2025-Q4"
+    assert dict(period_menu(date(2026, 9, 30)))["statistical_year"] == "SY2026"
+    assert parse_period("SY2027").start == date(2026, 10, 1)
+
+
+def test_the_dashboard_switches_to_last_quarter_and_the_statistical_year_by_link(
+    client, login, district, make_user, frozen_clock
+):
+    from registry.auth.models import Role
+
+    _load(district)
+    frozen_clock("2026-12-02 09:00")
+    login(make_user(Role.PROGRAM_MANAGER, district["mch"]))
+    page = client.get("/statistics?program=NEWBORN_HEARING").get_data(as_text=True)
+    assert "上季度" in page and "period=2026-Q3" in page and "period=SY2027" in page
+    year = client.get("/statistics?period=SY2027&program=NEWBORN_HEARING").get_data(as_text=True)
+    assert "2026-10-01 – 2027-09-30" in year and 'aria-current="page">本统计年度' in year

@@ -5,7 +5,7 @@ from __future__ import annotations
 import calendar
 import re
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,3 +49,21 @@ def parse_period(text: str, today: date | None = None) -> ReportPeriod:
             raise ValueError("the range ends before it starts")
         return ReportPeriod(start, end, text)
     raise ValueError(f"not a period: {text!r} (2026-11, 2026-Q4, 2026, SY2026, YTD2026, or a..b)")
+
+
+def period_menu(today: date) -> list[tuple[str, str]]:
+    """Return the usual periods as (key, period text) as of today: this and last month, this and last
+    quarter, the year to date, this and last statistical year (the year from 1 Oct that ends in it)."""
+    last_month = date(today.year, today.month, 1) - timedelta(days=1)
+    quarter = (today.month - 1) // 3 + 1
+    last_quarter = (today.year, quarter - 1) if quarter > 1 else (today.year - 1, 4)
+    statistical_year = today.year + 1 if today.month >= 10 else today.year
+    return [
+        ("month", today.strftime("%Y-%m")),
+        ("last_month", last_month.strftime("%Y-%m")),
+        ("quarter", f"{today.year}-Q{quarter}"),
+        ("last_quarter", f"{last_quarter[0]}-Q{last_quarter[1]}"),
+        ("year_to_date", f"YTD{today.year}"),
+        ("statistical_year", f"SY{statistical_year}"),
+        ("last_statistical_year", f"SY{statistical_year - 1}"),
+    ]

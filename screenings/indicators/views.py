@@ -18,7 +18,7 @@ from screenings.engine import LOCAL_TZ
 from screenings.indicators.cascade import STAGES, cascades_by_institution, monthly_closure, program_cascade
 from screenings.indicators.charts import cascade_funnel, institution_bars, trend_line
 from screenings.indicators.figures import compute_figures
-from screenings.indicators.periods import parse_period
+from screenings.indicators.periods import parse_period, period_menu
 from screenings.programs import PROGRAMS
 
 bp = Blueprint("indicators", __name__)
@@ -36,6 +36,14 @@ def _masked(value, hide: bool):
     if hide and value is not None and 0 < value < SMALL:
         return "<5"
     return value
+
+
+def _period_names() -> dict[str, str]:
+    return {
+        "month": _("This month"), "last_month": _("Last month"), "quarter": _("This quarter"),
+        "last_quarter": _("Last quarter"), "year_to_date": _("Year to date"),
+        "statistical_year": _("Statistical year"), "last_statistical_year": _("Last statistical year"),
+    }  # fmt: skip
 
 
 def _stage_labels() -> dict[str, str]:
@@ -131,4 +139,5 @@ def dashboard():
     return render_template(
         "indicators/dashboard.html", tables=tables, period=period, district=district,
         programs=[(c, p) for c, p in PROGRAMS.items()], program=program,
+        menu=[(_period_names()[key], text) for key, text in period_menu(today)],
     )  # fmt: skip
