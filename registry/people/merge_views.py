@@ -1,11 +1,10 @@
 """Pages to review suspected duplicate people, merge two records, and undo a merge."""
 
 import sqlalchemy as sa
-from flask import Blueprint, abort, flash, g, redirect, render_template, url_for
+from flask import Blueprint, flash, g, redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from sqlalchemy.orm import aliased
 from wtforms import RadioField, TextAreaField
 from wtforms.fields import SelectChoice
 from wtforms.validators import DataRequired, Length
@@ -178,30 +177,16 @@ def distinct(first_id: int, second_id: int):
 
 
 def _merge_in_scope_or_404(merge_id: int) -> PersonMerge:
-    record = db.session.get(PersonMerge, merge_id)
+    record = merge.visible_merge(current_scope(), merge_id)
     if record is None:
-        abort(404)
-    scope = current_scope()
-    if not (
-        scope.allows(record.kept_person.institution_id) and scope.allows(record.removed_person.institution_id)
-    ):
-        refuse(404, f"merge outside scope ({merge_id})")
+        refuse(404, f"merge absent or outside scope ({merge_id})")
     return record
 
 
 @bp.route("/merges")
 @permission_required(may_merge_people)
 def history():
-    kept, removed = aliased(Person), aliased(Person)
-    scope = current_scope()
-    records = db.session.scalars(
-        sa.select(PersonMerge)
-        .join(kept, PersonMerge.kept_person_id == kept.id)
-        .join(removed, PersonMerge.removed_person_id == removed.id)
-        .where(scope.filter(kept.institution_id), scope.filter(removed.institution_id))
-        .order_by(PersonMerge.merged_at.desc(), PersonMerge.id.desc())
-        .limit(MERGES_SHOWN)
-    ).all()
+    records = merge.visible_merges(current_scope(), limit=MERGES_SHOWN)
     return render_template("people/merges.html", records=records, shown=MERGES_SHOWN)
 
 

@@ -8,6 +8,7 @@ follow the person without the registry importing the screenings package; what on
 """
 
 from registry.people.merge.duplicates import CHUNK, GROUP_MEMBERS_SHOWN, duplicates_of, suspected_duplicates
+from registry.people.merge.history import visible_merge, visible_merges
 from registry.people.merge.merging import current_record, mark_distinct, merge_people, undo_merge
 from registry.people.merge.models import (
     REASON_ORDER,
@@ -57,4 +58,6 @@ __all__ = [
     "register_merge_participant",
     "suspected_duplicates",
     "undo_merge",
+    "visible_merge",
+    "visible_merges",
 ]
