@@ -133,6 +133,27 @@ def test_auditor_reads_the_audit_trail_and_others_cannot(client, app, district, 
     assert other.get("/audit").status_code == 403
 
 
+def test_the_auditor_narrows_the_audit_trail_by_user_action_and_date_and_sees_names(
+    client, app, district, make_user, login
+):
+    nurse = make_user(Role.CLINIC_STAFF, district["hospital"])
+    nurse.full_name = "王护士"
+    other = app.test_client()
+    other.post("/login", data={"username": nurse.username, "password": "Test-Password-2026"})
+    other.post("/login", data={"username": "nobody-here", "password": "x"})
+    login(make_user(Role.AUDITOR, district["mch"]))
+    page = client.get(f"/audit?user={nurse.username}&action=LOGIN").get_data(as_text=True)
+    assert f"王护士 ({nurse.username})" in page
+    assert "LOGIN_FAILED" not in page.split("</select>")[1]
+    failed = client.get("/audit?action=LOGIN_FAILED").get_data(as_text=True)
+    assert "unknown username" in failed
+    assert "unknown username" not in client.get("/audit?action=LOGIN").get_data(as_text=True)
+    assert "<tbody>\n  \n  </tbody>" in client.get("/audit?to=2000-01-01").get_data(as_text=True)
+    assert "unknown username" in client.get("/audit?from=2000-01-01&action=LOGIN_FAILED").get_data(
+        as_text=True
+    )
+
+
 def _user_form(district, **overrides):
     data = {
         "username": "nurse.li",
