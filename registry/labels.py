@@ -47,6 +47,41 @@ DUPLICATE_REASON_LABELS = {
     DuplicateReason.SAME_MOTHER_AND_BIRTH_DATE: _l("Same mother and birth date"),
 }
 
+AUDIT_ACTION_LABELS = {
+    "CREATE": _l("Created"),
+    "UPDATE": _l("Changed"),
+    "READ": _l("Protected record viewed"),
+    "REVEAL": _l("Identifier revealed"),
+    "SEARCH": _l("Searched"),
+    "EXPORT": _l("Exported"),
+    "LOGIN": _l("Logged in"),
+    "LOGOUT": _l("Logged out"),
+    "LOGIN_FAILED": _l("Login refused"),
+    "PASSWORD_OK": _l("Password accepted, second factor asked"),
+    "TWO_FACTOR_ON": _l("Second factor turned on"),
+    "TWO_FACTOR_OFF": _l("Second factor turned off"),
+    "RECOVERY_CODE_USED": _l("Recovery code used"),
+    "UNLOCK": _l("Account unlocked"),
+    "SENSITIVE_GRANT": _l("Sensitive grant"),
+    "BREAK_GLASS": _l("Break the glass"),
+    "MERGE": _l("People merged"),
+    "UNMERGE": _l("Merge undone"),
+    "QUEUE": _l("Job queued"),
+    "RETRY": _l("Job retried"),
+    "MAP": _l("Import columns mapped"),
+    "UPLOAD": _l("File uploaded"),
+    "IMPORT": _l("Imported"),
+    "IMPORT_FAILED": _l("Import failed"),
+}
+
+
+def audit_action_label(code) -> str:
+    """The translated name of an audit action: the kernel's, or the one a domain registered."""
+    from registry import hooks
+
+    text = AUDIT_ACTION_LABELS.get(code) or hooks.current().audit_action_labels.get(code)
+    return str(text) if text is not None else str(code or "")
+
 
 def label(value) -> str:
     """The translated label of any enumeration member known here."""

@@ -86,6 +86,9 @@ def register(app: Flask) -> None:
             "follow_up_case.person_id": _l("Follow-up cases"),
         }
     )
+    from screenings.texts import EVENT_LABELS
+
+    registry.audit_action_labels.update({str(kind): text for kind, text in EVENT_LABELS.items()})
     registry.merge_preview_filters.append(access.merge_preview_for)
     connect_registry_signals()
     # Follow-up cases follow their person through a merge; `registry check-cases` replays them.

@@ -144,6 +144,7 @@ def test_the_auditor_narrows_the_audit_trail_by_user_action_and_date_and_sees_na
     login(make_user(Role.AUDITOR, district["mch"]))
     page = client.get(f"/audit?user={nurse.username}&action=LOGIN").get_data(as_text=True)
     assert f"王护士 ({nurse.username})" in page
+    assert '<td title="LOGIN">登录</td>' in page
     assert "LOGIN_FAILED" not in page.split("</select>")[1]
     failed = client.get("/audit?action=LOGIN_FAILED").get_data(as_text=True)
     assert "unknown username" in failed
