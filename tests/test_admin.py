@@ -155,6 +155,22 @@ def test_the_auditor_narrows_the_audit_trail_by_user_action_and_date_and_sees_na
     )
 
 
+def test_the_auditor_exports_the_filtered_audit_trail_as_csv_and_the_export_is_audited(
+    client, district, make_user, login, db_session
+):
+    auditor = make_user(Role.AUDITOR, district["mch"])
+    login(auditor)
+    response = client.get("/audit.csv?action=LOGIN")
+    assert response.mimetype == "text/csv"
+    text = response.get_data(as_text=True)
+    assert auditor.username in text
+    assert ",登录," in text
+    assert "LOGIN_FAILED" not in text
+    export = db_session.scalar(sa.select(AuditEvent).where(AuditEvent.action == "EXPORT"))
+    assert export.entity == "audit_event"
+    assert "action=LOGIN" in export.summary
+
+
 def _user_form(district, **overrides):
     data = {
         "username": "nurse.li",
