@@ -5,9 +5,9 @@ import datetime as dt
 import io
 
 import sqlalchemy as sa
-from flask import Blueprint, Response, g, render_template, request
+from flask import Blueprint, Response, g, render_template, request, url_for
 
-from registry import audit, home_figures
+from registry import audit, home_figures, hooks
 from registry.audit import AuditEvent
 from registry.auth.access import may_read_audit_trail
 from registry.auth.models import Role, User
@@ -102,7 +102,20 @@ def audit_trail():
         filters=filters,
         actions=actions,
         paging={key: value for key, value in filters.items() if value},
+        record_link=record_link,
     )
+
+
+KERNEL_RECORD_LINKS = {"person": ("people.detail", "person_id")}
+
+
+def record_link(event: AuditEvent) -> str | None:
+    """The page of the record an audit row concerns, where there is one (the page itself checks access)."""
+    links = {**KERNEL_RECORD_LINKS, **hooks.current().audit_record_links}
+    if event.entity not in links or not (event.entity_id or "").isdigit():
+        return None
+    endpoint, argument = links[event.entity]
+    return url_for(endpoint, **{argument: int(event.entity_id)})
 
 
 EXPORT_LIMIT = 50_000

@@ -66,6 +66,8 @@ class Registry:
     linked_labels: dict[str, Any] = dataclasses.field(default_factory=dict)
     # What the audit trail calls the actions a domain writes (a case event's kind), by action code.
     audit_action_labels: dict[str, Any] = dataclasses.field(default_factory=dict)
+    # Where the audit trail links a domain's record: entity name -> endpoint and its id argument.
+    audit_record_links: dict[str, tuple[str, str]] = dataclasses.field(default_factory=dict)
     # Adjust what the merge-compare page shows for this user: a domain takes out what the user may not
     # see (restricted records), so that no count tells they exist. Each takes (preview, first, second, user).
     merge_preview_filters: list[Callable[[Any, Any, Any, Any], Any]] = dataclasses.field(default_factory=list)

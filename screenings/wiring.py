@@ -89,6 +89,12 @@ def register(app: Flask) -> None:
     from screenings.texts import EVENT_LABELS
 
     registry.audit_action_labels.update({str(kind): text for kind, text in EVENT_LABELS.items()})
+    registry.audit_record_links.update(
+        {
+            "follow_up_case": ("screenings.case_detail", "case_id"),
+            "screening_result": ("screenings.result_detail", "result_id"),
+        }
+    )
     registry.merge_preview_filters.append(access.merge_preview_for)
     connect_registry_signals()
     # Follow-up cases follow their person through a merge; `registry check-cases` replays them.

@@ -171,6 +171,22 @@ def test_the_auditor_exports_the_filtered_audit_trail_as_csv_and_the_export_is_a
     assert "action=LOGIN" in export.summary
 
 
+def test_an_audit_row_links_to_the_record_it_concerns(client, district, make_user, login, db_session):
+    import datetime as dt
+
+    from registry import audit
+
+    audit.record(audit.Actor.system("test"), dt.datetime(2026, 12, 2, tzinfo=dt.UTC), "person", 41, "UPDATE")
+    audit.record(
+        audit.Actor.system("test"), dt.datetime(2026, 12, 2, tzinfo=dt.UTC), "follow_up_case", 7, "NOTE"
+    )
+    db_session.commit()
+    login(make_user(Role.AUDITOR, district["mch"]))
+    page = client.get("/audit").get_data(as_text=True)
+    assert '<a href="/people/41">person 41</a>' in page
+    assert '<a href="/cases/7">follow_up_case 7</a>' in page
+
+
 def _user_form(district, **overrides):
     data = {
         "username": "nurse.li",
