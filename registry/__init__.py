@@ -150,6 +150,7 @@ def _register_request_hooks(app: Flask) -> None:
         masked_phone=mask_phone,
         label=labels.label,
         audit_action=labels.audit_action_label,
+        job_kind=labels.job_kind_label,
         local_date=i18n.local_date,
         local_datetime=i18n.local_datetime,
     )

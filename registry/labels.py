@@ -83,6 +83,14 @@ def audit_action_label(code) -> str:
     return str(text) if text is not None else str(code or "")
 
 
+def job_kind_label(kind) -> str:
+    """The translated name of a background job's kind, as its domain registered it."""
+    from registry import hooks
+
+    text = hooks.current().job_kind_labels.get(kind)
+    return str(text) if text is not None else str(kind or "")
+
+
 def label(value) -> str:
     """The translated label of any enumeration member known here."""
     for table in (

@@ -89,6 +89,9 @@ def register(app: Flask) -> None:
     from screenings.texts import EVENT_LABELS
 
     registry.audit_action_labels.update({str(kind): text for kind, text in EVENT_LABELS.items()})
+    registry.job_kind_labels.update(
+        {"sweep": _l("Daily sweep"), "reminders": _l("Reminders"), "import": _l("Result file import")}
+    )
     registry.audit_record_links.update(
         {
             "follow_up_case": ("screenings.case_detail", "case_id"),

@@ -107,6 +107,17 @@ def test_the_administrators_page_shows_failed_jobs_with_their_error(
     assert client.get("/admin/jobs").status_code == 403
 
 
+def test_the_jobs_page_names_each_job_kind_in_chinese(client, login, district, make_user, db_session):
+    db_session.add(
+        JobRecord(kind="sweep", func="x.y", args=[], status=JobStatus.FAILED, attempts=1, created_at=NOW,
+                  finished_at=NOW, error="boom")
+    )  # fmt: skip
+    db_session.flush()
+    login(make_user(Role.SYSTEM_ADMIN, district["mch"]))
+    page = client.get("/admin/jobs").get_data(as_text=True)
+    assert '<td title="sweep">每日状态更新</td>' in page
+
+
 # -- with worker processes -------------------------------------------------------------------------------
 
 
