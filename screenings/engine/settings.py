@@ -154,3 +154,13 @@ class SettingValues:
             elif strict and name.split(".", 1)[0] in prefixes:
                 raise KeyError(f"unknown setting {name!r}")
         return cls(resolved)
+
+
+def district_override_value(setting: Setting, raw: object) -> SettingValue:
+    """Validate what a district wants a setting to be; a sourced [S] value is a national rule and stays."""
+    if setting.evidence is Evidence.SOURCED:
+        raise ValueError(
+            f"{setting.name}: a sourced [S] value ({setting.source}) is a national rule; "
+            "a district cannot change it"
+        )
+    return coerce_setting_value(setting, raw)
