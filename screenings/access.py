@@ -24,7 +24,7 @@ import sqlalchemy as sa
 from registry import audit
 from registry.audit import Actor
 from registry.auth.access import Scope, may_open_restricted_of, works_on_restricted
-from registry.auth.models import User
+from registry.auth.models import Role, User
 from registry.extensions import db
 from screenings.engine import CaseStatus, EventKind
 from screenings.models import CaseEvent, FollowUpCase, ScreeningResult
@@ -65,6 +65,11 @@ def hidden_programs(
 def may_see_program(user: User, program_code: str) -> bool:
     """May the user see this program in lists, imports and forms (not one person's records)?"""
     return program_code in PROGRAMS and program_code not in hidden_programs(user)
+
+
+def may_set_targets(user: User) -> bool:
+    """May the user set the year's indicator targets, tasks and population figures (of their district)?"""
+    return user.role in (Role.PROGRAM_MANAGER, Role.SYSTEM_ADMIN)
 
 
 def may_enter_results(user: User, scope: Scope) -> bool:

@@ -18,11 +18,20 @@ import sqlalchemy as sa
 
 from registry.extensions import db
 from registry.institutions import Institution, facility_ids_under
-from screenings.engine import IndicatorUnit, Predicate, SettingValues
+from screenings.engine import IndicatorUnit, Milestone, Predicate, SettingValues
 from screenings.engine.indicators import _QUANTILE, Indicator, Population, meets_target, percentile, ratio
 from screenings.engine.predicates import Context
 from screenings.indicator_sql import Compiler, count_query, institution_column
+from screenings.indicators.cascade import cascades_by_institution
 from screenings.indicators.facts import FACTS, TABLES
+from screenings.indicators.targets import (
+    TASK_PROGRAMS,
+    TargetBook,
+    TargetKind,
+    task_row,
+    task_window_start,
+    with_targets,
+)
 from screenings.programs import PROGRAMS
 
 DISTRICT = None  # the institution of a district-wide figure
@@ -141,17 +150,22 @@ def compute_figures(
     as_of: date | None = None,
     values: Mapping[str, SettingValues] | None = None,
     populations: Mapping[tuple[str | None, str], int] | None = None,
+    targets: TargetBook | None = None,
 ) -> list[FigureRow]:
     """Compute every indicator of a program (or all) for a district and period [start, end].
 
     Returns one row per program × indicator × institution (the district's facilities, then the
     district as institution None); `institution` keeps only that facility's rows. `populations`
     maps (institution or None, population key) to an entered figure for population denominators.
+    `targets` (the district's stored figures of the year) supplies the year's targets in place of the
+    declared ones, the population figures not given in `populations`, and the 完成年度任务 % rows.
     """
     programs = [PROGRAMS[program]] if program else list(PROGRAMS.values())
     places: list[str | None] = [*district_institutions(district), DISTRICT]
     if institution is not None:
         places = [institution]
+    if targets is not None:
+        populations = {**targets.populations(places), **(populations or {})}
     rows: list[FigureRow] = []
     for prog in programs:
         settings = (values or {}).get(prog.code, SettingValues())
@@ -186,4 +200,17 @@ def compute_figures(
                     d = known
                 value = ratio(n, d, indicator.unit)
                 rows.append(row(p, n, d, value, None if value is not None else "zero denominator"))
-    return rows
+        if targets is not None and prog.code in TASK_PROGRAMS:
+            rows += _task_rows(prog.code, district.code, start, end, places, targets)
+    return rows if targets is None else with_targets(rows, targets)
+
+
+def _task_rows(program, district, start, end, places, targets: TargetBook) -> list[FigureRow]:
+    """Return the 完成年度任务 % rows: screened since the year's start over the year's task, by place."""
+    by_place = cascades_by_institution(program, district, task_window_start(start, end), end)
+    screened = {code: c.counts[str(Milestone.SCREENED)] for code, c in by_place.items()}
+    screened[DISTRICT] = sum(screened.values())
+    return [
+        task_row(FigureRow, program, p, screened.get(p, 0), targets.get(p, TargetKind.TASK, program))
+        for p in places
+    ]

@@ -4,14 +4,11 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-import sqlalchemy as sa
 from flask import Blueprint, abort, render_template, request
 from flask_babel import gettext as _
 from markupsafe import Markup
 
 from registry.auth.models import Role
-from registry.extensions import db
-from registry.institutions import Institution, InstitutionKind
 from registry.web import current_user, login_required, utcnow
 from screenings import access
 from screenings.engine import LOCAL_TZ
@@ -19,6 +16,8 @@ from screenings.indicators.cascade import STAGES, cascades_by_institution, month
 from screenings.indicators.charts import cascade_funnel, institution_bars, trend_line
 from screenings.indicators.figures import compute_figures
 from screenings.indicators.periods import parse_period, period_menu
+from screenings.indicators.queries import district_by_code, institution_names
+from screenings.indicators.targets import load_targets, target_year
 from screenings.programs import PROGRAMS
 
 bp = Blueprint("indicators", __name__)
@@ -88,6 +87,16 @@ def _charts(name, code, district, period, only, names) -> dict:
     }
 
 
+def chosen_district(user):
+    """Return the user's district, or for an administrator the one asked for; 404 when there is none."""
+    district = user.institution.district
+    if user.role == Role.SYSTEM_ADMIN and request.args.get("district"):
+        district = district_by_code(request.args["district"])
+    if district is None:
+        abort(404)
+    return district
+
+
 @bp.get("/statistics")
 @login_required
 def dashboard():
@@ -100,22 +109,17 @@ def dashboard():
         period = parse_period(request.args.get("period") or today.strftime("%Y-%m"), today)
     except ValueError:
         abort(400)
-    district = user.institution.district
-    if user.role == Role.SYSTEM_ADMIN and request.args.get("district"):
-        district = db.session.scalar(
-            sa.select(Institution).where(
-                Institution.code == request.args["district"], Institution.kind == InstitutionKind.DISTRICT
-            )
-        )
-    if district is None:
-        abort(404)
+    district = chosen_district(user)
     only = user.institution.code if user.role == Role.CLINIC_STAFF else None
     program = request.args.get("program") or None
     if program is not None and program not in PROGRAMS:
         abort(404)
     hidden = access.hidden_programs(user)
-    rows = compute_figures(district, period.start, period.end, program=program, institution=only)
-    names = dict(db.session.execute(sa.select(Institution.code, Institution.name)).all())
+    book = load_targets(district, target_year(period.end))
+    rows = compute_figures(
+        district, period.start, period.end, program=program, institution=only, targets=book
+    )
+    names = institution_names()
     tables = []
     for code, prog in PROGRAMS.items():
         mine = [r for r in rows if r.program == code]
@@ -139,5 +143,9 @@ def dashboard():
     return render_template(
         "indicators/dashboard.html", tables=tables, period=period, district=district,
         programs=[(c, p) for c, p in PROGRAMS.items()], program=program,
+        may_set_targets=access.may_set_targets(user),
         menu=[(_period_names()[key], text) for key, text in period_menu(today)],
     )  # fmt: skip
+
+
+from screenings.indicators import target_views  # noqa: E402,F401  (its routes are on this blueprint)
