@@ -46,6 +46,7 @@ def indicators_command(
     from registry.institutions import Institution, InstitutionKind
     from screenings.indicators.figures import compute_figures
     from screenings.indicators.periods import parse_period
+    from screenings.indicators.targets import load_targets, target_year
     from screenings.programs import PROGRAMS
 
     district = db.session.scalar(sa.select(Institution).where(Institution.code == district_code))
@@ -58,7 +59,8 @@ def indicators_command(
     except ValueError as error:
         raise click.UsageError(str(error)) from error
     rows = [r.as_dict() for r in compute_figures(
-        district, chosen.start, chosen.end, program=program, institution=institution
+        district, chosen.start, chosen.end, program=program, institution=institution,
+        targets=load_targets(district, target_year(chosen.end)),
     )]  # fmt: skip
     if fmt == "json":
         click.echo(json.dumps(rows, ensure_ascii=False, indent=1))
