@@ -66,6 +66,27 @@ def record(actor: Actor, at: dt.datetime, entity: str, entity_id, action: str, s
     )
 
 
+def row(actor: Actor, at: dt.datetime, entity: str, entity_id, action: str, summary: str = "") -> dict:
+    """Build one audit row (a dict of column values) for record_rows."""
+    return {
+        "occurred_at": at,
+        "user_id": actor.user_id,
+        "username": actor.username,
+        "entity": entity,
+        "entity_id": None if entity_id is None else str(entity_id),
+        "action": action,
+        "summary": summary,
+        "request_id": actor.request_id,
+        "ip_address": actor.ip_address,
+    }
+
+
+def record_rows(rows: list[dict]) -> None:
+    """Add many audit rows to the current transaction in one INSERT (a chunk of results, say)."""
+    if rows:
+        db.session.execute(sa.insert(AuditEvent), rows)
+
+
 def describe_changes(before: dict, after: dict) -> str:
     """Summarise which fields changed; values of identity fields are never written here."""
     changed = sorted(key for key in after if before.get(key) != after.get(key))

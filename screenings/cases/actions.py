@@ -17,10 +17,12 @@ from screenings.cases.replay import case_events, event_fact, opened_case_of
 from screenings.cases.writer import apply_state, new_event
 from screenings.engine import (
     AUTOMATED,
+    CaseEventFact,
     ClosureOutcome,
     ContactChannel,
     ContactOutcome,
     EventKind,
+    OpenedCase,
     Program,
     check_event,
     derive_case_state,
@@ -53,30 +55,41 @@ def _append(
     """Check a new event with the engine, store it and rewrite the case's state; refuse a stale edit."""
     if expected_version is not None and expected_version != case.version:
         raise CaseConflict(case.id)
-    if event.occurred_at > now + dt.timedelta(minutes=5):
-        raise CaseActionRefused(["IN_FUTURE: an event cannot happen in the future"])
     program = get_program(case.program)
     opened = opened_case_of(case)
     events = case_events(case)
     facts = [event_fact(e) for e in events]
-    problems = check_event(program, opened, facts, event_fact(event))
-    if problems:
-        latest = max((e.occurred_at for e in events), default=None)
-        if latest is not None and event.occurred_at < latest:
-            # Events replay in time order: a backdated event lands before later ones, which then cannot
-            # happen (a call on a case closed by the earlier result). Say that, not what the replay hit.
-            raise CaseActionRefused([f"BEFORE_LAST_EVENT:{latest.isoformat()}"])
-        raise CaseActionRefused(problems)
+    refuse_unless_appendable(program, opened, facts, event_fact(event), now)
     db.session.add(event)
     events.append(event)
     state = derive_case_state(program, opened, [*facts, event_fact(event)], max(now, event.occurred_at))
     apply_state(case, state, sorted(events, key=lambda e: e.occurred_at), now)
     audit.record(actor, now, "follow_up_case", case.id, str(event.kind), summary)
+    case_id = case.id  # a failed flush expires the case, and its id could no longer be read
     try:
         db.session.flush()
     except StaleDataError as stale:
-        raise CaseConflict(case.id) from stale
+        raise CaseConflict(case_id) from stale
     return event
+
+
+def refuse_unless_appendable(
+    program: Program, opened: OpenedCase, facts: list[CaseEventFact], new: CaseEventFact, now: dt.datetime
+) -> None:
+    """Raise CaseActionRefused unless the engine lets this event follow the case's events (in time order).
+
+    The one check of every appended event, one at a time or a chunk of results at once.
+    """
+    if new.occurred_at > now + dt.timedelta(minutes=5):
+        raise CaseActionRefused(["IN_FUTURE: an event cannot happen in the future"])
+    problems = check_event(program, opened, facts, new)
+    if problems:
+        latest = max((f.occurred_at for f in facts), default=None)
+        if latest is not None and new.occurred_at < latest:
+            # Events replay in time order: a backdated event lands before later ones, which then cannot
+            # happen (a call on a case closed by the earlier result). Say that, not what the replay hit.
+            raise CaseActionRefused([f"BEFORE_LAST_EVENT:{latest.isoformat()}"])
+        raise CaseActionRefused(problems)
 
 
 def record_step(

@@ -17,6 +17,7 @@ import sqlalchemy as sa
 
 from registry.audit import Actor
 from registry.extensions import db
+from screenings.cases.errors import CaseConflict
 from screenings.engine import (
     CaseReason,
     CaseState,
@@ -25,6 +26,7 @@ from screenings.engine import (
     ClockTransition,
     ContactOutcome,
     EventKind,
+    OpenedCase,
     days_overdue,
     open_status,
     reaches_family,
@@ -150,11 +152,101 @@ def new_event(
     return CaseEvent(**actor_event_row(case.id, kind, occurred_at, actor, now, rule_version, data, **fields))
 
 
-def insert_events(rows: Sequence[dict]) -> None:
-    """Insert event rows in one statement (the sweep's and the merge's bulk path)."""
+def insert_events(rows: Sequence[dict], *, pairs: Iterable[tuple[int, str]] | None = None) -> None:
+    """Insert event rows in one statement (the sweep's, the merge's and a chunk of results' bulk path).
+
+    `pairs` names the cases' (person, program) when the caller knows them, saving the look-up.
+    """
     if rows:
         db.session.execute(sa.insert(CaseEvent), list(rows))
-        mark_cases_stale(sorted({row["case_id"] for row in rows if row["case_id"] is not None}))
+        if pairs is not None:
+            mark_stale(pairs)
+        else:
+            mark_cases_stale(sorted({row["case_id"] for row in rows if row["case_id"] is not None}))
+
+
+def opened_case_row(
+    program_code: str,
+    person_id: int,
+    opened: OpenedCase,
+    institution_id: int,
+    opening_result_id: int | None,
+    state: CaseState,
+    events: Iterable,
+    now: dt.datetime,
+) -> dict:
+    """Build a new case row: how it was opened, and every state column as the engine derives it."""
+    return {
+        "program": program_code,
+        "person_id": person_id,
+        "reason": opened.reason,
+        "opened_at": opened.opened_at,
+        "opening_result_id": opening_result_id,
+        "opening_result_code": opened.result_code,
+        "first_step": opened.first_step,
+        "opening_track": opened.track,
+        "scheduled_due_at": opened.scheduled_due_at,
+        "subject_kind": opened.subject.kind,
+        "subject_traits": opened.subject.traits.as_json(),
+        "opening_institution_id": institution_id,
+        **derived_columns(opened.reason, institution_id, state, events),
+        "state_as_of": now,
+        "version": 1,
+    }
+
+
+def insert_cases(rows: Sequence[dict]) -> list[int]:
+    """Insert new case rows (opened_case_row) in one statement; return their ids in the rows' order."""
+    if not rows:
+        return []
+    table = FollowUpCase.__table__
+    if any(row["opening_result_id"] is None for row in rows) or len(rows) == 1:
+        ids = (
+            db.session.connection()
+            .execute(table.insert().returning(table.c.id, sort_by_parameter_order=True), list(rows))
+            .scalars()
+            .all()
+        )
+    else:
+        # Each case is opened by its own result: mapping by it keeps one multi-row INSERT on SQLite too,
+        # where asking for the rows' order would send them one at a time.
+        returned = db.session.connection().execute(
+            table.insert().returning(table.c.id, table.c.opening_result_id), list(rows)
+        )
+        by_result = {result_id: case_id for case_id, result_id in returned}
+        ids = [by_result[row["opening_result_id"]] for row in rows]
+    mark_stale({(row["person_id"], row["program"]) for row in rows})
+    return list(ids)
+
+
+def write_states(rows: Sequence[dict], now: dt.datetime) -> None:
+    """Rewrite the state columns of existing cases, each row its id, the version read and derived_columns.
+
+    One UPDATE per row in one executemany; a case another transaction changed since it was read (its
+    version moved on) raises CaseConflict and the caller's transaction must be rolled back.
+    """
+    if not rows:
+        return
+    table = FollowUpCase.__table__
+    statement = (
+        table.update()
+        .where(table.c.id == sa.bindparam("b_id"), table.c.version == sa.bindparam("b_version"))
+        .values(
+            {
+                **{name: sa.bindparam(f"b_{name}") for name in STATE_COLUMNS},
+                "state_as_of": now,
+                "version": table.c.version + 1,
+            }
+        )
+    )
+    params = [
+        {"b_id": row["id"], "b_version": row["version"], **{f"b_{n}": row[n] for n in STATE_COLUMNS}}
+        for row in rows
+    ]
+    result = db.session.connection().execute(statement, params)
+    dialect = db.session.get_bind().dialect
+    if dialect.supports_sane_multi_rowcount and result.rowcount != len(params):
+        raise CaseConflict(rows[0]["id"])
 
 
 def status_changed_row(

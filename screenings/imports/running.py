@@ -16,7 +16,6 @@ from pathlib import Path
 
 import sqlalchemy as sa
 from marshmallow import ValidationError
-from sqlalchemy.exc import IntegrityError
 
 from registry import audit
 from registry.audit import Actor
@@ -55,7 +54,7 @@ from screenings.imports.parsing import (
 from screenings.imports.schemas import row_schema
 from screenings.imports.service import MAX_ROWS, file_info, test_of
 from screenings.models import ScreeningResult
-from screenings.results import RecordedResult, ResultInput, ResultRejected, record_result, record_results
+from screenings.results import RecordedResult, ResultInput, ResultRejected, record_results
 
 CHUNK_ROWS = 500
 _VALUE_LENGTH = 200
@@ -238,9 +237,7 @@ def _import_chunk(
     batch_id = run.batch.id
     source = run.batch.source.code
     institution = run.batch.institution
-    # A write first, for two reasons. On SQLite it makes the driver open the transaction with BEGIN,
-    # so the row savepoints below nest inside it (a SAVEPOINT opened first would commit on its
-    # RELEASE). And it claims the chunk: if another run of this batch (a job delivered twice) has
+    # A write first: it claims the chunk. If another run of this batch (a job delivered twice) has
     # committed past where this run stands, nothing matches and this run stops.
     claimed = db.session.execute(
         sa.update(ImportBatch)
@@ -364,43 +361,17 @@ def _stored_keys(source: str, keys: set[str]) -> set[str]:
 def _record_all(
     run: _Run, matched: list[tuple[_Row, Person, UnmatchedRow | None]], institution: Institution, source: str
 ) -> list[RecordedResult | ResultRejected | CaseActionRefused]:
-    """Record a chunk's matched rows in one batch; should the batch fail, row by row, each in a savepoint."""
+    """Record a chunk's matched rows as one chunk of results: no savepoint, a bad row leaves nothing."""
     if not matched:
         return []
     inputs = [ResultInput(person, _test_values(run, row), row.key) for row, person, _ in matched]
-    try:
-        with db.session.begin_nested():
-            return record_results(
-                run.batch.program,
-                run.batch.test,
-                inputs,
-                institution,
-                run.actor,
-                run.now,
-                source_system=source,
-            )
-    except (IntegrityError, CaseActionRefused):
-        pass  # e.g. another upload stored some of these keys meanwhile: the slow, row-by-row way
-    outcomes: list[RecordedResult | ResultRejected | CaseActionRefused] = []
-    for row, person, _ in matched:
-        try:
-            outcomes.append(_record(run, row, person, institution, source))
-        except (ResultRejected, CaseActionRefused) as error:
-            outcomes.append(error)
-    return outcomes
+    return record_results(
+        run.batch.program, run.batch.test, inputs, institution, run.actor, run.now, source_system=source
+    )
 
 
 def _test_values(run: _Run, row: _Row) -> dict[str, object]:
     return {k: v for k, v in row.values.items() if k not in run.person_targets}
-
-
-def _record(run: _Run, row: _Row, person: Person, institution: Institution, source: str) -> RecordedResult:
-    """Record one row in a savepoint, so that a row that fails halfway leaves nothing."""
-    with db.session.begin_nested():
-        return record_result(
-            person, run.batch.program, run.batch.test, _test_values(run, row), institution, run.actor,
-            run.now, source_system=source, source_key=row.key,
-        )  # fmt: skip
 
 
 def _unmatched(run: _Run, row: _Row, source: str, reason: str) -> UnmatchedRow:
@@ -422,7 +393,7 @@ def resolve_waiting_row(
     """Mark a waiting row imported for `person`, with the result it became."""
     row.status = UnmatchedStatus.IMPORTED
     row.person_id = person.id
-    row.result_id = recorded.result.id
+    row.result_id = recorded.result_id
     row.resolved_at = now
     row.resolved_by_id = user_id
     row.raw_values = {}  # the personal data it carried now lives in the registry proper

@@ -1,4 +1,10 @@
-"""Recording results: validate, classify and store once per source record, then open or advance follow-up.
+"""Recording results, a chunk at a time: a form's single result is a chunk of one, an import's ~1,000 rows.
+
+Per chunk: every row validated and classified with the pure engine, the stored source keys read in one
+query, the follow-up of every new result planned in memory (screenings.cases.chunk), then the results
+written with one INSERT … ON CONFLICT DO NOTHING RETURNING, and the cases, events, state columns, audit
+rows and indicator facts in bulk by the one writer, all in the caller's transaction, with no savepoint.
+A row that fails is rejected with its reasons before anything of it is written; the others still land.
 
 Services take the actor and the time as arguments and never read the request or the clock; the caller
 commits."""
@@ -7,33 +13,27 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import functools
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
 
 import sqlalchemy as sa
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.dialects import postgresql, sqlite
 
 from registry import audit
 from registry.audit import Actor
 from registry.extensions import db
 from registry.institutions import Institution
 from registry.people.models import Person
-from screenings.cases.actions import add_note, record_step
+from screenings.cases.chunk import ChunkFollowUp, Planned
 from screenings.cases.errors import CaseActionRefused
-from screenings.cases.openings import (
-    open_case_for,
-    open_cases_for_exposed_children,
-    open_follow_up_case,
-    step_test_of,
-)
+from screenings.cases.openings import open_cases_for_exposed_children
 from screenings.engine import (
-    CaseStatus,
     Classification,
     FieldError,
     Notice,
     Program,
     Subject,
-    open_case,
 )
 from screenings.indicators.facts import mark_stale
 from screenings.models import FollowUpCase, ScreeningResult
@@ -53,15 +53,39 @@ class ResultRejected(ValueError):
 
 @dataclasses.dataclass(frozen=True)
 class RecordedResult:
-    """What record_result did: the stored result and what happened to follow-up."""
+    """What recording did for one row: the stored result and what happened to follow-up.
 
-    result: ScreeningResult
+    The result and the case are read from the session when asked for (most callers need only the ids).
+    """
+
+    result_id: int
     created: bool  # False: this source record was stored before, and nothing changed
-    case: FollowUpCase | None = None
+    case_id: int | None = None
     case_opened: bool = False
     case_advanced: bool = False
     infant_cases: tuple[FollowUpCase, ...] = ()
     warnings: tuple[Notice, ...] = ()
+
+    @functools.cached_property
+    def result(self) -> ScreeningResult:
+        return db.session.get(ScreeningResult, self.result_id)
+
+    @functools.cached_property
+    def case(self) -> FollowUpCase | None:
+        return db.session.get(FollowUpCase, self.case_id) if self.case_id is not None else None
+
+
+@dataclasses.dataclass(frozen=True)
+class ResultInput:
+    """One row of a chunk: whose result, its raw values, and its key in the source system."""
+
+    person: Person
+    values: Mapping[str, object]
+    source_key: str
+    performed_at: dt.datetime | None = None
+
+
+Outcome = RecordedResult | ResultRejected | CaseActionRefused
 
 
 def record_result(
@@ -77,72 +101,17 @@ def record_result(
     source_key: str | None = None,
     performed_at: dt.datetime | None = None,
 ) -> RecordedResult:
-    """Validate, classify and store one result once, then open or advance its follow-up case.
+    """Record one result: a chunk of one. Raises ResultRejected (or CaseActionRefused); nothing is written.
 
     The same (source_system, source_key) again returns the stored result and changes nothing.
-    Values that fail validation raise ResultRejected naming each field, and nothing is written.
     """
-    source_key = source_key or uuid.uuid4().hex
-    existing = _result_by_source(source_system, source_key)
-    if existing is not None:
-        return RecordedResult(existing, created=False)
-
-    program = get_program(program_code)
-    test = program.test(test_code)
-    subject, classification = classified(person, program, test.code, values)
-    if not classification.ok:
-        raise ResultRejected(classification.errors)
-    performed = performed_at_of(classification, test.performed_field, performed_at, now)
-    if performed > now + dt.timedelta(minutes=5):
-        future = FieldError(test.performed_field, "IN_FUTURE", "the test date is in the future")
-        raise ResultRejected([future])
-
-    result = ScreeningResult(
-        program=program.code,
-        test=test.code,
-        person_id=person.id,
-        institution_id=institution.id,
-        performed_at=performed,
-        measured_values=jsonable(classification.values),
-        result_code=classification.result_code,
-        findings=list(classification.findings),
-        rule_version=classification.rule_version,
-        exposes_infant=classification.exposes_infant,
-        source_system=source_system,
-        source_key=source_key,
-        entered_by_id=actor.user_id,
-        entered_at=now,
+    row = ResultInput(person, values, source_key or uuid.uuid4().hex, performed_at)
+    [outcome] = record_results(
+        program_code, test_code, [row], institution, actor, now, source_system=source_system
     )
-    try:
-        with db.session.begin_nested():
-            db.session.add(result)
-    except IntegrityError:
-        # Another request stored the same source record between our lookup and our insert.
-        stored = _result_by_source(source_system, source_key)
-        if stored is None:
-            raise
-        return RecordedResult(stored, created=False)
-    audit.record(
-        actor, now, "screening_result", result.id, "CREATE",
-        f"{program.code}/{test.code} {classification.result_code} for person {person.id}",
-    )  # fmt: skip
-
-    mark_stale([(person.id, program.code)])  # its indicator facts, rewritten before the commit
-    case, opened, advanced = _follow_up(result, classification, person, subject, institution, actor, now)
-    infants: tuple[FollowUpCase, ...] = ()
-    if classification.exposes_infant and program.exposed_infant is not None:
-        infants = open_cases_for_exposed_children(person, program, result.performed_at, actor, now)
-    return RecordedResult(result, True, case, opened, advanced, infants, classification.warnings)
-
-
-@dataclasses.dataclass(frozen=True)
-class ResultInput:
-    """One row of a batch: whose result, its raw values, and its key in the source system."""
-
-    person: Person
-    values: Mapping[str, object]
-    source_key: str
-    performed_at: dt.datetime | None = None
+    if isinstance(outcome, Exception):
+        raise outcome
+    return outcome
 
 
 def record_results(
@@ -154,182 +123,237 @@ def record_results(
     now: dt.datetime,
     *,
     source_system: str,
-) -> list[RecordedResult | ResultRejected]:
-    """Record many results of one test at once, with exactly record_result's meaning for each row.
+) -> list[Outcome]:
+    """Record a chunk of results of one test; return per input, in order, what became of it.
 
-    Rows are classified in memory; the ones that touch no follow-up case (most of a lab file) are
-    stored with one multi-row INSERT and one audit row for the batch; the rest go through
-    record_result. Returns, per input and in order, the RecordedResult or the ResultRejected.
-    A database error (say another process storing the same keys at this moment) propagates: the
-    caller rolls the batch back and may retry it row by row.
+    Each row means exactly what it would mean recorded alone after the rows before it: a row is stored
+    once per (source_system, source_key), may open, advance or be noted on its person's case, and is
+    rejected (ResultRejected for its values, CaseActionRefused for its case) with nothing written.
     """
     program = get_program(program_code)
-    test = program.test(test_code)
-    outcomes: list[RecordedResult | ResultRejected | None] = [None] * len(inputs)
+    program.test(test_code)
+    outcomes: list[Outcome] = []
+    for segment in _segments(program, inputs):
+        outcomes.extend(_Chunk(program, test_code, segment, institution, actor, now, source_system).record())
+    return outcomes
 
-    keys = list(dict.fromkeys(row.source_key for row in inputs))
-    stored = {
-        result.source_key: result
-        for chunk in _chunks(keys, 500)
-        for result in db.session.scalars(
-            sa.select(ScreeningResult).where(
-                ScreeningResult.source_system == source_system, ScreeningResult.source_key.in_(chunk)
-            )
-        )
-    }
-    person_ids = sorted({row.person.id for row in inputs})
-    steps_with_this_test = {
-        step.code for step in program.steps if step.test == test.code
-    }  # a result of this test may advance a case standing at one of these steps
-    followed = {
-        person_id
-        for chunk in _chunks(person_ids, 500)
-        for person_id, step in db.session.execute(
-            sa.select(FollowUpCase.person_id, FollowUpCase.current_step).where(
-                FollowUpCase.program == program.code,
-                FollowUpCase.status != CaseStatus.CLOSED,
-                FollowUpCase.person_id.in_(chunk),
-            )
-        )
-        if step in steps_with_this_test
-    }
 
-    bulk: list[tuple[int, dict, Classification]] = []
-    one_by_one: list[int] = []
-    seen: set[str] = set()
+def _segments(program: Program, inputs: Sequence[ResultInput]) -> list[Sequence[ResultInput]]:
+    """Cut a chunk after a mother's row that comes before a row of her child (PMTCT programs only).
+
+    A mother's result can open her infants' cases, which a later row of the infant must then see.
+    """
+    if program.exposed_infant is None:
+        return [inputs]
+    segments, start = [], 0
     for index, row in enumerate(inputs):
-        if row.source_key in stored or row.source_key in seen:
-            continue  # stored before, or earlier in this batch: changes nothing
-        seen.add(row.source_key)
-        _, classification = classified(row.person, program, test.code, row.values)
+        later_mothers = {r.person.mother_id for r in inputs[index + 1 :]}
+        if row.person.id in later_mothers:
+            segments.append(inputs[start : index + 1])
+            start = index + 1
+    segments.append(inputs[start:])
+    return [segment for segment in segments if segment]
+
+
+@dataclasses.dataclass
+class _New:
+    """A row that will be stored: its values, classification and planned follow-up."""
+
+    index: int
+    row: ResultInput
+    values: dict
+    classification: Classification
+    planned: Planned | None = None
+
+
+class _Chunk:
+    def __init__(
+        self,
+        program: Program,
+        test_code: str,
+        inputs: Sequence[ResultInput],
+        institution: Institution,
+        actor: Actor,
+        now: dt.datetime,
+        source_system: str,
+    ) -> None:
+        self.program, self.test = program, program.test(test_code)
+        self.inputs, self.institution = inputs, institution
+        self.actor, self.now, self.source = actor, now, source_system
+
+    def record(self) -> list[Outcome]:
+        db.session.flush()  # what the session holds goes first: the rest is written by Core
+        for _attempt in range(3):
+            stored = self._stored_ids()
+            outcomes, new, follow_up = self._plan(stored)
+            ids = self._insert(new)
+            if len(ids) == len(new):
+                break
+            # Another transaction stored some of these keys since we read them: undo ours and plan again.
+            self._delete(ids.values())
+        else:
+            raise RuntimeError("results keep being stored by another transaction")
+        follow_up.write({n.index: ids[n.row.source_key] for n in new})
+        self._audit(new, ids)
+        mark_stale({(n.row.person.id, self.program.code) for n in new})
+        for n in new:
+            outcomes[n.index] = self._recorded(n, ids[n.row.source_key])
+        for index, outcome in enumerate(outcomes):
+            if outcome is None:  # stored before this chunk, or earlier in it
+                key = self.inputs[index].source_key
+                result_id = stored.get(key) or ids[key]
+                outcomes[index] = RecordedResult(result_id, created=False)
+        return outcomes  # type: ignore[return-value]
+
+    def _stored_ids(self) -> dict[str, int]:
+        keys = sorted({row.source_key for row in self.inputs})
+        return {
+            key: result_id
+            for result_id, key in db.session.execute(
+                sa.select(ScreeningResult.id, ScreeningResult.source_key).where(
+                    ScreeningResult.source_system == self.source, ScreeningResult.source_key.in_(keys)
+                )
+            )
+        }
+
+    def _plan(self, stored: Mapping[str, int]) -> tuple[list, list[_New], ChunkFollowUp]:
+        people = list({row.person.id: row.person for row in self.inputs}.values())
+        follow_up = ChunkFollowUp(self.program, people, self.actor, self.now)
+        outcomes: list[Outcome | None] = [None] * len(self.inputs)
+        new: list[_New] = []
+        taken: set[str] = set(stored)
+        for index, row in enumerate(self.inputs):
+            if row.source_key in taken:
+                continue  # stored before, or by an earlier row of this chunk: changes nothing
+            subject, classification = classified(row.person, self.program, self.test.code, row.values)
+            rejection = self._rejection(classification, row)
+            if rejection is not None:
+                outcomes[index] = rejection
+                continue
+            performed = performed_at_of(classification, self.test.performed_field, row.performed_at, self.now)
+            values = self._result_row(row, classification, performed)
+            try:
+                planned = _follow_up(follow_up, index, row.person, values, classification, subject,
+                                     self.institution.id)  # fmt: skip
+            except CaseActionRefused as refused:
+                outcomes[index] = refused
+                continue
+            taken.add(row.source_key)
+            new.append(_New(index, row, values, classification, planned))
+        return outcomes, new, follow_up
+
+    def _rejection(self, classification: Classification, row: ResultInput) -> ResultRejected | None:
         if not classification.ok:
-            outcomes[index] = ResultRejected(classification.errors)
-            continue
-        performed = performed_at_of(classification, test.performed_field, row.performed_at, now)
-        if performed > now + dt.timedelta(minutes=5):
-            outcomes[index] = ResultRejected(
-                [FieldError(test.performed_field, "IN_FUTURE", "the test date is in the future")]
+            return ResultRejected(classification.errors)
+        performed = performed_at_of(classification, self.test.performed_field, row.performed_at, self.now)
+        if performed > self.now + dt.timedelta(minutes=5):
+            return ResultRejected(
+                [FieldError(self.test.performed_field, "IN_FUTURE", "the test date is in the future")]
             )
-            continue
-        if classification.opens_case or classification.exposes_infant or row.person.id in followed:
-            one_by_one.append(index)
-            continue
-        bulk.append((index, _result_row(program, test.code, row, institution, classification, performed,
-                                        source_system, actor, now), classification))  # fmt: skip
+        return None
 
-    if bulk:
-        # Core, not the ORM's bulk path: one multi-row INSERT per few hundred rows, ids returned in order.
+    def _result_row(self, row: ResultInput, classification: Classification, performed: dt.datetime) -> dict:
+        return {
+            "program": self.program.code,
+            "test": self.test.code,
+            "person_id": row.person.id,
+            "institution_id": self.institution.id,
+            "performed_at": performed,
+            "measured_values": jsonable(classification.values),
+            "result_code": classification.result_code,
+            "findings": list(classification.findings),
+            "rule_version": classification.rule_version,
+            "exposes_infant": classification.exposes_infant,
+            "source_system": self.source,
+            "source_key": row.source_key,
+            "entered_by_id": self.actor.user_id,
+            "entered_at": self.now,
+        }
+
+    def _insert(self, new: list[_New]) -> dict[str, int]:
+        """Insert the rows; return the ids of those stored now (a key stored meanwhile is left out)."""
+        if not new:
+            return {}
         table = ScreeningResult.__table__
-        ids = (
-            db.session.connection()
-            .execute(
-                table.insert().returning(table.c.id, sort_by_parameter_order=True),
-                [values for _, values, _ in bulk],
+        dialect = db.session.get_bind().dialect.name
+        insert = (postgresql if dialect == "postgresql" else sqlite).insert(table)
+        statement = insert.on_conflict_do_nothing(
+            index_elements=[table.c.source_system, table.c.source_key]
+        ).returning(table.c.id, table.c.source_key)
+        rows = db.session.connection().execute(statement, [n.values for n in new])
+        return {key: result_id for result_id, key in rows}
+
+    def _delete(self, ids: Iterable[int]) -> None:
+        table = ScreeningResult.__table__
+        db.session.connection().execute(table.delete().where(table.c.id.in_(list(ids))))
+
+    def _audit(self, new: list[_New], ids: Mapping[str, int]) -> None:
+        if not new:
+            return
+        program, test = self.program.code, self.test.code
+        if len(new) == 1:
+            [n] = new
+            summary = f"{program}/{test} {n.classification.result_code} for person {n.row.person.id}"
+            entity_id = ids[n.row.source_key]
+        else:
+            numbers = sorted(ids.values())
+            summary = (
+                f"{len(new)} {program}/{test} results from {self.source}, ids {numbers[0]}–{numbers[-1]}"
             )
-            .scalars()
-            .all()
-        )
-        audit.record(
-            actor, now, "screening_result", None, "CREATE",
-            f"{len(ids)} {program.code}/{test.code} results from {source_system}, ids {min(ids)}–{max(ids)}",
+            entity_id = None
+        audit.record_rows([audit.row(self.actor, self.now, "screening_result", entity_id, "CREATE", summary)])
+
+    def _recorded(self, n: _New, result_id: int) -> RecordedResult:
+        planned = n.planned
+        infants: list[FollowUpCase] = []
+        plan = self.program.exposed_infant
+        if planned.exposes_at is not None:
+            # "this mother is positive" became true on her case: her delivered babies' plans open now
+            infants += open_cases_for_exposed_children(
+                n.row.person, self.program, planned.exposes_at, self.actor, self.now
+            )
+        if n.classification.exposes_infant and plan is not None:
+            infants += open_cases_for_exposed_children(
+                n.row.person, self.program, n.values["performed_at"], self.actor, self.now
+            )
+        return RecordedResult(
+            result_id, True, planned.case_id, planned.opened, planned.advanced,
+            tuple(infants), n.classification.warnings,
         )  # fmt: skip
-        mark_stale({(values["person_id"], program.code) for _, values, _ in bulk})
-        for (index, values, classification), result_id in zip(bulk, ids, strict=True):
-            # Not loaded back: the caller reads what it just gave, and the session stays small.
-            stored_result = ScreeningResult(id=result_id, **values)
-            outcomes[index] = RecordedResult(stored_result, True, warnings=classification.warnings)
-    for index in one_by_one:
-        row = inputs[index]
-        outcomes[index] = record_result(
-            row.person, program.code, test.code, row.values, institution, actor, now,
-            source_system=source_system, source_key=row.source_key, performed_at=row.performed_at,
-        )  # fmt: skip
-    for index, row in enumerate(inputs):
-        if outcomes[index] is None:  # a key stored before this call, or repeated within it
-            existing = stored.get(row.source_key) or _result_by_source(source_system, row.source_key)
-            outcomes[index] = RecordedResult(existing, created=False)
-    return outcomes  # type: ignore[return-value]
-
-
-def _chunks(items: Sequence, size: int):
-    for start in range(0, len(items), size):
-        yield items[start : start + size]
-
-
-def _result_row(
-    program: Program,
-    test_code: str,
-    row: ResultInput,
-    institution: Institution,
-    classification: Classification,
-    performed: dt.datetime,
-    source_system: str,
-    actor: Actor,
-    now: dt.datetime,
-) -> dict:
-    return {
-        "program": program.code,
-        "test": test_code,
-        "person_id": row.person.id,
-        "institution_id": institution.id,
-        "performed_at": performed,
-        "measured_values": jsonable(classification.values),
-        "result_code": classification.result_code,
-        "findings": list(classification.findings),
-        "rule_version": classification.rule_version,
-        "exposes_infant": classification.exposes_infant,
-        "source_system": source_system,
-        "source_key": row.source_key,
-        "entered_by_id": actor.user_id,
-        "entered_at": now,
-    }
-
-
-def _result_by_source(source_system: str, source_key: str) -> ScreeningResult | None:
-    return db.session.scalar(
-        sa.select(ScreeningResult).where(
-            ScreeningResult.source_system == source_system, ScreeningResult.source_key == source_key
-        )
-    )
 
 
 def _follow_up(
-    result: ScreeningResult,
-    classification: Classification,
+    follow_up: ChunkFollowUp,
+    index: int,
     person: Person,
+    result: Mapping[str, object],
+    classification: Classification,
     subject: Subject,
-    institution: Institution,
-    actor: Actor,
-    now: dt.datetime,
-) -> tuple[FollowUpCase | None, bool, bool]:
-    """Advance the person's open case when the result is its current step's test, else open one if due."""
-    program = get_program(result.program)
-    case = open_case_for(person, program)
-    if case is not None and case.current_step is not None:
-        step = program.step(case.current_step)
-        if step.test == result.test and result.result_code in step.result_codes:
-            try:
-                record_step(
-                    case, step.code, result.result_code, actor, now,
-                    occurred_at=result.performed_at, result=result,
-                    expected_version=case.version,
-                )  # fmt: skip
-                return case, False, True
-            except CaseActionRefused:
-                pass  # e.g. done before the case's opening: the result stays, noted on the case below
-    if case is not None and (classification.opens_case or step_test_of(program, case) == result.test):
+    institution_id: int,
+) -> Planned:
+    """Advance the person's open case when the result is its current step's test, else open one if due.
+
+    Raises CaseActionRefused when the result cannot be noted on the case it concerns.
+    """
+    program = follow_up.program
+    test, code, performed = result["test"], result["result_code"], result["performed_at"]
+    work = follow_up.open_case(person)
+    if work is not None and work.current_step is not None:
+        step = program.step(work.current_step)
+        # A refused step (e.g. done before the case's opening) leaves the result to be noted below.
+        if (
+            step.test == test
+            and code in step.result_codes
+            and follow_up.advance(work, index, step.code, code, performed)
+        ):
+            plan = program.exposed_infant
+            exposes = plan is not None and plan.exposes(step.code, code)
+            return Planned(work, advanced=True, exposes_at=performed if exposes else None)
+    step_test = program.step(work.current_step).test if work is not None and work.current_step else None
+    if work is not None and (classification.opens_case or step_test == test):
         # One open case per person and program: a further positive is recorded on it, not beside it.
-        add_note(
-            case,
-            f"{result.test} {result.result_code}",
-            actor,
-            now,
-            occurred_at=max(result.performed_at, case.opened_at),
-            result=result,
-        )
-        return case, False, False
+        follow_up.note(work, index, f"{test} {code}", code, max(performed, work.opened.opened_at))
+        return Planned(work)
     if not classification.opens_case:
-        return case, False, False
-    # The case's clock starts when the screen was done, not when its result was typed in.
-    opened = open_case(classification, subject, result.performed_at)
-    return open_follow_up_case(program, person, opened, institution, actor, now, result), True, False
+        return Planned(work)
+    return Planned(follow_up.open(person, index, classification, subject, performed, institution_id), True)
