@@ -212,10 +212,9 @@ def case_action(case_id: int, action: str):
     form = form_class(**kwargs)
     form.now = now
     # Choices must exist before validation; they are rebuilt the same way the page built them.
-    if action == "step" and case.current_step:
-        form.result_code.choices = [
-            (c, c) for c in PROGRAMS[case.program].step(case.current_step).result_codes
-        ]
+    if action == "step":  # a closed case has no step: no choice is valid, and the form says so
+        step = PROGRAMS[case.program].step(case.current_step) if case.current_step else None
+        form.result_code.choices = [(c, c) for c in step.result_codes] if step else []
     if action == "transfer":
         form.to_institution.choices = _transfer_targets(case)
     if not form.validate():

@@ -78,6 +78,7 @@ MESSAGES = {
     "INVALID_INTEGER": N_("%(field)s must be a whole number."),
     "INVALID_BOOLEAN": N_("%(field)s must be yes or no."),
     "INVALID_DATE": N_("%(field)s must be a date (YYYY-MM-DD)."),
+    "IMPLAUSIBLE_DATE": N_("%(field)s must be a date between 1900 and 2100."),
     "INVALID_DATETIME": N_("%(field)s must be a date and time."),
     "NAIVE_DATETIME": N_("%(field)s must be a date and time."),
     "UNKNOWN_CHOICE": N_("%(field)s has a value that is not one of its choices."),

@@ -46,6 +46,8 @@ def _accepted_step(secret: str, code: str, now: dt.datetime) -> int | None:
     """The time step a TOTP code belongs to, if it is valid now."""
     totp = pyotp.TOTP(secret)
     code = "".join(code.split())
+    if not (code.isascii() and code.isdigit()):  # compare_digest refuses non-ASCII text; such a code is wrong
+        return None
     current = int(now.timestamp()) // totp.interval
     for step in range(current - VALID_WINDOW, current + VALID_WINDOW + 1):
         if secrets.compare_digest(totp.generate_otp(step), code):

@@ -82,12 +82,12 @@ def _parse(field: Field, raw: object) -> object:
     if kind is FieldKind.DATE:
         if isinstance(raw, datetime):
             raise _Invalid("INVALID_DATE", "must be a date without a time")
-        if isinstance(raw, date):
-            return raw
-        try:
-            return date.fromisoformat(str(raw).strip())
-        except ValueError as exc:
-            raise _Invalid("INVALID_DATE", "must be a date (YYYY-MM-DD)") from exc
+        if not isinstance(raw, date):
+            try:
+                raw = date.fromisoformat(str(raw).strip())
+            except ValueError as exc:
+                raise _Invalid("INVALID_DATE", "must be a date (YYYY-MM-DD)") from exc
+        return _plausible(raw)
     if kind is FieldKind.DATETIME:
         if not isinstance(raw, datetime):
             try:
@@ -96,8 +96,19 @@ def _parse(field: Field, raw: object) -> object:
                 raise _Invalid("INVALID_DATETIME", "must be a date and time") from exc
         if raw.utcoffset() is None:
             raise _Invalid("NAIVE_DATETIME", "must carry a time zone")
-        return as_utc(raw)
+        return as_utc(_plausible(raw))
     raise _Invalid("UNKNOWN_KIND", f"has an unknown kind {kind}")
+
+
+# No screening result is dated before modern records or far ahead; year 1 or 9999 is a typing slip, and
+# converting it between time zones would overflow.
+PLAUSIBLE_YEARS = range(1900, 2101)
+
+
+def _plausible(moment: date) -> date:
+    if moment.year not in PLAUSIBLE_YEARS:
+        raise _Invalid("IMPLAUSIBLE_DATE", "must be a date between 1900 and 2100")
+    return moment
 
 
 def _range_error(field: Field, value: object) -> FieldError | None:
