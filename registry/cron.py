@@ -30,6 +30,13 @@ log = logging.getLogger(__name__)
 SCHEDULE: list[tuple[Callable | str, str, dict, str | None]] = [
     ("screenings.tasks.daily_sweep", "default", {"cron": "0 1 * * *", "name": "daily-sweep"}, "sweep"),
     ("screenings.tasks.send_reminders", "default", {"cron": "0 9 * * *", "name": "reminders"}, "reminders"),
+    # The month before, for every district, at 02:00 on the 1st (one build per district and month).
+    (
+        "screenings.reports.tasks.queue_monthly_reports",
+        "default",
+        {"cron": "0 2 1 * *", "name": "monthly-reports"},
+        "reports",
+    ),
     (
         purge_expired_login_sessions,
         "maintenance",

@@ -40,3 +40,15 @@ def render_pdf(html: str) -> bytes:
     fonts, base = _fonts()
     document = HTML(string=html, base_url=STATIC_DIR.as_uri() + "/", url_fetcher=LocalOnlyFetcher())
     return document.write_pdf(stylesheets=[base], font_config=fonts)
+
+
+def render_pdf_document(html: str, *, identifier: bytes, stylesheet: str | None = None) -> tuple[bytes, int]:
+    """Render a document reproducibly: a fixed file identifier (dates come from the HTML's dcterms meta).
+
+    Returns the PDF bytes and the page count. The same HTML gives the same bytes on every run.
+    """
+    fonts, base = _fonts()
+    document = HTML(string=html, base_url=STATIC_DIR.as_uri() + "/", url_fetcher=LocalOnlyFetcher())
+    sheets = [base] + ([CSS(string=stylesheet, font_config=fonts)] if stylesheet else [])
+    rendered = document.render(stylesheets=sheets, font_config=fonts)
+    return rendered.write_pdf(pdf_identifier=identifier), len(rendered.pages)

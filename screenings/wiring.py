@@ -54,6 +54,8 @@ def register(app: Flask) -> None:
     from screenings.cases.merging import CASE_MERGE_PARTICIPANT
     from screenings.indicators.cli import indicators_command, rebuild_facts_command
     from screenings.notices import NOTIFICATION_KINDS
+    from screenings.reports import models as _report_models  # noqa: F401 (its table in the metadata)
+    from screenings.reports.cli import report_command
 
     registry = hooks.registry_of(app)
     registry.navigation.extend(
@@ -105,3 +107,4 @@ def register(app: Flask) -> None:
     app.cli.add_command(check_cases_command)
     app.cli.add_command(rebuild_facts_command)
     app.cli.add_command(indicators_command)
+    app.cli.add_command(report_command)

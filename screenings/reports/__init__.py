@@ -1,0 +1,1 @@
+"""The monthly district report (月报): a frozen snapshot, its PDF, approval, late corrections."""

@@ -1,0 +1,61 @@
+"""`registry report build|verify`: build a district's monthly report, or check that it reproduces."""
+
+from __future__ import annotations
+
+import click
+from flask.cli import with_appcontext
+
+
+@click.group("report")
+def report_command() -> None:
+    """Monthly district reports (月报)."""
+
+
+@report_command.command("build")
+@click.option("--district", "district_code", required=True, help="The district's institution code.")
+@click.option("--month", required=True, help="The month, e.g. 2026-11.")
+@click.option("--lang", type=click.Choice(["zh", "en"]), default="zh")
+@click.option("--refresh", is_flag=True, help="Take a new snapshot (refused for an approved report).")
+@with_appcontext
+def build_command(district_code: str, month: str, lang: str, refresh: bool) -> None:
+    """Build a report (snapshot once, then render); print its path and SHA-256."""
+    from registry.audit import Actor
+    from registry.extensions import db
+    from registry.jobs import utc_now
+    from screenings.reports.service import build_report, file_path, request_report
+
+    now = utc_now()
+    try:
+        report, _created = request_report(district_code, month, lang, Actor.system("cli"), now)
+        build_report(report, now, refresh=refresh, commit=db.session.commit)
+    except ValueError as error:
+        db.session.rollback()
+        raise click.ClickException(str(error)) from error
+    db.session.commit()
+    click.echo(
+        f"{file_path(report)}\t{report.sha256}\t{report.page_count} pages\t{report.build_seconds:.2f} s"
+    )
+
+
+@report_command.command("verify")
+@click.option("--district", "district_code", required=True)
+@click.option("--month", required=True)
+@click.option("--lang", type=click.Choice(["zh", "en"]), default="zh")
+@with_appcontext
+def verify_command(district_code: str, month: str, lang: str) -> None:
+    """Render the stored snapshot again and compare with the archived SHA-256 (exit 1 when it differs)."""
+    from screenings.reports.service import ReportError, find_report, verify_report
+
+    report = find_report(district_code, month, lang)
+    if report is None:
+        raise click.ClickException(f"no report {district_code} {month} {lang}")
+    try:
+        outcome = verify_report(report)
+    except ReportError as error:
+        raise click.ClickException(str(error)) from error
+    click.echo(
+        f"archived {outcome['archived']}\nrebuilt  {outcome['rebuilt']}\non disk  {outcome['on_disk']}"
+    )
+    if not outcome["identical"]:
+        raise click.ClickException("the rebuilt PDF differs from the archive")
+    click.echo("identical")

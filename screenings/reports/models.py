@@ -1,0 +1,55 @@
+"""A district's monthly report: its snapshot (JSON, in the database), its archived PDF and its state."""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column
+
+from registry.db import UTCDateTime, str_enum
+from registry.extensions import db
+
+
+class ReportStatus(enum.StrEnum):
+    QUEUED = "QUEUED"
+    BUILDING = "BUILDING"
+    READY = "READY"
+    FAILED = "FAILED"
+
+
+class MonthlyReport(db.Model):
+    """One district × month × language: at most one row (the cron and a manager's click share it)."""
+
+    __tablename__ = "monthly_report"
+    __table_args__ = (
+        sa.UniqueConstraint("district_code", "month", "lang", name="uq_monthly_report_district_month"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    district_code: Mapped[str] = mapped_column(sa.String(40))
+    month: Mapped[str] = mapped_column(sa.String(7))  # "2026-11"
+    lang: Mapped[str] = mapped_column(sa.String(5), default="zh")
+    status: Mapped[ReportStatus] = mapped_column(str_enum(ReportStatus, 16), default=ReportStatus.QUEUED)
+    # The figures as they stood at the cut-off; the PDF is rendered from this and nothing else.
+    snapshot: Mapped[dict | None] = mapped_column(sa.JSON)
+    cut_off_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    file_name: Mapped[str | None] = mapped_column(sa.String(200))  # relative to the reports folder
+    sha256: Mapped[str | None] = mapped_column(sa.String(64))
+    page_count: Mapped[int | None]
+    file_size: Mapped[int | None]
+    build_seconds: Mapped[float | None] = mapped_column(sa.Float)
+    error: Mapped[str | None] = mapped_column(sa.Text)
+    job_record_id: Mapped[int | None] = mapped_column(sa.ForeignKey("job_record.id"))
+    requested_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    requested_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user_account.id"))
+    requested_by_name: Mapped[str] = mapped_column(sa.String(80))
+    built_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    approved_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    approved_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user_account.id"))
+    approved_by_name: Mapped[str | None] = mapped_column(sa.String(80))
+
+    @property
+    def approved(self) -> bool:
+        return self.approved_at is not None

@@ -1,0 +1,259 @@
+"""The monthly report's HTML and PDF, drawn from its snapshot alone.
+
+The report's language is a property of the document (Chinese, or an English edition on request), not of
+the reader's session, so its words come from the two-language table below. Nothing here reads the
+database or the clock: the same snapshot gives the same bytes (the PDF's dates are the cut-off, its file
+identifier is derived from the snapshot).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+from decimal import Decimal
+
+from flask import render_template
+from markupsafe import Markup
+
+from registry.pdf import render_pdf_document
+from screenings.engine import LOCAL_TZ
+from screenings.indicators.charts import cascade_funnel, institution_bars, trend_line
+
+SMALL = 5  # the dashboard's small-cell rule: PMTCT counts 1-4 print as "<5"
+COLUMNS_PER_TABLE = 5
+
+WORDS = {
+    "title": ("妇幼健康筛查月报", "Monthly screening report"),
+    "district": ("辖区", "District"),
+    "month": ("报告月份", "Month"),
+    "institutions": ("机构数", "Institutions"),
+    "cut_off": ("数据截止", "Data cut-off"),
+    "snapshot": ("快照校验码", "Snapshot checksum"),
+    "summary": ("主要指标摘要（对照目标）", "Key indicators against targets"),
+    "program": ("项目", "Program"),
+    "indicator": ("指标", "Indicator"),
+    "this_month": ("本月", "This month"),
+    "last_month": ("上月", "Last month"),
+    "change": ("较上月", "Change"),
+    "ytd": ("本年累计", "Year to date"),
+    "target": ("目标", "Target"),
+    "status": ("达标", "Met"),
+    "met": ("达标", "met"),
+    "below": ("未达标", "below"),
+    "table": ("表", "Table "),
+    "by_institution": ("按机构", "by institution"),
+    "institution": ("机构", "Institution"),
+    "district_total": ("全区合计", "District total"),
+    "counts_only": ("仅报告例数；1–4 例显示为“<5”。", "Counts only; 1-4 shows as \"<5\"."),
+    "charts": ("图表", "Charts"),
+    "cascade": ("筛查流程", "Cascade"),
+    "closure": ("阳性病例结案率", "Positive-case closure rate"),
+    "last_12": ("近12个月", "last 12 months"),
+    "overdue_by_inst": ("各机构逾期例数", "Overdue by institution"),
+    "below_target": ("未达标机构", "Institutions below target"),
+    "none": ("无", "None"),
+    "value": ("本月值", "Value"),
+    "cases": ("表G 随访工作量与及时性（截止时）", "Table G: follow-up work and timeliness (at the cut-off)"),
+    "age_band": ("年龄组（岁）", "Age band (years)"),
+    "open": ("在办", "Open"),
+    "overdue": ("逾期", "Overdue"),
+    "lost": ("失访", "Lost to follow-up"),
+    "corrections": ("更正（上月数据在截止后的变更）", "Late corrections (last month, after its cut-off)"),
+    "old": ("原值", "Old"),
+    "new": ("新值", "New"),
+    "records": ("变更记录数", "Records changed"),
+    "quality": ("附录：数据质量", "Annex: data quality"),
+    "unmatched": ("待匹配的检验结果", "Unmatched results waiting"),
+    "rejected": ("本月导入被拒绝的行", "Import rows rejected this month"),
+    "no_contact": ("尚无联系记录的在办病例", "Open cases with no contact attempt"),
+    "missing": ("漏筛（在办）", "Missing screenings (open)"),
+    "page": ("第 {x} 页 / 共 {y} 页", "Page {x} of {y}"),
+    "stages": {
+        "screened": ("筛查", "Screened"), "positive": ("阳性", "Positive"), "recalled": ("召回", "Recalled"),
+        "diagnosed": ("诊断", "Diagnosed"), "confirmed": ("确诊", "Confirmed"),
+        "treated": ("治疗", "Treated"),
+        "closed": ("结案", "Closed"), "overdue": ("逾期", "Overdue"), "lost": ("失访", "Lost"),
+    },
+}  # fmt: skip
+UNITS = {"PERCENT": "%", "PER_MILLE": "‰", "PER_100K": "/10万", "ONE_IN_N": "", "DAYS": "天"}
+UNITS_EN = {"PERCENT": "%", "PER_MILLE": "‰", "PER_100K": "/100k", "ONE_IN_N": "", "DAYS": " d"}
+
+
+def snapshot_json(snapshot: dict) -> bytes:
+    """Return the snapshot's canonical JSON (sorted keys, no spaces): what its checksum is taken of."""
+    return json.dumps(snapshot, sort_keys=True, ensure_ascii=False, separators=(",", ":")).encode()
+
+
+def _masked(value, restricted: bool):
+    if restricted and value is not None and 0 < value < SMALL:
+        return "<5"
+    return value
+
+
+class _Words:
+    def __init__(self, lang: str) -> None:
+        self.i = 0 if lang == "zh" else 1
+
+    def __getattr__(self, key: str) -> str:
+        return WORDS[key][self.i]
+
+    def stage(self, key: str) -> str:
+        return WORDS["stages"][key][self.i]
+
+
+def _value(row: dict | None, lang: str) -> str:
+    if row is None or row.get("value") is None:
+        return "—"
+    value = Decimal(row["value"])
+    if row["unit"] == "ONE_IN_N":
+        return f"1/{value:.0f}"
+    units = UNITS if lang == "zh" else UNITS_EN
+    return f"{value:.1f}{units.get(row['unit'], '')}"
+
+
+def _change(now: dict | None, before: dict | None) -> str:
+    if not now or not before or now.get("value") is None or before.get("value") is None:
+        return "—"
+    delta = Decimal(now["value"]) - Decimal(before["value"])
+    return f"{delta:+.1f}"
+
+
+def _local(iso: str) -> str:
+    return dt.datetime.fromisoformat(iso).astimezone(LOCAL_TZ).strftime("%Y-%m-%d %H:%M")
+
+
+def report_context(snapshot: dict, lang: str = "zh") -> dict:
+    """Turn a snapshot into what the template prints: labels, masked counts, formatted values, charts."""
+    words = _Words(lang)
+    names = {i["code"]: i["name"] for i in snapshot["institutions"]}
+    year, month = snapshot["month"].split("-")
+    month_label = f"{year}年{int(month)}月" if lang == "zh" else snapshot["month"]
+    programs = []
+    summary = []
+    below = []
+    for prog in snapshot["programs"]:
+        restricted = prog["restricted"]
+        title = prog["name"] if lang == "zh" else prog["name_en"]
+        labels = {code: (zh if lang == "zh" else en) for code, zh, en in prog["indicators"]}
+        order = [code for code, _zh, _en in prog["indicators"]]
+        rows = {(r["indicator"], r["institution"]): r for r in prog["month"]}
+        previous = {r["indicator"]: r for r in prog["previous"]}
+        ytd = {r["indicator"]: r for r in prog["ytd"]}
+        shown = [
+            c
+            for c in order
+            if (c, None) in rows and not (rows[(c, None)]["reason"] or "").startswith("unsup")
+        ]
+        for code in shown:
+            row = rows[(code, None)]
+            if row["target"] is None and not restricted:
+                continue
+            summary.append({
+                "program": title, "indicator": labels[code], "restricted": restricted,
+                "numerator": _masked(row["numerator"], restricted),
+                "denominator": _masked(row["denominator"], restricted),
+                "value": "—" if restricted else _value(row, lang),
+                "previous": "—" if restricted else _value(previous.get(code), lang),
+                "change": "—" if restricted else _change(row, previous.get(code)),
+                "ytd": "—" if restricted else _value(ytd.get(code), lang),
+                "target": "—" if restricted or row["target"] is None else row["target"],
+                "met": None if restricted else row["meets_target"],
+            })  # fmt: skip
+        places = [i["code"] for i in snapshot["institutions"]] + [None]
+        tables = []
+        for first in range(0, len(shown), COLUMNS_PER_TABLE):
+            columns = shown[first : first + COLUMNS_PER_TABLE]
+            body = []
+            for place in places:
+                cells = []
+                for code in columns:
+                    r = rows.get((code, place))
+                    cells.append({
+                        "value": "" if restricted else _value(r, lang),
+                        "n": _masked((r or {}).get("numerator"), restricted),
+                        "d": _masked((r or {}).get("denominator"), restricted),
+                        "below": (r or {}).get("meets_target") is False and not restricted,
+                    })  # fmt: skip
+                body.append({"place": names.get(place, place) if place else words.district_total,
+                             "total": place is None, "cells": cells})  # fmt: skip
+            tables.append({"columns": [labels[c] for c in columns], "rows": body})
+        if not restricted:
+            for code in shown:
+                for place in places[:-1]:
+                    r = rows.get((code, place))
+                    if r and r["meets_target"] is False:
+                        below.append({"program": title, "indicator": labels[code],
+                                      "place": names.get(place, place), "value": _value(r, lang),
+                                      "target": r["target"]})  # fmt: skip
+        charts = None
+        if not restricted:
+            stages = [(words.stage(s), n) for s, n in prog["cascade"]]
+            trend = [(f"{int(m[5:])}月" if lang == "zh" else m[5:], None if v is None else Decimal(v))
+                     for m, v in prog["trend"]]  # fmt: skip
+            overdue = [
+                (names.get(b["institution"], b["institution"]), b["overdue"]) for b in prog["by_institution"]
+            ]
+            charts = [
+                Markup(cascade_funnel(f"{title} · {words.cascade}", stages)),
+                Markup(trend_line(f"{title} · {words.closure} · {words.last_12}", trend)),
+                Markup(institution_bars(f"{title} · {words.overdue_by_inst}", overdue, unit="")),
+            ]
+        programs.append({"code": prog["code"], "title": title, "table": prog["table"],
+                         "restricted": restricted, "tables": tables, "charts": charts})  # fmt: skip
+    restricted_codes = {p["code"] for p in snapshot["programs"] if p["restricted"]}
+    titles = {p["code"]: p["name"] if lang == "zh" else p["name_en"] for p in snapshot["programs"]}
+    cases = [
+        {**c, "program": titles.get(c["program"], c["program"]),
+         **{k: _masked(c[k], c["program"] in restricted_codes) for k in ("open", "overdue", "lost")}}
+        for c in snapshot["cases"]
+    ]  # fmt: skip
+
+    def figure(correction: dict, side: str):
+        if correction["program"] in restricted_codes:  # counts only
+            return _masked(correction[side]["numerator"], True)
+        return _value({**correction[side], "unit": correction["unit"]}, lang)
+
+    corrections = [
+        {**c, "program": titles.get(c["program"], c["program"]),
+         "place": names.get(c["institution"], c["institution"]) if c["institution"] else words.district_total,
+         "old": figure(c, "old"), "new": figure(c, "new")}
+        for c in snapshot["corrections"]
+    ]  # fmt: skip
+    quality = dict(snapshot["quality"])
+    quality["missing_screenings"] = [
+        (titles.get(p, p), _masked(n, p in restricted_codes))
+        for p, n in quality["missing_screenings"].items()
+    ]
+    page_zh, page_en = WORDS["page"]
+    return {
+        "lang": lang,
+        "html_lang": "zh-CN" if lang == "zh" else "en",
+        "w": words,
+        "snapshot": snapshot,
+        "district": snapshot["district"]["name"],
+        "month_label": month_label,
+        "cut_off": _local(snapshot["cut_off"]),
+        "created": snapshot["cut_off"],
+        "checksum": hashlib.sha256(snapshot_json(snapshot)).hexdigest()[:16],
+        "summary": summary,
+        "programs": programs,
+        "below": below,
+        "cases": cases,
+        "corrections": corrections,
+        "quality": quality,
+        "page_css": (page_zh if lang == "zh" else page_en)
+        .replace("{x}", '" counter(page) "')
+        .replace("{y}", '" counter(pages) "'),
+    }
+
+
+def report_html(snapshot: dict, lang: str = "zh") -> str:
+    """Return the report's HTML for WeasyPrint."""
+    return render_template("reports/monthly.html", **report_context(snapshot, lang))
+
+
+def render_report(snapshot: dict, lang: str = "zh") -> tuple[bytes, int]:
+    """Render the report's PDF from its snapshot; returns (bytes, page count), the same bytes every time."""
+    identifier = hashlib.sha256(snapshot_json(snapshot) + lang.encode()).hexdigest()[:32].encode()
+    return render_pdf_document(report_html(snapshot, lang), identifier=identifier)
