@@ -1,7 +1,7 @@
 """monthly reports: one row per district x month x language with its snapshot, PDF checksum and approval
 
-Revision ID: 0012_monthly_reports
-Revises: 0011_indicator_facts
+Revision ID: 0013_monthly_reports
+Revises: 0012_indicator_targets
 Create Date: 2026-12-03 10:00:00.000000
 
 """
@@ -11,8 +11,8 @@ import sqlalchemy as sa
 
 
 # revision identifiers, used by Alembic.
-revision = "0012_monthly_reports"
-down_revision = "0011_indicator_facts"
+revision = "0013_monthly_reports"
+down_revision = "0012_indicator_targets"
 branch_labels = None
 depends_on = None
 
