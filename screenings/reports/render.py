@@ -112,6 +112,16 @@ def _value(row: dict | None, lang: str) -> str:
     return f"{value:.1f}{units.get(row['unit'], '')}"
 
 
+def _target(row: dict, lang: str) -> str:
+    """A target in its indicator's unit ("98%", "1/1000"), as few digits as it was set with."""
+    if row.get("target") is None:
+        return "—"
+    value = Decimal(str(row["target"])).normalize()
+    if row["unit"] == "ONE_IN_N":
+        return f"1/{value:f}"
+    return f"{value:f}{(UNITS if lang == 'zh' else UNITS_EN).get(row['unit'], '')}"
+
+
 def _change(now: dict | None, before: dict | None) -> str:
     if not now or not before or now.get("value") is None or before.get("value") is None:
         return "—"
@@ -157,7 +167,7 @@ def report_context(snapshot: dict, lang: str = "zh") -> dict:
                 "previous": "—" if restricted else _value(previous.get(code), lang),
                 "change": "—" if restricted else _change(row, previous.get(code)),
                 "ytd": "—" if restricted else _value(ytd.get(code), lang),
-                "target": "—" if restricted or row["target"] is None else row["target"],
+                "target": "—" if restricted else _target(row, lang),
                 "met": None if restricted else row["meets_target"],
             })  # fmt: skip
         places = [i["code"] for i in snapshot["institutions"]] + [None]
@@ -185,7 +195,7 @@ def report_context(snapshot: dict, lang: str = "zh") -> dict:
                     if r and r["meets_target"] is False:
                         below.append({"program": title, "indicator": labels[code],
                                       "place": names.get(place, place), "value": _value(r, lang),
-                                      "target": r["target"]})  # fmt: skip
+                                      "target": _target(r, lang)})  # fmt: skip
         charts = None
         if not restricted:
             stages = [(words.stage(s), n) for s, n in prog["cascade"]]
