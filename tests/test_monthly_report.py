@@ -68,7 +68,7 @@ def test_the_pdf_names_district_month_a_snapshot_figure_and_its_page_count(db_se
     )
     assert (passed["numerator"], passed["denominator"], passed["value"]) == (2, 3, "66.67")
     assert "66.7% 2/3" in text
-    # the target in the indicator's unit, beside the figure it is compared with (the hearing pass-rate target is 90%)
+    # the target in its unit beside the figure it is compared with (hearing pass rate: target 90%)
     assert re.search(r"66\.7% 2/3\s.*?90%\s+未达标", text)
     assert "数据截止：2026-12-01 02:00" in text
     assert hashlib.sha256(file_path(report).read_bytes()).hexdigest() == report.sha256
