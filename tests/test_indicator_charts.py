@@ -52,3 +52,11 @@ def test_markup_in_a_label_stays_text():
     svg = institution_bars('<script>alert("x")</script>&', [('a"<b>', 10)])
     assert "<script>" not in svg
     assert _texts(svg)[0] == '<script>alert("x")</script>&'
+
+
+def test_a_trend_with_no_month_says_so_instead_of_an_empty_axis():
+    svg = trend_line("结案率", [("11月", None), ("12月", None)], empty_label="近12个月无阳性病例，无结案率")
+    assert "近12个月无阳性病例，无结案率" in svg
+    assert "近12个月无阳性病例" not in trend_line(
+        "结案率", [("11月", 50), ("12月", None)], empty_label="近12个月无阳性病例"
+    )

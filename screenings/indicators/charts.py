@@ -9,8 +9,8 @@ chart; the chart carries a ``<title>`` and ``role="img"`` for assistive technolo
 Stable signatures (the monthly report depends on them):
 
 - ``cascade_funnel(title, stages)`` with stages ``[(label, count), ...]`` from the widest stage down;
-- ``trend_line(title, points, *, target=None, unit="%")`` with points ``[(label, value or None), ...]``,
-  a missing value leaves a gap in the line;
+- ``trend_line(title, points, *, target=None, unit="%", empty_label=None)`` with points
+  ``[(label, value or None), ...]``, a missing value leaves a gap in the line;
 - ``institution_bars(title, bars, *, target=None, unit="%")`` with bars ``[(label, value or None), ...]``.
 """
 
@@ -98,10 +98,13 @@ def trend_line(
     *,
     target: Number | None = None,
     unit: str = "%",
+    empty_label: str | None = None,
 ) -> str:
     """Draw values over months as a line with a dot and its value at each month; None leaves a gap.
 
-    The vertical axis runs from 0 to 100 for a percentage (or to the largest value or target).
+    The vertical axis runs from 0 to 100 for a percentage (or to the largest value or target). When no month
+    has a value, `empty_label` (in the reader's language) says so across the plot, so a blank axis is not
+    mistaken for a drawing that failed.
     """
     width, height, left, right, top, bottom = 640, 240, 40, 20, 34, 40
     values = [float(v) for _, v in points if v is not None]
@@ -140,6 +143,8 @@ def trend_line(
             body.append(
                 f'<polyline points="{" ".join(line)}" fill="none" stroke="{BAR_COLOUR}" stroke-width="2"/>'
             )
+    if not values and empty_label:
+        body.append(_text(left + plot_w / 2, top + plot_h / 2, empty_label, anchor="middle", size=13))
     return _svg(title, width, height, body)
 
 

@@ -82,7 +82,13 @@ def _charts(name, code, district, period, only, names) -> dict:
         "trend": trend,
         "bars": bars,
         "funnel_svg": Markup(cascade_funnel(f"{name} · {_('Cascade')}", stages)),
-        "trend_svg": Markup(trend_line(f"{name} · {closure} · {_('Last 12 months')}", trend)),
+        "trend_svg": Markup(
+            trend_line(
+                f"{name} · {closure} · {_('Last 12 months')}",
+                trend,
+                empty_label=_("No positive cases in the last 12 months: no closure rate"),
+            )
+        ),
         "bars_svg": Markup(institution_bars(f"{name} · {closure}", bars)),
     }
 

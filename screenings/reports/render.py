@@ -52,6 +52,10 @@ WORDS = {
     "last_12": ("近12个月", "last 12 months"),
     "overdue_by_inst": ("各机构逾期例数", "Overdue by institution"),
     "below_target": ("未达标机构", "Institutions below target"),
+    "no_closure_figures": (
+        "近12个月无阳性病例，无结案率",
+        "No positive cases in the last 12 months: no closure rate",
+    ),
     "none": ("无", "None"),
     "value": ("本月值", "Value"),
     "cases": ("表G 随访工作量与及时性（截止时）", "Table G: follow-up work and timeliness (at the cut-off)"),
@@ -206,7 +210,13 @@ def report_context(snapshot: dict, lang: str = "zh") -> dict:
             ]
             charts = [
                 Markup(cascade_funnel(f"{title} · {words.cascade}", stages)),
-                Markup(trend_line(f"{title} · {words.closure} · {words.last_12}", trend)),
+                Markup(
+                    trend_line(
+                        f"{title} · {words.closure} · {words.last_12}",
+                        trend,
+                        empty_label=words.no_closure_figures,
+                    )
+                ),  # fmt: skip
                 Markup(institution_bars(f"{title} · {words.overdue_by_inst}", overdue, unit="")),
             ]
         programs.append({"code": prog["code"], "title": title, "table": prog["table"],
