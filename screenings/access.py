@@ -72,6 +72,11 @@ def may_set_targets(user: User) -> bool:
     return user.role in (Role.PROGRAM_MANAGER, Role.SYSTEM_ADMIN)
 
 
+def may_approve_reports(user: User) -> bool:
+    """May the user approve a district's monthly report, freezing its snapshot and PDF?"""
+    return user.active and user.role is Role.PROGRAM_MANAGER
+
+
 def may_enter_results(user: User, scope: Scope) -> bool:
     from registry.auth.access import may_record_results
 

@@ -8,12 +8,14 @@ import subprocess
 from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
 
-from registry.audit import Actor
+from registry.audit import Actor, AuditEvent
+from registry.auth.models import Role
 from registry.extensions import db
 from screenings.reports.models import ReportStatus
 from screenings.reports.render import render_report
-from screenings.reports.service import build_report, file_path, request_report, verify_report
+from screenings.reports.service import build_report, file_path, find_report, request_report, verify_report
 from tests import factories
 
 SHANGHAI = dt.timezone(dt.timedelta(hours=8))
@@ -154,3 +156,27 @@ def test_the_command_builds_prints_path_and_checksum_and_verifies(app, db_sessio
     assert tampered.exit_code == 1 and "differs" in tampered.output
     unknown = runner.invoke(args=["report", "build", "--district", "NOPE", "--month", "2026-11"])
     assert unknown.exit_code == 1 and "no district" in unknown.output
+
+
+def test_a_program_manager_approves_a_report_and_it_can_no_longer_be_rebuilt(
+    app, db_session, district, frozen_clock
+):
+    _babies(district)
+    frozen_clock("2026-12-01 02:00")
+    runner = app.test_cli_runner()
+    code = district["district"].code
+    manager = factories.user(Role.PROGRAM_MANAGER, district["mch"])
+    clerk = factories.clinic_user(district["hospital"])
+    assert runner.invoke(args=["report", "build", "--district", code, "--month", "2026-11"]).exit_code == 0
+    approve = ["report", "approve", "--district", code, "--month", "2026-11", "--by"]
+    refused = runner.invoke(args=[*approve, clerk.username])
+    assert refused.exit_code == 1 and "program manager" in refused.output
+    approved = runner.invoke(args=[*approve, manager.username])
+    assert approved.exit_code == 0, approved.output
+    report = find_report(code, "2026-11")
+    assert report.approved_by_id == manager.id
+    rows = db.session.scalars(sa.select(AuditEvent).where(AuditEvent.entity == "monthly_report",
+                                                          AuditEvent.action == "APPROVE")).all()  # fmt: skip
+    assert [(r.user_id, r.entity_id) for r in rows] == [(manager.id, str(report.id))]
+    rebuilt = runner.invoke(args=["report", "build", "--district", code, "--month", "2026-11", "--refresh"])
+    assert rebuilt.exit_code == 1

@@ -1,4 +1,4 @@
-"""`registry report build|verify`: build a district's monthly report, or check that it reproduces."""
+"""`registry report build|verify|approve`: build a monthly report, check it reproduces, approve it."""
 
 from __future__ import annotations
 
@@ -59,3 +59,34 @@ def verify_command(district_code: str, month: str, lang: str) -> None:
     if not outcome["identical"]:
         raise click.ClickException("the rebuilt PDF differs from the archive")
     click.echo("identical")
+
+
+@report_command.command("approve")
+@click.option("--district", "district_code", required=True)
+@click.option("--month", required=True)
+@click.option("--lang", type=click.Choice(["zh", "en"]), default="zh")
+@click.option("--by", "username", required=True, help="The program manager who approves (audited as them).")
+@with_appcontext
+def approve_command(district_code: str, month: str, lang: str, username: str) -> None:
+    """Approve a built report: from then on its snapshot and PDF never change (a rebuild is refused)."""
+    import sqlalchemy as sa
+
+    from registry.audit import Actor
+    from registry.auth.models import User
+    from registry.extensions import db
+    from registry.jobs import utc_now
+    from screenings.access import may_approve_reports
+    from screenings.reports.service import ReportError, approve_report, find_report
+
+    user = db.session.scalar(sa.select(User).where(User.username == username))
+    if user is None or not may_approve_reports(user):
+        raise click.ClickException(f"{username} is not an active program manager: only one approves a report")
+    report = find_report(district_code, month, lang)
+    if report is None:
+        raise click.ClickException(f"no report {district_code} {month} {lang}")
+    try:
+        approve_report(report, Actor(user_id=user.id, username=user.username), utc_now())
+    except ReportError as error:
+        raise click.ClickException(str(error)) from error
+    db.session.commit()
+    click.echo(f"approved {district_code} {month} {lang} by {user.username}\t{report.sha256}")
