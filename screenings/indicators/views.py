@@ -37,12 +37,69 @@ def _masked(value, hide: bool):
     return value
 
 
+# The figure table's columns, in order: what a column header sorts by (the shown value, so a "<5" cell
+# sorts with every other "<5" cell and its hidden count cannot be read from the order).
+SORT_COLUMNS = ("indicator", "institution", "numerator", "denominator", "value", "unit", "target")
+_MASKED_KEY = 2.5  # between 0 and 5: where "<5" sorts among numbers
+
+
+def _shown_number(value):
+    if value is None:
+        return None
+    return _MASKED_KEY if value == "<5" else float(value)
+
+
+def _sort_key(column: str):
+    """Return the key function of a column over shown rows: (is empty, value); empties sort last."""
+
+    def key(item):
+        r = item["row"]
+        value = {
+            "indicator": r.name,
+            "institution": item["place"],
+            "numerator": _shown_number(item["numerator"]),
+            "denominator": _shown_number(item["denominator"]),
+            "value": _shown_number(item["value"]),
+            "unit": str(r.unit),
+            "target": _shown_number(r.target),
+        }[column]
+        return (value is None, value if value is not None else 0)
+
+    return key
+
+
+def sort_rows(rows: list[dict], column: str | None, descending: bool) -> list[dict]:
+    """Return the shown rows ordered by a column (stable: ties keep the indicator order); empties last."""
+    if column is None:
+        return rows
+    key = _sort_key(column)
+    present = [r for r in rows if key(r)[0] is False]
+    empty = [r for r in rows if key(r)[0] is True]
+    return sorted(present, key=key, reverse=descending) + empty
+
+
+def parse_sort(args) -> tuple[str | None, bool]:
+    """Return (column or None, descending) from ?sort=&dir=; an unknown column is a 400."""
+    column = args.get("sort") or None
+    if column is not None and column not in SORT_COLUMNS:
+        abort(400)
+    return column, args.get("dir") == "desc"
+
+
 def _period_names() -> dict[str, str]:
     return {
         "month": _("This month"), "last_month": _("Last month"), "quarter": _("This quarter"),
         "last_quarter": _("Last quarter"), "year_to_date": _("Year to date"),
         "statistical_year": _("Statistical year"), "last_statistical_year": _("Last statistical year"),
     }  # fmt: skip
+
+
+def _column_names() -> list[tuple[str, str]]:
+    return [
+        ("indicator", _("Indicator")), ("institution", _("Institution")), ("numerator", _("Numerator")),
+        ("denominator", _("Denominator")), ("value", _("Value")), ("unit", _("Unit")),
+        ("target", _("Target")),
+    ]  # fmt: skip
 
 
 def _stage_labels() -> dict[str, str]:
@@ -120,6 +177,7 @@ def dashboard():
     program = request.args.get("program") or None
     if program is not None and program not in PROGRAMS:
         abort(404)
+    sort, descending = parse_sort(request.args)
     hidden = access.hidden_programs(user)
     book = load_targets(district, target_year(period.end))
     rows = compute_figures(
@@ -142,13 +200,14 @@ def dashboard():
             }
             for r in mine
         ]
-        table = {"code": code, "name": prog.zh, "rows": shown}
+        table = {"code": code, "name": prog.zh, "rows": sort_rows(shown, sort, descending)}
         if not hide:  # charts show raw counts: only to users who may see the program's small cells
             table.update(_charts(prog.zh, code, district.code, period, only, names))
         tables.append(table)
     return render_template(
         "indicators/dashboard.html", tables=tables, period=period, district=district,
         programs=[(c, p) for c, p in PROGRAMS.items()], program=program,
+        sort=sort, descending=descending, columns=_column_names(),
         may_set_targets=access.may_set_targets(user),
         menu=[(_period_names()[key], text) for key, text in period_menu(today)],
     )  # fmt: skip
