@@ -84,7 +84,15 @@ def find_duplicates(draft: PersonDraft) -> DuplicateCheck:
     )
     if draft.kind == PersonKind.NEWBORN and draft.mother_id is not None:
         query = query.where(Person.mother_id == draft.mother_id)
-    similar = [p for p in db.session.scalars(query.limit(20)) if p is not same_document]
+    similar = list(db.session.scalars(query.limit(20)))
+    if same_document is None and draft.id_number and draft.id_type != IdDocumentType.NONE:
+        # The second query runs on a newer snapshot (PostgreSQL, read committed): a concurrent registration of
+        # this very document may have committed between the two: it is the same document, not a look-alike.
+        number = normalise(draft.id_number)
+        same_document = next(
+            (p for p in similar if p.id_type == draft.id_type and p.id_number == number), None
+        )
+    similar = [p for p in similar if p is not same_document]
     return DuplicateCheck(same_document=same_document, similar=similar)
 
 
