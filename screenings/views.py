@@ -35,7 +35,7 @@ from screenings.forms import (
     result_form_class,
 )
 from screenings.programs import PROGRAMS
-from screenings.worklist import TABS, load_worklist
+from screenings.worklist import TABS, institutions_to_filter, load_worklist
 
 bp = Blueprint("screenings", __name__)
 
@@ -213,27 +213,45 @@ def _display_value(declared, raw) -> str:
 @login_required
 def worklist():
     now = utcnow()
+    hidden = hidden_programs()
     program = request.args.get("program") or None
-    if program is not None and (program not in PROGRAMS or program in hidden_programs()):
-        program = None
     step = request.args.get("step") or None
+    if step and ":" in step:  # the step names its program; a program chosen since then wins
+        step_program, step = step.split(":", 1)
+        if program is None:
+            program = step_program
+        elif program != step_program:
+            step = None
+    if program is not None and (program not in PROGRAMS or program in hidden):
+        program = step = None
+    if step is not None and (program is None or step not in {s.code for s in PROGRAMS[program].steps}):
+        step = None
+    scope = current_scope()
+    institutions = institutions_to_filter(scope)
+    institution_id = request.args.get("institution", type=int)
+    if institution_id not in {i for i, _name in institutions}:
+        institution_id = None
     page = load_worklist(
-        current_scope(),
+        scope,
         now,
         tab=request.args.get("tab", "overdue"),
         sort=request.args.get("sort", "due"),
         program=program,
         step=step,
+        institution_id=institution_id,
         cursor=request.args.get("after"),
+        before=request.args.get("before"),
         limit=50,
-        hidden_programs=hidden_programs(),
+        hidden_programs=hidden,
     )
-    steps = []
-    if program is not None:
-        steps = [(s.code, texts.local_text(s)) for s in PROGRAMS[program].steps]
-    visible_programs = [
-        (code, texts.local_text(p)) for code, p in PROGRAMS.items() if code not in hidden_programs()
+    visible = {code: p for code, p in PROGRAMS.items() if code not in hidden}
+    # One program chosen: its steps; none: every program's steps, grouped under the program's name.
+    step_groups = [
+        (texts.local_text(p), [(f"{code}:{s.code}", texts.local_text(s)) for s in p.steps])
+        for code, p in visible.items()
+        if program is None or code == program
     ]
+    filters = {"program": program, "step": step, "institution": institution_id, "sort": page.sort}
     return render_template(
         "screenings/worklist.html",
         labels=worklist_labels(),
@@ -241,8 +259,12 @@ def worklist():
         tabs=TABS,
         program=program,
         step=step,
-        programs=visible_programs,
-        steps=steps,
+        chosen_step=f"{program}:{step}" if step else None,
+        programs=[(code, texts.local_text(p)) for code, p in visible.items()],
+        step_groups=step_groups,
+        institutions=institutions,
+        institution_id=institution_id,
+        filters=filters,
         now=now,
     )
 
@@ -256,6 +278,8 @@ def worklist_labels() -> dict:
         "programs": {code: texts.local_text(p) for code, p in PROGRAMS.items()},
         "steps": {(code, s.code): texts.local_text(s) for code, p in PROGRAMS.items() for s in p.steps},
         "statuses": {status: str(label) for status, label in texts.STATUS_LABELS.items()},
+        "reasons": {reason: str(label) for reason, label in texts.REASON_LABELS.items()},
+        "result": texts.result_label,
     }
 
 

@@ -19,6 +19,7 @@ from registry.auth.access import Scope
 from registry.extensions import db
 from registry.hardening import LARGEST_ID
 from registry.i18n import DISPLAY_ZONE
+from registry.institutions import ADMINISTRATIVE_KINDS, Institution
 from registry.people.models import Person
 from screenings.engine import CaseStatus, status_of, step_escalation_due
 from screenings.engine import days_overdue as engine_days_overdue
@@ -44,6 +45,7 @@ class Worklist:
     rows: list[WorklistRow]
     counts: dict[str, int]
     next_cursor: str | None
+    previous_cursor: str | None = None  # the page before this one, read backwards over the same keys
 
 
 def _day_end(now: dt.datetime, days: int = 1) -> dt.datetime:
@@ -68,7 +70,7 @@ def _tab_conditions(scope: Scope, now: dt.datetime) -> dict[str, sa.ColumnElemen
 def _base_filters(
     hidden_programs: Collection[str], program: str | None, step: str | None
 ) -> list[sa.ColumnElement[bool]]:
-    filters = [FollowUpCase.status != CaseStatus.CLOSED]
+    filters: list[sa.ColumnElement[bool]] = [FollowUpCase.status != CaseStatus.CLOSED]
     if hidden_programs:
         filters.append(FollowUpCase.program.not_in(sorted(hidden_programs)))
     if program:
@@ -122,13 +124,22 @@ def load_worklist(
     sort: str = "due",
     program: str | None = None,
     step: str | None = None,
+    institution_id: int | None = None,
     cursor: str | None = None,
+    before: str | None = None,
     limit: int = 50,
     hidden_programs: Collection[str] = (),
 ) -> Worklist:
-    """Return one page of a tab, with the counts of every tab under the same filters."""
+    """Return one page of a tab, with the counts of every tab under the same filters.
+
+    `cursor` reads the page after a position, `before` the page before one (read backwards over the same
+    index, then put back in order). `institution_id` narrows a coordinator's scope to one institution:
+    its own cases, and on the transfers tab the cases sent to it.
+    """
     tab = tab if tab in TABS else "overdue"
     sort = sort if sort in SORTS else "due"
+    if institution_id is not None and scope.allows(institution_id):
+        scope = Scope(frozenset({institution_id}), scope.read_only)
     conditions = _tab_conditions(scope, now)
     base = _base_filters(hidden_programs, program, step)
 
@@ -158,22 +169,49 @@ def load_worklist(
             joinedload(FollowUpCase.transfer_to_institution),
         )
         .where(*base, conditions[tab])
-        .order_by(*order)
         .limit(limit + 1)
     )
-    position = decode_cursor(cursor, sort)
-    if position is not None:
-        query = query.where(sa.tuple_(*order) > sa.tuple_(*position))
+    backwards = decode_cursor(before, sort)
+    position = None if backwards is not None else decode_cursor(cursor, sort)
+    if backwards is not None:
+        query = query.where(sa.tuple_(*order) < sa.tuple_(*backwards)).order_by(*(c.desc() for c in order))
+    else:
+        query = query.order_by(*order)
+        if position is not None:
+            query = query.where(sa.tuple_(*order) > sa.tuple_(*position))
     cases = list(db.session.scalars(query).unique())
     more = len(cases) > limit
     cases = cases[:limit]
-    next_cursor = None
-    if more and cases:
-        last = cases[-1]
-        keys = [last.risk_rank, last.due_at, last.id] if sort == "risk" else [last.due_at, last.id]
-        next_cursor = encode_cursor(keys)
+
+    def keys(case: FollowUpCase) -> str:
+        return encode_cursor(
+            [case.risk_rank, case.due_at, case.id] if sort == "risk" else [case.due_at, case.id]
+        )
+
+    next_cursor = previous_cursor = None
+    if backwards is not None:
+        cases.reverse()
+        # Read backwards from a page that exists, so a page follows; one more row read means one precedes.
+        next_cursor = keys(cases[-1]) if cases else before
+        previous_cursor = keys(cases[0]) if more and cases else None
+    else:
+        next_cursor = keys(cases[-1]) if more and cases else None
+        previous_cursor = keys(cases[0]) if position is not None and cases else None
     rows = [
         WorklistRow(case, days_overdue(case, now), status_of(case, now), _past_escalation(case, now))
         for case in cases
     ]
-    return Worklist(tab, sort, rows, counts, next_cursor)
+    return Worklist(tab, sort, rows, counts, next_cursor, previous_cursor)
+
+
+def institutions_to_filter(scope: Scope) -> list[tuple[int, str]]:
+    """Return the facilities a user of several institutions may narrow the worklist to, by name."""
+    if scope.institution_ids is not None and len(scope.institution_ids) < 2:
+        return []
+    query = sa.select(Institution.id, Institution.name).where(
+        scope.filter(Institution.id),
+        Institution.kind.not_in(sorted(ADMINISTRATIVE_KINDS)),
+    )
+    return [
+        (row.id, row.name) for row in db.session.execute(query.order_by(Institution.name, Institution.id))
+    ]

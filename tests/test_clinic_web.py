@@ -155,6 +155,77 @@ def test_worklist_pages_with_a_keyset_cursor(client, clinic, district):
     assert len(shown) == 55
 
 
+def test_the_previous_page_link_goes_back_over_the_same_rows(client, clinic, district):
+    for n in range(120):
+        open_case(factories.newborn(district["hospital"], BIRTH - n * H, name=f"宝宝{n:03d}"), district)
+
+    def shown(page):
+        return re.findall(r'data-case="(\d+)"', page)
+
+    def link(page, rel):
+        found = re.search(rf'rel="{rel}" href="([^"]+)"', page)
+        return found.group(1).replace("&amp;", "&") if found else None
+
+    first = text(client.get("/cases/?tab=all"))
+    assert link(first, "prev") is None and "上一页" not in first
+    second = text(client.get(link(first, "next")))
+    third = text(client.get(link(second, "next")))
+    assert len(shown(third)) == 20 and link(third, "next") is None
+    back_to_second = text(client.get(link(third, "prev")))
+    assert shown(back_to_second) == shown(second) and "上一页" in back_to_second
+    back_to_first = text(client.get(link(back_to_second, "prev")))
+    assert shown(back_to_first) == shown(first) and link(back_to_first, "prev") is None
+    assert text(client.get(link(back_to_first, "next"))).count('data-case="') == 50
+
+
+def test_the_worklist_filters_by_step_of_any_program_and_keeps_the_filter_across_tabs(
+    client, clinic, baby, district
+):
+    rescreen = open_case(baby, district)
+    other = factories.newborn(district["hospital"], BIRTH, name="李小宝")
+    diagnosis = open_case(other, district)
+    failed_rescreen = factories.hearing_values("REFER", "REFER", at=BIRTH + 28 * D)
+    record_result(
+        other, "NEWBORN_HEARING", "RESCREEN", failed_rescreen, district["hospital"], CLINIC, BIRTH + 30 * D
+    )
+    db.session.refresh(diagnosis)
+    assert diagnosis.current_step != rescreen.current_step
+    page = text(client.get(f"/cases/?tab=all&step=NEWBORN_HEARING:{rescreen.current_step}"))
+    assert f'data-case="{rescreen.id}"' in page and f'data-case="{diagnosis.id}"' not in page
+    assert f'value="NEWBORN_HEARING:{rescreen.current_step}" selected' in page
+    assert f"step={rescreen.current_step}" in page  # the tabs keep the step
+    # A step that belongs to no program is ignored rather than showing an empty list.
+    assert text(client.get("/cases/?tab=all&step=NEWBORN_HEARING:NOPE")).count('data-case="') == 2
+
+
+def test_a_coordinator_narrows_the_worklist_to_one_institution(client, district, login):
+    login(factories.user(Role.FOLLOW_UP_COORDINATOR, district["mch"]))
+    in_hospital = open_case(factories.newborn(district["hospital"], BIRTH, name="医院宝"), district)
+    in_community = open_case(
+        factories.newborn(district["community"], BIRTH, name="社区宝"), {"hospital": district["community"]}
+    )
+    everyone = text(client.get("/cases/?tab=all"))
+    assert f'data-case="{in_hospital.id}"' in everyone and f'data-case="{in_community.id}"' in everyone
+    assert f'<option value="{district["community"].id}"' in everyone and "全部机构" in everyone
+    narrowed = text(client.get(f"/cases/?tab=all&institution={district['community'].id}"))
+    assert f'data-case="{in_community.id}"' in narrowed and f'data-case="{in_hospital.id}"' not in narrowed
+    # An institution outside the district is not a filter: the whole scope is shown, never another's cases.
+    outside = text(client.get(f"/cases/?tab=all&institution={district['far_hospital'].id}"))
+    assert outside.count('data-case="') == 2
+
+
+def test_clinic_staff_see_no_institution_filter(client, clinic, baby, district):
+    open_case(baby, district)
+    assert 'id="institution"' not in text(client.get("/cases/?tab=all"))
+
+
+def test_the_risk_column_says_why_the_case_exists_and_what_the_result_was(client, clinic, baby, district):
+    case = open_case(baby, district)
+    page = text(client.get("/cases/?tab=all"))
+    risk = re.search(rf'data-case="{case.id}".*?<td class="risk"[^>]*>(.*?)</td>', page, re.S).group(1)
+    assert "未通过" in risk and "双耳" in risk
+
+
 # -- a case -----------------------------------------------------------------------------------------
 
 
