@@ -3,6 +3,7 @@
 import csv
 import datetime as dt
 import io
+import random
 import shutil
 import socket
 import subprocess
@@ -467,3 +468,54 @@ def test_each_view_of_a_pmtct_import_is_audited(client, district, login):
         sa.select(AuditEvent).where(AuditEvent.entity == "import_batch", AuditEvent.action == "READ")
     ).all()
     assert [(r.entity_id, r.user_id) for r in reads] == [(str(batch.id), staff.id)]
+
+
+# -- value mapping ------------------------------------------------------------------------------------------
+
+
+def test_a_sources_own_values_are_mapped_on_the_column_page_and_reported_once(
+    client, clinic, source, district
+):
+    from registry.demo import resident_id
+
+    women = [
+        factories.person(
+            district["hospital"],
+            name=f"李梅{n}",
+            birth_on=dt.date(1986, 5, n + 1),
+            id_type=IdDocumentType.RESIDENT_ID,
+            id_number=resident_id("110105", dt.date(1986, 5, n + 1), True, random.Random(n)),
+        )  # fmt: skip
+        for n in range(4)
+    ]
+    headers = ["样本编号", "身份证号", "姓名", "取样日期", "检测结果", "阳性型别"]
+    lab = [("POS", "16"), ("弱阳性", "52"), ("？", ""), ("？", "")]
+    rows = [
+        [f"H{i}", w.id_number, w.name, "2026-11-20", r, t]
+        for i, (w, (r, t)) in enumerate(zip(women, lab, strict=True))
+    ]
+    upload(client, source, csv_file(rows, headers), test="CERVICAL_CANCER/HPV")
+    batch = newest_batch()
+
+    page = client.get(f"/imports/{batch.id}/columns").get_data(as_text=True)
+
+    assert "这些值的含义" in page
+    assert '<option selected value="POSITIVE">阳性 (POSITIVE)</option>' in page  # "POS" proposed
+    assert '<option selected value="HPV16">HPV16型 (HPV16)</option>' in page  # "16" proposed
+    assert "→ 阳性" in page and "→ HPV16型" in page  # the preview shows what each value is read as
+    form = mapping(batch, **service.initial_mapping(batch))
+    surveyed = service.value_survey(batch, service.initial_mapping(batch), tasks.storage_path())
+    [result_column] = [c for c in surveyed if c.target.name == "hpv_result"]
+    weak = next(v for v in result_column.values if v.spelling == "弱阳性")
+    form[result_column.form_name(weak)] = "!REFUSE"
+    form["save_mapping"] = "y"
+
+    response = client.post(f"/imports/{batch.id}/columns", data=form)
+
+    assert response.headers["Location"].endswith(f"/imports/{batch.id}")
+    batch = db.session.get(ImportBatch, batch.id)
+    assert (batch.imported_count, batch.rejected_count) == (1, 3)
+    report = client.get(f"/imports/{batch.id}").get_data(as_text=True)
+    assert "没有含义的值" in report
+    assert report.count("“？”不是可选值") == 1  # two rows, one line
+    assert "检测结果：“弱阳性”已被此来源的值对照拒绝。" in report

@@ -51,6 +51,8 @@ class ColumnMapping(db.Model):
     test: Mapped[str] = mapped_column(sa.String(32))
     # target name (a person column or a test field) -> the file's column header
     columns: Mapped[dict] = mapped_column(sa.JSON, default=dict)
+    # field name -> {a value as this source writes it (see value_key) -> the field's code, or None: refused}
+    value_map: Mapped[dict] = mapped_column(sa.JSON, default=dict, server_default="{}")
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
     updated_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user_account.id"))
 
@@ -93,6 +95,7 @@ class ImportBatch(db.Model):
     header_row: Mapped[int] = mapped_column(default=1)
     headers: Mapped[list] = mapped_column(sa.JSON, default=list)
     columns: Mapped[dict] = mapped_column(sa.JSON, default=dict)  # the mapping this batch was run with
+    value_map: Mapped[dict] = mapped_column(sa.JSON, default=dict, server_default="{}")  # and its values
 
     status: Mapped[BatchStatus] = mapped_column(str_enum(BatchStatus, 16), default=BatchStatus.MAPPING)
     total_rows: Mapped[int | None]
@@ -147,6 +150,7 @@ class ImportRowIssue(db.Model):
 class UnmatchedStatus(enum.StrEnum):
     WAITING = "WAITING"
     IMPORTED = "IMPORTED"
+    DISCARDED = "DISCARDED"  # a user said why it is not imported (audited)
 
 
 class UnmatchedRow(db.Model):
@@ -176,6 +180,7 @@ class UnmatchedRow(db.Model):
     result_id: Mapped[int | None] = mapped_column(sa.ForeignKey("screening_result.id"))
     resolved_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
     resolved_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user_account.id"))
+    discard_reason: Mapped[str | None] = mapped_column(sa.Text)
 
     batch: Mapped[ImportBatch] = relationship()
     person: Mapped[Person | None] = relationship()

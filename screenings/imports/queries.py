@@ -6,6 +6,8 @@ the user's scope or programs is answered as absent (None), so that the edge give
 
 from __future__ import annotations
 
+import dataclasses
+
 import sqlalchemy as sa
 from sqlalchemy.orm import contains_eager, joinedload
 
@@ -86,15 +88,60 @@ def waiting_rows_page(user: User, scope: Scope, after: int, size: int) -> tuple[
     return list(rows[:size]), len(rows) > size
 
 
+# Problems of a value rather than of a row: reported once per distinct value, with its count.
+VALUE_CODES = ("UNKNOWN_CHOICE", "VALUE_REFUSED")
+
+
 def first_issues(batch: ImportBatch, limit: int) -> list[ImportRowIssue]:
+    """The batch's first row problems, leaving out those told once per value (value_problems)."""
     return list(
         db.session.scalars(
             sa.select(ImportRowIssue)
-            .where(ImportRowIssue.batch_id == batch.id)
+            .where(ImportRowIssue.batch_id == batch.id, ImportRowIssue.code.not_in(VALUE_CODES))
             .order_by(ImportRowIssue.row_number, ImportRowIssue.id)
             .limit(limit)
         )
     )
+
+
+@dataclasses.dataclass(frozen=True)
+class ValueProblem:
+    """One distinct value that no code was found for (or that was refused), over all its rows."""
+
+    target: str | None
+    column_name: str | None
+    code: str
+    value: str | None
+    rows: int
+    first_rows: tuple[int, ...]
+
+
+def value_problems(batch: ImportBatch, limit: int = 50, first: int = 3) -> list[ValueProblem]:
+    """Each unmapped or refused value of the batch once, most frequent first, with its first rows."""
+    issue = ImportRowIssue
+    count = sa.func.count()
+    groups = db.session.execute(
+        sa.select(issue.target, issue.column_name, issue.code, issue.value, count, sa.func.min(issue.id))
+        .where(issue.batch_id == batch.id, issue.code.in_(VALUE_CODES))
+        .group_by(issue.target, issue.column_name, issue.code, issue.value)
+        .order_by(count.desc(), sa.func.min(issue.id))
+        .limit(limit)
+    ).all()
+    problems = []
+    for target, column_name, code, value, rows_with_it, _first_id in groups:
+        rows = db.session.scalars(
+            sa.select(issue.row_number)
+            .where(
+                issue.batch_id == batch.id,
+                issue.code == code,
+                issue.target.is_(None) if target is None else issue.target == target,
+                issue.value.is_(None) if value is None else issue.value == value,
+            )
+            .order_by(issue.row_number)
+            .limit(first)
+        ).all()
+        problems.append(ValueProblem(target, column_name, code, value, rows_with_it, tuple(rows)))
+    return problems
 
 
 def job_of(batch: ImportBatch) -> JobRecord | None:

@@ -15,7 +15,6 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import sqlalchemy as sa
-from marshmallow import ValidationError
 
 from registry import audit
 from registry.audit import Actor
@@ -51,7 +50,7 @@ from screenings.imports.parsing import (
     count_rows,
     iter_rows,
 )
-from screenings.imports.schemas import row_schema
+from screenings.imports.schemas import RowReader, row_reader
 from screenings.imports.service import MAX_ROWS, file_info, test_of
 from screenings.models import ScreeningResult
 from screenings.results import RecordedResult, ResultInput, ResultRejected, record_results
@@ -70,7 +69,7 @@ class _Run:
     now: dt.datetime
     test: ScreeningTest
     positions: dict[str, int]
-    schema: object
+    reader: RowReader
     person_targets: frozenset[str]
     through_row: int  # the last row committed, as this run knows it
 
@@ -177,7 +176,7 @@ def _prepare(batch: ImportBatch, now: dt.datetime) -> _Run:
         now=now,
         test=test,
         positions=positions,
-        schema=row_schema(targets, set(positions), local_today(now)),
+        reader=row_reader(targets, set(positions), local_today(now), batch.value_map),
         person_targets=targets_module.PERSON_TARGET_NAMES,
         through_row=batch.processed_through_row,
     )
@@ -191,13 +190,9 @@ def _read_row(run: _Run, number: int, cells: list[str]) -> _Row:
     """Turn a row's cells into typed values, collecting every problem of every cell."""
     text = {target: (cells[i] if i < len(cells) else "") for target, i in run.positions.items()}
     row = _Row(number, text)
-    try:
-        row.values = run.schema.load(text)
-    except ValidationError as error:
-        row.values = error.valid_data or {}
-        for target, codes in error.messages.items():
-            for code in codes if isinstance(codes, list) else [str(codes)]:
-                row.issues.append((target, str(code), None))
+    row.values, errors = run.reader.read(text)
+    for target, codes in errors.items():
+        row.issues.extend((target, code, None) for code in codes)
     if row.issues:
         _add_engine_issues(run, row)
     elif not row.identity().usable:

@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from collections.abc import Mapping
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from marshmallow import Schema, ValidationError, fields
+from marshmallow import ValidationError, fields
 
 from registry.i18n import DISPLAY_ZONE
 from registry.people.idnumbers import IdNumberError, normalise, parse_resident_id
@@ -110,31 +111,54 @@ class BooleanValue(_Text):
 
 
 class ChoiceValue(_Text):
-    """A declared choice, written as its code or its Chinese or English label ("通过", "Pass", "PASS")."""
+    """A declared choice, written as its code or its Chinese or English label ("通过", "Pass", "PASS").
 
-    def __init__(self, field: Field, many: bool = False, **kwargs: Any) -> None:
+    `value_map` is what a source's own spellings mean ("16" -> HPV16, "弱阳性" -> None: refused); it is
+    read before the declared spellings, since the user confirmed it for this source.
+    """
+
+    def __init__(
+        self,
+        field: Field,
+        many: bool = False,
+        value_map: Mapping[str, str | None] | None = None,
+        **kwargs: Any,
+    ) -> None:
         super().__init__("UNKNOWN_CHOICE", **kwargs)
         self.many = many
-        self.lookup: dict[str, str] = {}
+        self.lookup: dict[str, str | None] = {}
         for choice in field.choices:
             for spelling in (choice.code, choice.zh, choice.en):
-                self.lookup.setdefault(_choice_key(spelling), choice.code)
+                self.lookup.setdefault(value_key(spelling), choice.code)
+        known = {c.code for c in field.choices}
+        for key, code in (value_map or {}).items():
+            if code is None or code in known:  # a code the program no longer declares is not applied
+                self.lookup[key] = code
         self.order = [c.code for c in field.choices]
 
     def _one(self, text: str) -> str:
-        code = self.lookup.get(_choice_key(text))
-        if code is None:
+        key = value_key(text)
+        if key not in self.lookup:
             raise ValueError(text)
+        code = self.lookup[key]
+        if code is None:
+            raise ValidationError("VALUE_REFUSED")
         return code
 
     def _read(self, text: str) -> str | tuple[str, ...]:
         if not self.many:
             return self._one(text)
-        picked = {self._one(part) for part in _LIST_SEPARATORS.split(text) if part.strip()}
+        picked = {self._one(part) for part in split_choices(text)}
         return tuple(code for code in self.order if code in picked)
 
 
-def _choice_key(text: str) -> str:
+def split_choices(text: str) -> list[str]:
+    """The parts of a multiple-choice cell: "16,18", "16；52", "16、18"."""
+    return [part.strip() for part in _LIST_SEPARATORS.split(text) if part.strip()]
+
+
+def value_key(text: str) -> str:
+    """Compare a cell's value with a spelling loosely: no case or spaces."""
     return "".join(text.split()).casefold()
 
 
@@ -193,15 +217,15 @@ class IdNumberValue(_Text):
         return number
 
 
-def field_for(declared: Field) -> fields.Field:
+def field_for(declared: Field, value_map: Mapping[str, str | None] | None = None) -> fields.Field:
     """Return the marshmallow field that reads a file cell for one declared test field."""
     kind = declared.kind
     if kind in (FieldKind.DECIMAL, FieldKind.INTEGER):
         return NumberValue(integer=kind is FieldKind.INTEGER)
     if kind is FieldKind.CHOICE:
-        return ChoiceValue(declared)
+        return ChoiceValue(declared, value_map=value_map)
     if kind is FieldKind.MULTI_CHOICE:
-        return ChoiceValue(declared, many=True)
+        return ChoiceValue(declared, many=True, value_map=value_map)
     if kind is FieldKind.BOOLEAN:
         return BooleanValue()
     if kind is FieldKind.DATE:
@@ -211,8 +235,42 @@ def field_for(declared: Field) -> fields.Field:
     return TextValue()  # TEXT: the engine checks the declared length
 
 
-def row_schema(targets: tuple[Target, ...], mapped: set[str], today: dt.date) -> Schema:
-    """Build the schema for the mapped targets of one test; `today` bounds ID numbers' birth dates."""
+class RowReader:
+    """Reads one row's cells into typed values with each target's field, no Schema object per row.
+
+    Built once per import; `read` is the hot path: one `deserialize` per mapped cell.
+    """
+
+    def __init__(self, fields_by_target: dict[str, fields.Field]) -> None:
+        self.fields = fields_by_target
+
+    def read(self, text: Mapping[str, str]) -> tuple[dict[str, object], dict[str, list[str]]]:
+        """Return the values read and, per target, the codes of what is wrong with its cell."""
+        values: dict[str, object] = {}
+        errors: dict[str, list[str]] = {}
+        for target, field in self.fields.items():
+            try:
+                values[target] = field.deserialize(text.get(target, ""))
+            except ValidationError as error:
+                messages = error.messages
+                errors[target] = [str(m) for m in messages] if isinstance(messages, list) else [str(messages)]
+        return values, errors
+
+    def load(self, text: Mapping[str, str]) -> dict[str, object]:
+        """Return the values of a row known to be valid; raise ValidationError if it is not."""
+        values, errors = self.read(text)
+        if errors:
+            raise ValidationError(errors)
+        return values
+
+
+def row_reader(
+    targets: tuple[Target, ...],
+    mapped: set[str],
+    today: dt.date,
+    value_map: Mapping[str, Mapping[str, str | None]] | None = None,
+) -> RowReader:
+    """Build the reader for the mapped targets of one test, with the source's confirmed value mapping."""
     person_fields: dict[str, fields.Field] = {
         SAMPLE_ID: TextValue(max_length=120, required=True),
         ID_NUMBER: IdNumberValue(),
@@ -221,9 +279,13 @@ def row_schema(targets: tuple[Target, ...], mapped: set[str], today: dt.date) ->
         MOTHER_ID_NUMBER: IdNumberValue(),
         BIRTH_ORDER: NumberValue(integer=True),
     }
+    value_map = value_map or {}
     declared: dict[str, fields.Field] = {}
     for target in targets:
         if target.name not in mapped:
             continue
-        declared[target.name] = person_fields[target.name] if target.is_person else field_for(target.field)
-    return Schema.from_dict(declared, name="ImportRowSchema")()
+        if target.is_person:
+            declared[target.name] = person_fields[target.name]
+        else:
+            declared[target.name] = field_for(target.field, value_map.get(target.name))
+    return RowReader(declared)

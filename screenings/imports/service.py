@@ -40,8 +40,10 @@ from screenings.imports.parsing import (
     FileProblem,
     check_name,
     inspect_file,
+    iter_rows,
     store_upload,
 )
+from screenings.imports.values import SURVEY_ROWS, ColumnValues, merged, survey
 from screenings.programs import PROGRAMS, get_program
 
 CHUNK_ROWS = 500
@@ -183,16 +185,20 @@ def test_of(batch: ImportBatch) -> ScreeningTest:
     return get_program(batch.program).test(batch.test)
 
 
-def initial_mapping(batch: ImportBatch) -> dict[str, str]:
-    """The mapping to offer: the one saved for this source and test, else a guess from the headers."""
-    headers = set(batch.headers)
-    saved = db.session.scalar(
+def _saved_mapping(batch: ImportBatch) -> ColumnMapping | None:
+    return db.session.scalar(
         sa.select(ColumnMapping).where(
             ColumnMapping.source_id == batch.source_id,
             ColumnMapping.program == batch.program,
             ColumnMapping.test == batch.test,
         )
     )
+
+
+def initial_mapping(batch: ImportBatch) -> dict[str, str]:
+    """The mapping to offer: the one saved for this source and test, else a guess from the headers."""
+    headers = set(batch.headers)
+    saved = _saved_mapping(batch)
     guessed = suggest_mapping(batch.headers, targets_for(test_of(batch)))
     if saved is None:
         return guessed
@@ -200,33 +206,74 @@ def initial_mapping(batch: ImportBatch) -> dict[str, str]:
     return {**{t: c for t, c in guessed.items() if c not in kept.values()}, **kept}
 
 
+def value_survey(batch: ImportBatch, columns: dict[str, str], storage: Path) -> list[ColumnValues]:
+    """The distinct values of each mapped choice column in the file's first rows, each with its proposal.
+
+    Proposals start from what the user confirmed for this source before. Raises FileProblem or
+    FileNotFoundError when the stored file cannot be read.
+    """
+    saved = _saved_mapping(batch)
+
+    def first_rows():
+        read = 0
+        for number, cells in iter_rows(storage / batch.stored_name, file_info(batch)):
+            if not any(cells):
+                continue
+            yield number, cells
+            read += 1
+            if read >= SURVEY_ROWS:
+                return
+
+    return survey(
+        first_rows(),
+        batch.headers,
+        targets_for(test_of(batch)),
+        columns,
+        saved.value_map if saved is not None else {},
+    )
+
+
 def confirm_mapping(
-    batch: ImportBatch, columns: dict[str, str], save: bool, actor: Actor, now: dt.datetime
+    batch: ImportBatch,
+    columns: dict[str, str],
+    save: bool,
+    actor: Actor,
+    now: dt.datetime,
+    value_map: dict[str, dict[str, str | None]] | None = None,
+    unmapped: dict[str, set[str]] | None = None,
 ) -> list[MappingProblem]:
-    """Check the chosen columns; when they can import, keep them on the batch (and the source), queued."""
+    """Check the chosen columns; when they can import, keep them on the batch (and the source), queued.
+
+    `value_map` is the confirmed meaning of the source's own values (field → value key → code, None:
+    refused), `unmapped` the values the user left without one; the source's saved meanings of other
+    values still apply, and all are saved with the columns.
+    """
     if batch.status is not BatchStatus.MAPPING:
         raise ValueError(f"batch {batch.id} is {batch.status}, not waiting for its mapping")
     columns = {target: column for target, column in columns.items() if column}
     problems = check_mapping(columns, batch.headers, targets_for(test_of(batch)))
     if problems:
         return problems
+    saved = _saved_mapping(batch)
+    # The source's map after this file: a value the first rows lack keeps its saved meaning further down.
+    effective = merged(saved.value_map if saved is not None else {}, value_map or {}, unmapped or {})
     batch.columns = columns
+    batch.value_map = {field: values for field, values in effective.items() if field in columns}
     batch.status = BatchStatus.QUEUED
     if save:
-        saved = db.session.scalar(
-            sa.select(ColumnMapping).where(
-                ColumnMapping.source_id == batch.source_id,
-                ColumnMapping.program == batch.program,
-                ColumnMapping.test == batch.test,
-            )
-        )
         if saved is None:
-            saved = ColumnMapping(source_id=batch.source_id, program=batch.program, test=batch.test)
+            saved = ColumnMapping(
+                source_id=batch.source_id, program=batch.program, test=batch.test, value_map={}
+            )
             db.session.add(saved)
         saved.columns = dict(columns)
+        saved.value_map = effective
         saved.updated_at = now
         saved.updated_by_id = actor.user_id
-    audit.record(actor, now, "import_batch", batch.id, "MAP", f"{len(columns)} columns mapped")
+    mapped_values = sum(len(values) for values in batch.value_map.values())
+    audit.record(
+        actor, now, "import_batch", batch.id, "MAP", f"{len(columns)} columns, {mapped_values} values mapped"
+    )
     return []
 
 

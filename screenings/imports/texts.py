@@ -32,6 +32,7 @@ ISSUE_MESSAGES = {
         "or the mother's ID number."
     ),
     "CASE_REFUSED": N_("The result could not be added to the follow-up case: %(detail)s"),
+    "VALUE_REFUSED": N_("%(field)s: “%(value)s” is refused by this source's value mapping."),
 }
 UNMATCHED_REASONS = {
     "NOT_FOUND": _l("No registered person matches"),

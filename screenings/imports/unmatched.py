@@ -27,7 +27,7 @@ from screenings.imports.models import (
     UnmatchedStatus,
 )
 from screenings.imports.running import resolve_waiting_row
-from screenings.imports.schemas import row_schema
+from screenings.imports.schemas import row_reader
 from screenings.programs import get_program
 from screenings.results import RecordedResult, ResultRejected, record_result
 
@@ -39,8 +39,8 @@ class AlreadyResolved(ValueError):
 def unmatched_identity(row: UnmatchedRow, today: dt.date) -> dict[str, object]:
     """Read a waiting row's values again (they passed every check when the file was imported)."""
     test = get_program(row.batch.program).test(row.batch.test)
-    schema = row_schema(targets_for(test), set(row.raw_values), today)
-    return schema.load(dict(row.raw_values))
+    reader = row_reader(targets_for(test), set(row.raw_values), today, row.batch.value_map)
+    return reader.load(dict(row.raw_values))
 
 
 def import_unmatched_row(row: UnmatchedRow, person: Person, actor: Actor, now: dt.datetime) -> RecordedResult:

@@ -24,7 +24,8 @@ from registry.people.idnumbers import scrub_identifiers
 from registry.web import current_actor, current_scope, login_required, refuse, utcnow
 from screenings import access
 from screenings import texts as screening_texts
-from screenings.imports import queries, service, tasks
+from screenings.engine import FieldKind
+from screenings.imports import queries, service, tasks, values
 from screenings.imports import unmatched as waiting_rows
 from screenings.imports.forms import SourceForm, UploadForm, mapping_form
 from screenings.imports.mapping import targets_for
@@ -35,7 +36,9 @@ from screenings.imports.models import (
     ImportSource,
 )
 from screenings.imports.parsing import FileProblem, preview
+from screenings.imports.schemas import split_choices, value_key
 from screenings.imports.texts import file_problem, issue_message, target_label
+from screenings.imports.values import ColumnValues
 
 bp = Blueprint("imports", __name__, url_prefix="/imports")
 
@@ -159,13 +162,35 @@ def columns(batch_id: int):
         return redirect(url_for("imports.batch", batch_id=batch.id))
     test = service.test_of(batch)
     targets = targets_for(test)
-    form = mapping_form(targets, batch.headers, service.initial_mapping(batch))
-    problems = []
-    if form.validate_on_submit():
-        now = utcnow()
-        problems = service.confirm_mapping(
-            batch, form.columns(), form.save_mapping.data, current_actor(), now
+    initial = service.initial_mapping(batch)
+    storage = tasks.storage_path()
+    # The values are read from the columns the user has chosen: the preset ones, or those just posted.
+    chosen = (
+        {t.name: request.form.get(f"col_{t.name}", "") for t in targets}
+        if request.method == "POST"
+        else initial
+    )
+    form_errors: list[str] = []
+    surveyed = []
+    rows = []
+    try:
+        surveyed = service.value_survey(batch, {t: c for t, c in chosen.items() if c}, storage)
+        rows = preview(storage / batch.stored_name, service.file_info(batch))
+    except (FileProblem, FileNotFoundError):
+        form_errors.append(_("The uploaded file can no longer be read; upload it again."))
+    form = mapping_form(targets, batch.headers, initial, tuple(surveyed))
+    if form.validate_on_submit() and form.values_stale():
+        form_errors.append(
+            _("The columns changed: check below what their values mean, then start the import.")
         )
+        form.values_for.data = values.signature(surveyed)
+    elif form.validate_on_submit():
+        now = utcnow()
+        value_map = values.confirmed_map(surveyed, form.value_choices())
+        problems = service.confirm_mapping(
+            batch, form.columns(), form.save_mapping.data, current_actor(), now,
+            value_map=value_map, unmapped=values.left_unmapped(surveyed),
+        )  # fmt: skip
         if not problems:
             record = start_job(
                 "import", tasks.import_file, batch.id, actor=current_actor(), now=now,
@@ -176,14 +201,7 @@ def columns(batch_id: int):
             return redirect(url_for("imports.batch", batch_id=batch.id))
         db.session.rollback()
         batch = visible_batch_or_404(batch_id)
-        form_errors = _mapping_errors(problems, form, targets)
-    else:
-        form_errors = []
-    rows = []
-    try:
-        rows = preview(tasks.storage_path() / batch.stored_name, service.file_info(batch))
-    except (FileProblem, FileNotFoundError):
-        form_errors.append(_("The uploaded file can no longer be read; upload it again."))
+        form_errors += _mapping_errors(problems, form, targets)
     earlier = service.earlier_upload(batch)
     return render_template(
         "imports/columns.html",
@@ -191,9 +209,39 @@ def columns(batch_id: int):
         test=test,
         form=form,
         form_errors=form_errors,
-        rows=[(number, [scrub_identifiers(c) for c in cells]) for number, cells in rows],
+        rows=_preview(rows, surveyed, batch.headers),
+        target_label=target_label,
+        survey_rows=values.SURVEY_ROWS,
         earlier=earlier,
     )
+
+
+def _preview(rows, surveyed, headers) -> list[tuple[int, list[tuple[str, str | None]]]]:
+    """The first rows, masked, each cell of a choice column with what it will be read as."""
+    index = {header: i for i, header in enumerate(headers)}
+    read_as: dict[int, tuple[ColumnValues, dict[str, str]]] = {}
+    for column in surveyed:
+        labels = {}
+        for value in column.values:
+            if value.refused:
+                labels[value.key] = _("refused")
+            elif value.code:
+                labels[value.key] = screening_texts.local_text(column.field.choice(value.code))
+        read_as[index[column.column]] = (column, labels)
+    shown = []
+    for number, cells in rows:
+        line = []
+        for position, cell in enumerate(cells):
+            text = scrub_identifiers(cell)
+            note = None
+            if position in read_as and cell.strip():
+                column, labels = read_as[position]
+                many = column.field.kind is FieldKind.MULTI_CHOICE
+                parts = split_choices(cell) if many else [cell.strip()]
+                note = "、".join(labels.get(value_key(part), _("not mapped")) for part in parts)
+            line.append((text, note))
+        shown.append((number, line))
+    return shown
 
 
 def _mapping_errors(problems, form, targets) -> list[str]:
@@ -235,6 +283,11 @@ def batch(batch_id: int):
         issues=[
             (issue, issue_message(test, issue.target, issue.code, issue.value, issue.detail))
             for issue in issues
+        ],
+        issues_shown=ISSUES_SHOWN,
+        value_problems=[
+            (problem, issue_message(test, problem.target, problem.code, problem.value, None))
+            for problem in queries.value_problems(batch)
         ],
         job=job,
         stalled=job is not None and job.status is JobStatus.FAILED and not batch.finished,
