@@ -220,6 +220,36 @@ def institution_column(tables: FactTables, end: date) -> sa.ColumnElement[str]:
     return sa.case((moved, facts.transferred_code), else_=facts.institution)
 
 
+def ratio_conditions(
+    indicator: Indicator,
+    tables: FactTables,
+    *,
+    start: date,
+    end: date,
+    values: SettingValues | None = None,
+    as_of: date | None = None,
+    program: str | None = None,
+) -> tuple[list[sa.ColumnElement[bool]], sa.ColumnElement[bool]]:
+    """Return (the denominator's WHERE conditions, the numerator's condition) of a ratio indicator.
+
+    `count_query` counts these rows and the drill-down lists them, so a list always holds its figure's rows.
+    """
+    if indicator.unsupported is not None or indicator.measure is not None:
+        raise ValueError(f"indicator {indicator.code}: only supported ratios compile to counts")
+    compiler = Compiler(tables, Context(as_of or end, values or SettingValues()))
+    facts = tables.facts.c
+    period: Period = indicator.period
+    dated = compiler._day(period.dated_by)
+    where = [dated.is_not(None), dated >= start.toordinal(), dated <= end.toordinal()]
+    if program is not None:
+        where.append(facts.program == program)
+    den = indicator.den
+    if isinstance(den, Predicate):
+        where.append(compiler.condition(den))
+    assert indicator.num is not None
+    return where, compiler.condition(indicator.num)
+
+
 def count_query(
     indicator: Indicator,
     tables: FactTables,
@@ -236,20 +266,10 @@ def count_query(
     A Population denominator is not in the facts: the query's denominator column is then the count of
     rows in the period, and the caller divides the numerator by the entered figure.
     """
-    if indicator.unsupported is not None or indicator.measure is not None:
-        raise ValueError(f"indicator {indicator.code}: only supported ratios compile to counts")
-    compiler = Compiler(tables, Context(as_of or end, values or SettingValues()))
+    where, numerator = ratio_conditions(
+        indicator, tables, start=start, end=end, values=values, as_of=as_of, program=program
+    )
     facts = tables.facts.c
-    period: Period = indicator.period
-    dated = compiler._day(period.dated_by)
-    where = [dated.is_not(None), dated >= start.toordinal(), dated <= end.toordinal()]
-    if program is not None:
-        where.append(facts.program == program)
-    den = indicator.den
-    if isinstance(den, Predicate):
-        where.append(compiler.condition(den))
-    assert indicator.num is not None
-    numerator = compiler.condition(indicator.num)
     if indicator.counting is Counting.PERSONS:
         num_col = sa.func.count(sa.distinct(sa.case((numerator, facts.person_id))))
         den_col = sa.func.count(sa.distinct(facts.person_id))
@@ -271,4 +291,5 @@ __all__ = [
     "fact_rows",
     "fact_tables",
     "institution_column",
+    "ratio_conditions",
 ]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from flask import Blueprint, abort, render_template, request
+from flask import Blueprint, abort, render_template, request, url_for
 from flask_babel import gettext as _
 from markupsafe import Markup
 
@@ -14,6 +14,7 @@ from screenings import access
 from screenings.engine import LOCAL_TZ
 from screenings.indicators.cascade import STAGES, cascades_by_institution, monthly_closure, program_cascade
 from screenings.indicators.charts import cascade_funnel, institution_bars, trend_line
+from screenings.indicators.drilldown import DENOMINATOR, NUMERATOR, Drill, drillable
 from screenings.indicators.figures import compute_figures
 from screenings.indicators.periods import parse_period, period_menu
 from screenings.indicators.queries import district_by_code, institution_names
@@ -125,7 +126,7 @@ def _charts(name, code, district, period, only, names) -> dict:
     """Return the funnel, the 12-month closure trend and the institution bars of one program."""
     labels = _stage_labels()
     cascade = program_cascade(code, district, period.start, period.end, institution=only)
-    stages = [(labels[str(s)], cascade.counts[str(s)]) for s in STAGES]
+    stages = [(labels[str(s)], cascade.counts[str(s)], str(s)) for s in STAGES]
     months = _last_twelve_months(period.end)
     trend = [
         (f"{a.month}月", c.closure_rate)
@@ -138,7 +139,7 @@ def _charts(name, code, district, period, only, names) -> dict:
         "stages": stages,
         "trend": trend,
         "bars": bars,
-        "funnel_svg": Markup(cascade_funnel(f"{name} · {_('Cascade')}", stages)),
+        "funnel_svg": Markup(cascade_funnel(f"{name} · {_('Cascade')}", [(a, b) for a, b, _k in stages])),
         "trend_svg": Markup(
             trend_line(
                 f"{name} · {closure} · {_('Last 12 months')}",
@@ -160,6 +161,26 @@ def chosen_district(user):
     return district
 
 
+def _drill_links(r, period) -> dict[str, str]:
+    """Return {part: URL of its records} for a figure row's numerator and denominator that have records."""
+    links = {}
+    for part, count in ((NUMERATOR, r.numerator), (DENOMINATOR, r.denominator)):
+        if count is not None and drillable(Drill(r.program, r.indicator, part, r.institution)):
+            links[part] = url_for(
+                "indicators.records", period=period.label, program=r.program, indicator=r.indicator,
+                part=part, institution=r.institution, district=request.args.get("district"),
+            )  # fmt: skip
+    return links
+
+
+def chosen_period(today):
+    """Return the period asked for (?period=), this month by default; 400 when it cannot be read."""
+    try:
+        return parse_period(request.args.get("period") or today.strftime("%Y-%m"), today)
+    except ValueError:
+        abort(400)
+
+
 @bp.get("/statistics")
 @login_required
 def dashboard():
@@ -168,10 +189,7 @@ def dashboard():
     if not may_see_statistics(user):
         abort(403)
     today = utcnow().astimezone(LOCAL_TZ).date()
-    try:
-        period = parse_period(request.args.get("period") or today.strftime("%Y-%m"), today)
-    except ValueError:
-        abort(400)
+    period = chosen_period(today)
     district = chosen_district(user)
     only = user.institution.code if user.role == Role.CLINIC_STAFF else None
     program = request.args.get("program") or None
@@ -197,6 +215,7 @@ def dashboard():
                 "numerator": _masked(r.numerator, hide),
                 "denominator": _masked(r.denominator, hide),
                 "value": None if hide and (r.numerator or 0) < SMALL and r.numerator else r.value,
+                "links": {} if hide else _drill_links(r, period),
             }
             for r in mine
         ]
@@ -207,10 +226,10 @@ def dashboard():
     return render_template(
         "indicators/dashboard.html", tables=tables, period=period, district=district,
         programs=[(c, p) for c, p in PROGRAMS.items()], program=program,
-        sort=sort, descending=descending, columns=_column_names(),
+        sort=sort, descending=descending, columns=_column_names(), only=only,
         may_set_targets=access.may_set_targets(user),
         menu=[(_period_names()[key], text) for key, text in period_menu(today)],
     )  # fmt: skip
 
 
-from screenings.indicators import target_views  # noqa: E402,F401  (its routes are on this blueprint)
+from screenings.indicators import drill_views, target_views  # noqa: E402,F401  (their routes are on this blueprint)
