@@ -125,6 +125,11 @@ def _register_blueprints(app: Flask) -> None:
     ):
         app.register_blueprint(blueprint)
 
+    from registry import api
+    from screenings.api import bp as api_bp
+
+    api.install(app, [api_bp])
+
 
 def _connect_screenings(app: Flask) -> None:
     # The one place the kernel names the domain: screenings registers its navigation, person-page

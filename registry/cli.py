@@ -213,11 +213,12 @@ def serve(app, host: str, port: int, workers: int, after_fork=None) -> None:
 
 def register_commands(app) -> None:
     from registry.audit_chain import audit_command
+    from registry.auth.system_accounts import api_token_command
     from registry.backup import backup_command, restore_command
 
     for command in (worker_command, cron_command, demo_data_command, create_user_command, run_command):
         app.cli.add_command(command)
-    for command in (audit_command, backup_command, restore_command):
+    for command in (audit_command, backup_command, restore_command, api_token_command):
         app.cli.add_command(command)
 
 

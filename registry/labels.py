@@ -13,6 +13,7 @@ ROLE_LABELS = {
     Role.PROGRAM_MANAGER: _l("Program manager"),
     Role.SYSTEM_ADMIN: _l("System administrator"),
     Role.AUDITOR: _l("Auditor"),
+    Role.SYSTEM_ACCOUNT: _l("System account (API)"),
 }
 INSTITUTION_KIND_LABELS = {
     InstitutionKind.CITY: _l("City"),

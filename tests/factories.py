@@ -231,3 +231,13 @@ def unmatched_row(batch, **overrides):
     )
     values.update(overrides)
     return _saved(UnmatchedRow(**values))
+
+
+def system_account(institution: Institution, *, pmtct: bool = False, **overrides) -> tuple[User, str]:
+    """Return a lab system's account at an institution and the secret of a fresh API token for it."""
+    from registry.auth.system_accounts import create_system_account, issue_token
+
+    account = create_system_account(
+        overrides.pop("username", f"lis{unique()}"), institution, CLINIC, NOW, restricted_programs=pmtct
+    )
+    return account, issue_token(account, CLINIC, NOW).secret

@@ -14,7 +14,7 @@ from registry.admin import queries, services
 from registry.admin.services import AdminError, InstitutionData, UserData
 from registry.auth import two_factor
 from registry.auth.access import may_administer
-from registry.auth.models import Role
+from registry.auth.models import WEB_ROLES, Role
 from registry.auth.passwords import password_problems
 from registry.auth.services import end_all_sessions
 from registry.extensions import db
@@ -57,7 +57,10 @@ class UserForm(FlaskForm):
             Regexp(EMAIL_PATTERN, message=_l("Enter an e-mail address like name@example.cn.")),
         ],
     )
-    role = SelectField(_l("Role"), choices=[SelectChoice(r.value, v) for r, v in ROLE_LABELS.items()])
+    # System accounts are made with `registry api-token create`: they have tokens, not passwords.
+    role = SelectField(
+        _l("Role"), choices=[SelectChoice(r.value, v) for r, v in ROLE_LABELS.items() if r in WEB_ROLES]
+    )
     institution_id = SelectField(_l("Institution"))
     active = BooleanField(_l("Active"), default=True)
     sees_restricted_records = BooleanField(

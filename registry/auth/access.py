@@ -25,8 +25,8 @@ REVEAL_ROLES = {Role.CLINIC_STAFF, Role.FOLLOW_UP_COORDINATOR}
 REGISTERING_ROLES = {Role.CLINIC_STAFF, Role.FOLLOW_UP_COORDINATOR}
 # Clinic staff merge within their institution, coordinators across the district (their scope decides which).
 MERGING_ROLES = {Role.CLINIC_STAFF, Role.FOLLOW_UP_COORDINATOR}
-# Those who enter results, by form or by lab file.
-RECORDING_ROLES = {Role.CLINIC_STAFF, Role.FOLLOW_UP_COORDINATOR}
+# Those who enter results, by form or by lab file, and the lab and hospital systems through the API.
+RECORDING_ROLES = {Role.CLINIC_STAFF, Role.FOLLOW_UP_COORDINATOR, Role.SYSTEM_ACCOUNT}
 
 
 @dataclasses.dataclass(frozen=True)

@@ -17,6 +17,12 @@ class Role(enum.StrEnum):
     PROGRAM_MANAGER = "PROGRAM_MANAGER"
     SYSTEM_ADMIN = "SYSTEM_ADMIN"
     AUDITOR = "AUDITOR"
+    # A lab's or hospital's information system calling the JSON API with a bearer token; never logs in.
+    SYSTEM_ACCOUNT = "SYSTEM_ACCOUNT"
+
+
+# The roles of people, who log in to the web pages (a system account only calls the API).
+WEB_ROLES = tuple(role for role in Role if role is not Role.SYSTEM_ACCOUNT)
 
 
 class User(db.Model):
@@ -79,3 +85,22 @@ class BreakGlassGrant(db.Model):
     reason: Mapped[str] = mapped_column(sa.Text)
     granted_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
     expires_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+
+
+class ApiToken(db.Model):
+    """A system account's bearer token for the JSON API: shown once, stored as a SHA-256 hash, revocable."""
+
+    __tablename__ = "api_token"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    # SHA-256 of a 256-bit random token: a read of this table cannot call the API.
+    token_hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    # The token's first characters, so an administrator can tell tokens apart without the secret.
+    prefix: Mapped[str] = mapped_column(sa.String(16))
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("user_account.id"), index=True)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    created_by: Mapped[str] = mapped_column(sa.String(80))
+    revoked_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    last_used_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+
+    user: Mapped[User] = relationship(lazy="joined")

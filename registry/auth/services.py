@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 from registry import audit
 from registry.audit import Actor
-from registry.auth.models import LoginSession, User
+from registry.auth.models import LoginSession, Role, User
 from registry.auth.passwords import DUMMY_HASH, hash_password, verify_password
 from registry.auth.two_factor import is_enrolled
 from registry.auth.two_factor import verify as verify_second_factor
@@ -67,7 +67,12 @@ def attempt_login(
         audit.record(actor, now, "user", user.id, "LOGIN_FAILED", "account locked")
         audit.security_log.warning("login refused: user %s is locked", user.id)
         return LoginResult(None, None, LoginRefusal.LOCKED)
-    if not verify_password(user.password_hash, password) or not user.active:
+    # A system account calls the API with a token and never logs in, whatever its stored hash.
+    if (
+        not verify_password(user.password_hash, password)
+        or not user.active
+        or user.role is Role.SYSTEM_ACCOUNT
+    ):
         _count_failure(user, now, policy)
         reason = "inactive account" if user.active is False else "wrong password"
         audit.record(actor, now, "user", user.id, "LOGIN_FAILED", reason)
