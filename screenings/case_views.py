@@ -43,6 +43,7 @@ from screenings.forms import (
     ReopenForm,
     StepResultForm,
     TransferForm,
+    WithdrawTransferForm,
 )
 from screenings.letters import render_recall_letter
 from screenings.models import FollowUpCase
@@ -116,6 +117,8 @@ def _action_forms(case: FollowUpCase, state, now: dt.datetime, submitted: dict |
         make("reopen", ReopenForm)
     if CaseAction.ACCEPT_TRANSFER in actions:
         make("answer", AnswerTransferForm)
+    if CaseAction.WITHDRAW_TRANSFER in actions:
+        make("withdraw", WithdrawTransferForm)
     return forms
 
 
@@ -135,6 +138,8 @@ def _render_case(
     events = case_service.case_events(case)
     state = case_service.case_state(case, now, events)
     forms = _action_forms(case, state, now, submitted)
+    # A refused action whose form the case no longer offers (a transfer answered meanwhile) still says why.
+    unshown_errors = [e for name, f in (submitted or {}).items() if name not in forms for e in f.form_errors]
     ltfu_missing = []
     if state.current_step and state.lost_reason is None:
         ltfu_missing = ltfu_shortfalls(
@@ -170,6 +175,7 @@ def _render_case(
             recorder_names=_recorder_names(events),
             submitted_action=next(iter(submitted or {}), None),
             conflict=conflict,
+            unshown_errors=unshown_errors,
             now=now,
         ),
         status,
@@ -188,6 +194,7 @@ ACTION_FORMS = {
     "note": NoteForm,
     "transfer": TransferForm,
     "answer": AnswerTransferForm,
+    "withdraw": WithdrawTransferForm,
     "escalate": EscalateForm,
     "close": CloseForm,
     "reopen": ReopenForm,
@@ -253,6 +260,10 @@ def case_action(case_id: int, action: str):
                 reason=form.note.data or None,
                 expected_version=expected,
             )
+        elif action == "withdraw":
+            case_service.withdraw_transfer(
+                case, actor, now, reason=form.note.data or None, expected_version=expected
+            )
         elif action == "escalate":
             case_service.escalate_case(case, actor, now, note=form.note.data, expected_version=expected)
         elif action == "close":
@@ -293,6 +304,7 @@ REFUSALS = {
     "BEFORE_OPENING": N_("The time is before the case was opened."),
     "TRANSFER_PENDING": N_("A transfer is already waiting for an answer."),
     "SAME_INSTITUTION": N_("The case is already with this institution."),
+    "NO_TRANSFER": N_("No transfer is waiting for an answer; reload the page."),
     "ALREADY_ESCALATED": N_("This step is already escalated."),
 }
 

@@ -202,6 +202,10 @@ class AnswerTransferForm(CaseActionForm):
             raise ValidationError(_l("Give a reason for refusing the transfer."))
 
 
+class WithdrawTransferForm(CaseActionForm):
+    note = TextAreaField(_l("Reason"), validators=[Optional(), Length(max=2000)])
+
+
 class CloseForm(CaseActionForm):
     outcome = SelectField(_l("Outcome"), validators=[DataRequired()])
     note = TextAreaField(_l("Note"), validators=[DataRequired(), Length(max=2000)])

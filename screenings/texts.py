@@ -56,6 +56,7 @@ EVENT_LABELS = {
     EventKind.TRANSFER_REQUESTED: _l("Transfer requested"),
     EventKind.TRANSFER_ACCEPTED: _l("Transfer accepted"),
     EventKind.TRANSFER_REFUSED: _l("Transfer refused"),
+    EventKind.TRANSFER_WITHDRAWN: _l("Transfer withdrawn"),
     EventKind.ESCALATED: _l("Escalated to the district"),
     EventKind.CLOSED: _l("Closed"),
     EventKind.REOPENED: _l("Reopened"),

@@ -26,6 +26,7 @@ from screenings.cases import (
     refresh_case_state,
     reopen_case,
     transfer_case,
+    withdraw_transfer,
 )
 from screenings.engine import (
     CaseReason,
@@ -268,6 +269,25 @@ def test_transfer_keeps_the_sender_responsible_until_the_receiver_accepts(referr
     answer_transfer(referred, True, CLINIC, NOW + 3 * H)
     assert (referred.responsible_institution_id, referred.transfer_to_institution_id) == (community.id, None)
     assert referred.current_step == "RESCREEN"  # a transfer does not move the workflow
+    assert_row_matches_replay(referred)
+
+
+def test_the_sender_withdraws_a_pending_transfer_and_keeps_the_case(referred, district):
+    hospital, community = district["hospital"], district["community"]
+    transfer_case(referred, community, CLINIC, NOW, reason="family lives in 北山")
+    withdrawn = withdraw_transfer(referred, CLINIC, NOW + H, reason="family came back")
+    assert withdrawn.kind is EventKind.TRANSFER_WITHDRAWN and withdrawn.data == {
+        "to_institution": community.id
+    }
+    assert (referred.responsible_institution_id, referred.transfer_to_institution_id) == (hospital.id, None)
+    with pytest.raises(CaseActionRefused) as refused:
+        withdraw_transfer(referred, CLINIC, NOW + 2 * H)
+    assert refused.value.codes == ("NO_TRANSFER",)
+    with pytest.raises(CaseActionRefused):
+        answer_transfer(referred, True, CLINIC, NOW + 2 * H)
+    transfer_case(referred, community, CLINIC, NOW + 3 * H)  # asked again, accepted this time
+    answer_transfer(referred, True, CLINIC, NOW + 4 * H)
+    assert referred.responsible_institution_id == community.id
     assert_row_matches_replay(referred)
 
 

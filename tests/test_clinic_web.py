@@ -318,6 +318,54 @@ def test_a_transfer_waits_for_the_receiver(client, clinic, baby, district, make_
     assert case.responsible_institution_id == district["community"].id
 
 
+def test_the_sender_withdraws_a_transfer_before_it_is_accepted_and_the_receiver_no_longer_sees_it(
+    client, clinic, baby, district, make_user, login
+):
+    case = open_case(baby, district)
+    community = district["community"]
+    client.post(
+        f"/cases/{case.id}/transfer",
+        data={"version": case.version, "to_institution": community.id, "note": "家住北山"},
+    )
+    db.session.refresh(case)
+    receiver = make_user(Role.CLINIC_STAFF, community)
+    login(receiver)
+    assert f'data-case="{case.id}"' in text(client.get("/cases/?tab=transfers"))
+    assert 'id="action-withdraw"' not in text(client.get(f"/cases/{case.id}"))  # only the sender withdraws
+    assert client.post(f"/cases/{case.id}/withdraw", data={"version": case.version}).status_code == 403
+
+    login(clinic)
+    page = text(client.get(f"/cases/{case.id}"))
+    assert 'id="action-withdraw"' in page and "撤回转给北山社区卫生服务中心的转诊" in page
+    response = client.post(
+        f"/cases/{case.id}/withdraw", data={"version": case.version, "note": "家长改在本院复筛"}
+    )
+    assert response.status_code == 302
+    db.session.refresh(case)
+    assert (case.responsible_institution_id, case.transfer_to_institution_id) == (
+        district["hospital"].id,
+        None,
+    )
+    page = text(client.get(f"/cases/{case.id}"))
+    assert "转诊已撤回" in page and "家长改在本院复筛" in page and 'id="action-withdraw"' not in page
+    assert 'id="action-transfer"' in page  # the sender may transfer again
+    withdrawn = db.session.scalars(
+        sa.select(AuditEvent).where(AuditEvent.action == EventKind.TRANSFER_WITHDRAWN)
+    ).one()
+    assert withdrawn.entity_id == str(case.id)
+    # Withdrawing twice says there is nothing to withdraw.
+    again = client.post(f"/cases/{case.id}/withdraw", data={"version": case.version})
+    assert again.status_code == 400 and "没有待答复的转诊" in text(again)
+
+    login(receiver)
+    assert f'data-case="{case.id}"' not in text(client.get("/cases/?tab=transfers"))
+    assert client.get(f"/cases/{case.id}").status_code == 404
+    assert (
+        client.post(f"/cases/{case.id}/answer", data={"version": case.version, "accept": "1"}).status_code
+        == 404
+    )
+
+
 @pytest.mark.skipif(shutil.which("pdftotext") is None, reason="poppler-utils not installed")
 def test_the_recall_letter_names_the_child_in_chinese(client, clinic, baby, district, tmp_path):
     case = open_case(baby, district)

@@ -13,6 +13,7 @@ from screenings.cases.actions import (
     record_step,
     reopen_case,
     transfer_case,
+    withdraw_transfer,
 )
 from screenings.cases.errors import CaseActionRefused, CaseConflict
 from screenings.cases.openings import (
@@ -63,4 +64,5 @@ __all__ = [
     "subject_kind_for",
     "subject_of",
     "transfer_case",
+    "withdraw_transfer",
 ]

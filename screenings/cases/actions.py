@@ -215,6 +215,25 @@ def answer_transfer(
     return _append(case, event, actor, now, expected_version, f"transfer {answer}")
 
 
+def withdraw_transfer(
+    case: FollowUpCase,
+    actor: Actor,
+    now: dt.datetime,
+    *,
+    reason: str | None = None,
+    expected_version: int | None = None,
+) -> CaseEvent:
+    """The sender takes back a transfer the receiver has not answered yet; the case stays with the sender."""
+    if case.transfer_to_institution_id is None:
+        raise CaseActionRefused(["NO_TRANSFER: no transfer is waiting for an answer"])
+    program = get_program(case.program)
+    event = _event(
+        case, EventKind.TRANSFER_WITHDRAWN, now, actor, now, program,
+        {"to_institution": case.transfer_to_institution_id}, step=case.current_step, note=reason,
+    )  # fmt: skip
+    return _append(case, event, actor, now, expected_version, "transfer withdrawn")
+
+
 def escalate_case(
     case: FollowUpCase,
     actor: Actor,

@@ -198,7 +198,7 @@ class _Replay:
                 raise CaseEventError("TRANSFER_PENDING", "a transfer is already waiting for an answer")
             self.transfer_pending = True
             self.transfer_to = event.data.get("to_institution")
-        elif kind in (EventKind.TRANSFER_ACCEPTED, EventKind.TRANSFER_REFUSED):
+        elif kind in (EventKind.TRANSFER_ACCEPTED, EventKind.TRANSFER_REFUSED, EventKind.TRANSFER_WITHDRAWN):
             if not self.transfer_pending:
                 raise CaseEventError("NO_TRANSFER", "no transfer is waiting for an answer")
             self.transfer_pending = False
@@ -292,7 +292,7 @@ class _Replay:
             CaseAction.ADD_NOTE,
         ]
         if self.transfer_pending:
-            actions += [CaseAction.ACCEPT_TRANSFER, CaseAction.REFUSE_TRANSFER]
+            actions += [CaseAction.ACCEPT_TRANSFER, CaseAction.REFUSE_TRANSFER, CaseAction.WITHDRAW_TRANSFER]
         else:
             actions.append(CaseAction.TRANSFER)
         if self.escalated_at is None:

@@ -64,6 +64,7 @@ def _event(action: str, state: CaseState, when: datetime, data: st.DataObject) -
         CaseAction.TRANSFER: EventKind.TRANSFER_REQUESTED,
         CaseAction.ACCEPT_TRANSFER: EventKind.TRANSFER_ACCEPTED,
         CaseAction.REFUSE_TRANSFER: EventKind.TRANSFER_REFUSED,
+        CaseAction.WITHDRAW_TRANSFER: EventKind.TRANSFER_WITHDRAWN,
         CaseAction.ESCALATE: EventKind.ESCALATED,
         CaseAction.REOPEN: EventKind.REOPENED,
     }[CaseAction(action)]
