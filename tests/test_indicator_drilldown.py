@@ -93,7 +93,7 @@ def _load_people(district, make_person):
              screened=(_at(2), "NEGATIVE")),
         fact("CERVICAL_CANCER", woman.id, institution=h, district=d, subject=SubjectKind.WOMAN, episode=2,
              screened=(_at(20), "NEGATIVE")),
-        fact("PMTCT_HIV", mother.id, institution=h, district=d, subject=SubjectKind.WOMAN,
+        fact("PMTCT_HIV", mother.id, institution=h, district=d, subject=SubjectKind.PREGNANT_WOMAN,
              screened=(_at(3), "NEGATIVE"), delivered=_at(3)),
     ]  # fmt: skip
     write_facts(sorted({(r.person_id, r.program) for r in rows}), rows)
@@ -221,3 +221,86 @@ def test_clinic_staff_drill_into_their_own_institution_only(client, login, distr
         "/statistics/records?period=2026-11&program=NEWBORN_METABOLIC&indicator=EDUCATION_RATE&part=num"
     )
     assert client.get(f"{unsupported}&institution={c}").status_code == 404  # no records behind "unsupported"
+
+
+# -- exports ----------------------------------------------------------------------------------------
+
+
+def _exports(db_audit_entity="statistics"):
+    import sqlalchemy as sa
+
+    from registry.audit import AuditEvent
+    from registry.extensions import db
+
+    return db.session.scalars(
+        sa.select(AuditEvent).where(AuditEvent.entity == db_audit_entity, AuditEvent.action == "EXPORT")
+    ).all()
+
+
+def test_the_table_exports_as_shown_sorted_and_masked_as_csv_and_xlsx_and_each_export_is_audited(
+    client, login, district, make_user, make_person
+):
+    import csv
+    import io
+
+    from openpyxl import load_workbook
+
+    _load_people(district, make_person)
+    login(make_user(Role.PROGRAM_MANAGER, district["mch"]))
+    query = "period=2026-11&sort=denominator&dir=desc"
+    page = client.get(f"/statistics?{query}").get_data(as_text=True)
+    assert "/statistics/export.csv?" in page and "/statistics/export.xlsx?" in page
+    response = client.get(f"/statistics/export.csv?{query}&program=NEWBORN_HEARING")
+    assert response.status_code == 200 and response.mimetype == "text/csv"
+    text = response.get_data(as_text=True)
+    assert text.startswith("\ufeff")
+    table = list(csv.reader(io.StringIO(text[1:])))
+    assert table[0][:5] == ["项目", "指标", "机构", "分子", "分母"]
+    screened = [row for row in table[1:] if row[1] == "初筛率"]
+    assert [row[4] for row in screened] == ["6", "4", "2", "0"]  # sorted by denominator, descending
+    hiv = client.get(f"/statistics/export.xlsx?{query}&program=PMTCT_HIV")
+    sheet = load_workbook(io.BytesIO(hiv.get_data())).active
+    values = list(sheet.iter_rows(values_only=True))
+    assert values[0][0] == "项目" and any(row[3] == "<5" for row in values[1:])
+    assert all(row[3] in ("<5", 0, None) for row in values[1:])  # PMTCT: masked for this manager
+    exported = _exports()
+    assert (
+        len(exported) == 2
+        and "as csv" in exported[0].summary
+        and "program=NEWBORN_HEARING" in exported[0].summary
+    )
+
+
+def test_a_drill_down_list_exports_its_visible_records_formula_safe_and_audited(
+    client, login, district, make_user, make_person
+):
+    import csv
+    import io
+
+    from openpyxl import load_workbook
+
+    people = _load_people(district, make_person)
+    people["born"][0].name = "=HYPERLINK(1)"
+    login(make_user(Role.PROGRAM_MANAGER, district["mch"]))
+    base = "period=2026-11&program=NEWBORN_HEARING&indicator=INITIAL_SCREEN_RATE&part=num"
+    listed = client.get(f"/statistics/records?{base}").get_data(as_text=True)
+    assert "/statistics/records.csv?" in listed
+    text = client.get(f"/statistics/records.csv?{base}").get_data(as_text=True)
+    rows = list(csv.reader(io.StringIO(text[1:])))
+    assert rows[0][0] == "姓名" and len(rows) - 1 == 4  # 5 screened in the district, 1 out of scope
+    assert "'=HYPERLINK(1)" in [r[0] for r in rows]
+    book = load_workbook(io.BytesIO(client.get(f"/statistics/records.xlsx?{base}").get_data()))
+    cells = [c for row in book.active.iter_rows() for c in row]
+    assert all(c.data_type != "f" for c in cells) and "'=HYPERLINK(1)" in [c.value for c in cells]
+    exported = _exports()
+    assert [e.summary.split(" records")[0] for e in exported] == ["4 of 5", "4 of 5"]
+
+
+def test_a_restricted_list_is_not_exported_to_a_user_who_sees_its_counts_only(
+    client, login, district, make_user, make_person
+):
+    _load_people(district, make_person)
+    login(make_user(Role.PROGRAM_MANAGER, district["mch"]))
+    url = "/statistics/records.csv?period=2026-11&program=PMTCT_HIV&part=screened"
+    assert client.get(url).status_code == 404 and not _exports()
+    assert client.get(url.replace(".csv", ".pdf")).status_code == 404

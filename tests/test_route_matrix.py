@@ -24,7 +24,7 @@ PUBLIC = {"auth.login", "auth.set_language", "static", "api-docs.openapi_json", 
 JSON = {"jobs.job_status"}
 JSON_PREFIXES = ("api.",)
 # Route arguments that are not ids of seeded rows: a value that reaches the view.
-WORDS = {"action": "note", "code": "en", "filename": "app.css", "kind": None}
+WORDS = {"action": "note", "code": "en", "filename": "app.css", "kind": None, "fmt": "csv"}
 KINDS = {"people.register": "woman", "imports.register": "newborn", "admin.start_job": "sweep"}
 
 

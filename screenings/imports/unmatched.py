@@ -11,6 +11,7 @@ import sqlalchemy as sa
 
 from registry import audit
 from registry.audit import Actor
+from registry.exports import safe_cell
 from registry.extensions import db
 from registry.i18n import local_today
 from registry.people.models import Person
@@ -80,13 +81,7 @@ def rejection_errors(error: ResultRejected | CaseActionRefused) -> list[FieldErr
 
 # -- the rejected-rows report -------------------------------------------------------------------------
 
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-
-
-def _cell(value: object) -> str:
-    """Make a cell safe for Excel: a leading = + - @ would run as a formula (ASVS 1.2.10)."""
-    text = "" if value is None else str(value)
-    return "'" + text if text.startswith(_FORMULA_START) else text
+_cell = safe_cell  # the one formula escaping of every download (registry.exports)
 
 
 def rejected_rows_csv(

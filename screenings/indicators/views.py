@@ -181,21 +181,8 @@ def chosen_period(today):
         abort(400)
 
 
-@bp.get("/statistics")
-@login_required
-def dashboard():
-    """Show every indicator of the chosen programs for a district and period, by institution."""
-    user = current_user._get_current_object()
-    if not may_see_statistics(user):
-        abort(403)
-    today = utcnow().astimezone(LOCAL_TZ).date()
-    period = chosen_period(today)
-    district = chosen_district(user)
-    only = user.institution.code if user.role == Role.CLINIC_STAFF else None
-    program = request.args.get("program") or None
-    if program is not None and program not in PROGRAMS:
-        abort(404)
-    sort, descending = parse_sort(request.args)
+def figure_tables(user, period, district, program, only, sort, descending, *, charts: bool) -> list[dict]:
+    """Return each program's shown rows, sorted; a restricted program's masked unless the user works on it."""
     hidden = access.hidden_programs(user)
     book = load_targets(district, target_year(period.end))
     rows = compute_figures(
@@ -215,14 +202,39 @@ def dashboard():
                 "numerator": _masked(r.numerator, hide),
                 "denominator": _masked(r.denominator, hide),
                 "value": None if hide and (r.numerator or 0) < SMALL and r.numerator else r.value,
-                "links": {} if hide else _drill_links(r, period),
+                "links": {} if hide or not charts else _drill_links(r, period),
             }
             for r in mine
         ]
         table = {"code": code, "name": prog.zh, "rows": sort_rows(shown, sort, descending)}
-        if not hide:  # charts show raw counts: only to users who may see the program's small cells
+        if charts and not hide:  # charts show raw counts: only to users who may see the program's small cells
             table.update(_charts(prog.zh, code, district.code, period, only, names))
         tables.append(table)
+    return tables
+
+
+def chosen_figures(user, today, *, charts: bool):
+    """Read the query string: (period, district, program, only, sort, descending, the shown tables)."""
+    period = chosen_period(today)
+    district = chosen_district(user)
+    only = user.institution.code if user.role == Role.CLINIC_STAFF else None
+    program = request.args.get("program") or None
+    if program is not None and program not in PROGRAMS:
+        abort(404)
+    sort, descending = parse_sort(request.args)
+    tables = figure_tables(user, period, district, program, only, sort, descending, charts=charts)
+    return period, district, program, only, sort, descending, tables
+
+
+@bp.get("/statistics")
+@login_required
+def dashboard():
+    """Show every indicator of the chosen programs for a district and period, by institution."""
+    user = current_user._get_current_object()
+    if not may_see_statistics(user):
+        abort(403)
+    today = utcnow().astimezone(LOCAL_TZ).date()
+    period, district, program, only, sort, descending, tables = chosen_figures(user, today, charts=True)
     return render_template(
         "indicators/dashboard.html", tables=tables, period=period, district=district,
         programs=[(c, p) for c, p in PROGRAMS.items()], program=program,
@@ -232,4 +244,4 @@ def dashboard():
     )  # fmt: skip
 
 
-from screenings.indicators import drill_views, target_views  # noqa: E402,F401  (their routes are on this blueprint)
+from screenings.indicators import drill_views, export_views, target_views  # noqa: E402,F401  (routes on this blueprint)
