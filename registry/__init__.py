@@ -127,8 +127,9 @@ def _register_blueprints(app: Flask) -> None:
 
     from registry import api
     from screenings.api import bp as api_bp
+    from screenings.api.schemas import values_components
 
-    api.install(app, [api_bp])
+    api.install(app, [api_bp], values_components())
 
 
 def _connect_screenings(app: Flask) -> None:

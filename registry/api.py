@@ -95,18 +95,18 @@ def refuse(status: int, detail: str = "", errors: list[dict] | None = None) -> N
     raise error
 
 
-def _pointers(messages, path: str = "") -> list[dict]:
+def pointers(messages, path: str = "") -> list[dict]:
     """Flatten marshmallow's nested error messages into one field error per JSON pointer."""
     found: list[dict] = []
     if isinstance(messages, dict):
         for key, value in messages.items():
-            found += _pointers(value, f"{path}/{key}")
+            found += pointers(value, path if key == "_schema" else f"{path}/{key}")
     elif isinstance(messages, list) and all(isinstance(m, str) for m in messages):
         for message in messages:
             found.append(field_error(path or "/", _code_of(message), message))
     elif isinstance(messages, list):
         for index, value in enumerate(messages):
-            found += _pointers(value, f"{path}/{index}")
+            found += pointers(value, f"{path}/{index}")
     else:
         found.append(field_error(path or "/", _code_of(str(messages)), str(messages)))
     return found
@@ -136,7 +136,7 @@ def _handle(error: HTTPException):
     if "messages" in data:  # webargs (flask-smorest's @arguments): {location: {field: [messages]}}
         messages = data["messages"]
         messages = messages.get("json", messages.get("query", messages))
-        errors = _pointers(messages)
+        errors = pointers(messages)
     headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
     detail = "" if status >= 500 else (getattr(error, "description", "") or "")
     if errors and "messages" in data:
@@ -186,7 +186,7 @@ def api_blueprint(name: str, import_name: str, description: str = "") -> flask_s
     return blueprint
 
 
-def install(app: Flask, blueprints) -> RegistryApi:
+def install(app: Flask, blueprints, components: dict[str, dict] | None = None) -> RegistryApi:
     """Build this application's API: its OpenAPI document and the blueprints that serve it."""
     app.config.setdefault("API_TITLE", "Screening Registry")
     app.config.setdefault("API_VERSION", "1")
@@ -205,6 +205,8 @@ def install(app: Flask, blueprints) -> RegistryApi:
     )
     api.spec.components.security_scheme(BEARER, {"type": "http", "scheme": "bearer"})
     api.spec.options["security"] = [{BEARER: []}]
+    for name, component in (components or {}).items():  # JSON schemas the domain generates
+        api.spec.components.schema(name, component)
     for blueprint in blueprints:
         api.register_blueprint(blueprint)
     app.add_url_rule(f"{PREFIX}/docs", "api_docs.page", _docs_page)

@@ -1,8 +1,192 @@
-"""The API's marshmallow schemas; the OpenAPI document is generated from them."""
+"""The API's marshmallow schemas; the OpenAPI document is generated from them.
+
+The values a result carries are described per test from the program declarations (fields, units,
+choices, required, required-when), never written per program: `values_components()` turns each
+declared test into a JSON schema, and the engine checks the values exactly as it does for a form.
+"""
 
 from __future__ import annotations
 
 import marshmallow as ma
+from marshmallow import ValidationError
+
+from registry.api import ProblemFieldSchema
+from registry.people.idnumbers import IdNumberError, normalise, parse_resident_id
+from screenings.engine import Field, FieldKind
+from screenings.programs import PROGRAMS
+
+MAX_ITEMS = 1000
+STATUSES = ("created", "unchanged", "rejected", "unmatched")
+
+
+def values_component_name(program_code: str, test_code: str) -> str:
+    return f"Values_{program_code}_{test_code}"
+
+
+def _field_json_schema(field: Field) -> dict:
+    label = f"{field.zh} / {field.en}" + (f" ({field.unit})" if field.unit else "")
+    if field.required_when is not None:
+        other, values = field.required_when
+        label += f"; required when {other} is {' or '.join(values)}"
+    kind = field.kind
+    schema: dict
+    if kind in (FieldKind.DECIMAL, FieldKind.INTEGER):
+        schema = {"type": "number" if kind is FieldKind.DECIMAL else "integer"}
+        if field.min_value is not None:
+            schema["minimum"] = float(field.min_value)
+        if field.max_value is not None:
+            schema["maximum"] = float(field.max_value)
+    elif kind is FieldKind.CHOICE:
+        schema = {"type": "string", "enum": [c.code for c in field.choices]}
+        label += ": " + ", ".join(f"{c.code} {c.zh}" for c in field.choices)
+    elif kind is FieldKind.MULTI_CHOICE:
+        schema = {"type": "array", "items": {"type": "string", "enum": [c.code for c in field.choices]}}
+    elif kind is FieldKind.BOOLEAN:
+        schema = {"type": "boolean"}
+    elif kind is FieldKind.DATE:
+        schema = {"type": "string", "format": "date"}
+    elif kind is FieldKind.DATETIME:
+        schema = {"type": "string", "format": "date-time"}
+    else:
+        schema = {"type": "string"}
+        if field.max_value is not None:
+            schema["maxLength"] = int(field.max_value)
+    schema["description"] = label
+    return schema
+
+
+def values_components() -> dict[str, dict]:
+    """One JSON schema per declared test: the values a result of it carries."""
+    components = {}
+    for program in PROGRAMS.values():
+        for test in program.tests:
+            components[values_component_name(program.code, test.code)] = {
+                "type": "object",
+                "description": f"{program.code} {test.code}: {test.zh} / {test.en}",
+                "properties": {f.name: _field_json_schema(f) for f in test.fields},
+                "required": [f.name for f in test.fields if f.required and f.required_when is None],
+            }
+    return components
+
+
+def _all_tests() -> list[str]:
+    return sorted({test.code for program in PROGRAMS.values() for test in program.tests})
+
+
+class IdNumber(ma.fields.String):
+    """An identity document number; one that looks like a resident ID must pass the GB 11643 checks."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        text = normalise(super()._deserialize(value, attr, data, **kwargs))
+        if not text:
+            return None
+        if len(text) > 40:
+            raise ValidationError("ID_LENGTH")
+        if text[:-1].isdigit() and len(text) >= 15:
+            try:
+                parse_resident_id(text)
+            except IdNumberError as error:
+                raise ValidationError(f"ID_{error.code.upper()}") from None
+        return text
+
+
+class PersonRefSchema(ma.Schema):
+    """Whom the result is about: an ID number; else name and birth date; else (a newborn) the mother's ID
+    number and the birth order."""
+
+    id_number = IdNumber(allow_none=True, metadata={"example": "330106199001011234"})
+    name = ma.fields.String(allow_none=True, validate=ma.validate.Length(max=100))
+    birth_on = ma.fields.Date(allow_none=True)
+    mother_id_number = IdNumber(allow_none=True)
+    birth_order = ma.fields.Integer(allow_none=True, validate=ma.validate.Range(min=1, max=20))
+
+    @ma.validates_schema
+    def _usable(self, data, **kwargs):
+        if not (
+            data.get("id_number")
+            or (data.get("name") and data.get("birth_on"))
+            or data.get("mother_id_number")
+        ):
+            raise ValidationError("NO_IDENTITY", "id_number")
+
+
+class _Scalars(ma.fields.Dict):
+    """A result's values: field name → a JSON scalar, or a list of scalars (a multiple choice)."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        loaded = super()._deserialize(value, attr, data, **kwargs)
+        for name, item in loaded.items():
+            scalar = item is None or isinstance(item, str | int | float | bool)
+            if not scalar and not (
+                isinstance(item, list) and all(isinstance(i, str | int | float | bool) for i in item)
+            ):
+                raise ValidationError({name: ["INVALID"]})
+            if isinstance(item, str) and len(item) > 1000:
+                raise ValidationError({name: ["TOO_LONG"]})
+        return loaded
+
+
+class ResultItemSchema(ma.Schema):
+    """One result as a lab or hospital system sends it."""
+
+    source_key = ma.fields.String(
+        required=True,
+        validate=ma.validate.Length(min=1, max=120),
+        metadata={"description": "The result's key in the sending system (a sample or report id): a resend "
+                  "with the same key records nothing"},
+    )  # fmt: skip
+    program = ma.fields.String(required=True, validate=ma.validate.OneOf(list(PROGRAMS)))
+    test = ma.fields.String(required=True, validate=ma.validate.OneOf(_all_tests()))
+    person = ma.fields.Nested(PersonRefSchema, required=True)
+    values = _Scalars(
+        keys=ma.fields.String(validate=ma.validate.Length(max=60)),
+        required=True,
+        metadata={
+            "description": "The test's values, as its Values_<program>_<test> schema declares",
+            "anyOf": [{"$ref": f"#/components/schemas/{name}"} for name in values_components()],
+        },
+    )
+
+
+class ResultBatchSchema(ma.Schema):
+    items = ma.fields.List(
+        ma.fields.Nested(ResultItemSchema), required=True, validate=ma.validate.Length(min=1, max=MAX_ITEMS)
+    )
+
+
+class CaseBriefSchema(ma.Schema):
+    id = ma.fields.Integer(required=True)
+    status = ma.fields.String(required=True)
+    current_step = ma.fields.String(allow_none=True)
+    due_at = ma.fields.DateTime(allow_none=True)
+    opened = ma.fields.Boolean(metadata={"description": "This result opened the case"})
+    advanced = ma.fields.Boolean(metadata={"description": "This result completed the case's current step"})
+
+
+class ItemOutcomeSchema(ma.Schema):
+    """What became of one item: created, unchanged (sent before), rejected (errors) or unmatched."""
+
+    index = ma.fields.Integer(required=True)
+    source_key = ma.fields.String(allow_none=True)
+    status = ma.fields.String(required=True, validate=ma.validate.OneOf(STATUSES))
+    result_id = ma.fields.Integer(allow_none=True)
+    result_code = ma.fields.String(allow_none=True)
+    case = ma.fields.Nested(CaseBriefSchema, allow_none=True)
+    unmatched_reason = ma.fields.String(allow_none=True)
+    errors = ma.fields.List(ma.fields.Nested(ProblemFieldSchema))
+    warnings = ma.fields.List(ma.fields.Nested(ProblemFieldSchema))
+
+
+class CountsSchema(ma.Schema):
+    created = ma.fields.Integer(required=True)
+    unchanged = ma.fields.Integer(required=True)
+    rejected = ma.fields.Integer(required=True)
+    unmatched = ma.fields.Integer(required=True)
+
+
+class BatchOutcomeSchema(ma.Schema):
+    items = ma.fields.List(ma.fields.Nested(ItemOutcomeSchema), required=True)
+    counts = ma.fields.Nested(CountsSchema, required=True)
 
 
 class InstitutionSchema(ma.Schema):

@@ -1,0 +1,202 @@
+"""A batch of results from a lab or hospital system, recorded through the one chunk-first path.
+
+Per batch, in the caller's transaction: the items' people are matched in one descent (as a lab file's
+rows are), runs of items of one test are recorded as chunks by `record_results`, and each item is
+answered `created` (its result, and the case it opened or advanced with what is due when), `unchanged`
+(the same key and values were stored before), `rejected` (field errors; nothing of it written) or
+`unmatched` (no certain person; nothing written). The source system is the account's name, so a resend
+is idempotent on (account, source key); a different value under a stored key is refused.
+
+Services take the account, its scope, the actor and the time; they never read the request.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+from collections.abc import Mapping, Sequence
+
+import sqlalchemy as sa
+
+from registry.audit import Actor
+from registry.auth.access import Scope
+from registry.auth.models import User
+from registry.extensions import db
+from screenings import access
+from screenings.cases.errors import CaseActionRefused
+from screenings.imports.matching import Identity, match_people
+from screenings.models import FollowUpCase, ScreeningResult
+from screenings.programs import PROGRAMS
+from screenings.results import RecordedResult, ResultInput, ResultRejected, record_results
+from screenings.results.classification import classified, jsonable
+
+
+@dataclasses.dataclass
+class ItemOutcome:
+    index: int
+    source_key: str | None
+    status: str = "rejected"
+    result_id: int | None = None
+    result_code: str | None = None
+    case: dict | None = None
+    unmatched_reason: str | None = None
+    errors: list[dict] = dataclasses.field(default_factory=list)
+    warnings: list[dict] = dataclasses.field(default_factory=list)
+
+
+def _error(pointer: str, code: str, message: str) -> dict:
+    return {"pointer": pointer, "code": code, "message": message}
+
+
+def source_system_of(account: User) -> str:
+    """The source system of an account's results: its name (so that its keys are its own)."""
+    return account.username[:40]
+
+
+def submit_results(
+    items: Sequence[Mapping | None],
+    account: User,
+    scope: Scope,
+    actor: Actor,
+    now: dt.datetime,
+    rejected: Mapping[int, list[dict]] | None = None,
+) -> list[ItemOutcome]:
+    """Record a batch of loaded items (None where `rejected` already says why); answer per item, in order."""
+    rejected = rejected or {}
+    outcomes = [ItemOutcome(i, (item or {}).get("source_key")) for i, item in enumerate(items)]
+    for index, errors in rejected.items():
+        outcomes[index].errors = errors
+    candidates: list[int] = []
+    for index, item in enumerate(items):
+        if item is None or index in rejected:
+            continue
+        pointer = f"/items/{index}"
+        program = PROGRAMS[item["program"]]
+        if not access.may_see_program(account, program.code):
+            # A program the account's institution does not work on (PMTCT): refused, never recorded.
+            message = "this account may not send results of this program"
+            outcomes[index].errors = [_error(f"{pointer}/program", "PROGRAM_NOT_ALLOWED", message)]
+            continue
+        if item["test"] not in {t.code for t in program.tests}:
+            outcomes[index].errors = [
+                _error(f"{pointer}/test", "UNKNOWN_TEST", "the program has no such test")
+            ]
+            continue
+        candidates.append(index)
+
+    identities = [Identity(**items[i]["person"]) for i in candidates]
+    people = {}
+    for index, match in zip(candidates, match_people(identities, scope), strict=True):
+        if match.person is None:
+            outcomes[index].status = "unmatched"
+            outcomes[index].unmatched_reason = match.reason or "NOT_FOUND"
+        else:
+            people[index] = match.person
+
+    source = source_system_of(account)
+    matched = [i for i in candidates if i in people]
+    for run in _runs(matched, items):
+        first = items[run[0]]
+        inputs = [ResultInput(people[i], dict(items[i]["values"]), items[i]["source_key"]) for i in run]
+        recorded = record_results(
+            first["program"], first["test"], inputs, account.institution, actor, now, source_system=source
+        )
+        for index, outcome in zip(run, recorded, strict=True):
+            _answer(outcomes[index], outcome, index)
+    _check_unchanged(outcomes, items, people)
+    _describe(outcomes)
+    return outcomes
+
+
+def _runs(indexes: list[int], items) -> list[list[int]]:
+    """Consecutive items of one program and test: each run is one chunk, in the batch's order."""
+    runs: list[list[int]] = []
+    for index in indexes:
+        key = (items[index]["program"], items[index]["test"])
+        if runs and (items[runs[-1][-1]]["program"], items[runs[-1][-1]]["test"]) == key:
+            runs[-1].append(index)
+        else:
+            runs.append([index])
+    return runs
+
+
+def _answer(outcome: ItemOutcome, recorded, index: int) -> None:
+    pointer = f"/items/{index}"
+    if isinstance(recorded, ResultRejected):
+        outcome.errors = [
+            _error(f"{pointer}/values/{e.field}" if e.field else f"{pointer}/values", e.code, e.message)
+            for e in recorded.errors
+        ]
+        return
+    if isinstance(recorded, CaseActionRefused):
+        outcome.errors = [_error(pointer, "CASE_REFUSED", str(recorded))]
+        return
+    assert isinstance(recorded, RecordedResult)
+    outcome.status = "created" if recorded.created else "unchanged"
+    outcome.result_id = recorded.result_id
+    outcome.warnings = [
+        _error(f"{pointer}/values/{w.field}" if w.field else f"{pointer}/values", w.code, w.message)
+        for w in recorded.warnings
+    ]
+    if recorded.case_id is not None:
+        outcome.case = {
+            "id": recorded.case_id,
+            "opened": recorded.case_opened,
+            "advanced": recorded.case_advanced,
+        }
+
+
+def _check_unchanged(outcomes: list[ItemOutcome], items, people) -> None:
+    """A key stored before answers `unchanged` only if it carries the same result; else it is refused."""
+    earlier = [o for o in outcomes if o.status == "unchanged"]
+    if not earlier:
+        return
+    stored = {
+        r.id: r
+        for r in db.session.scalars(
+            sa.select(ScreeningResult).where(ScreeningResult.id.in_([o.result_id for o in earlier]))
+        )
+    }
+    for outcome in earlier:
+        item, result = items[outcome.index], stored[outcome.result_id]
+        person = people[outcome.index]
+        same = (result.program, result.test, result.person_id) == (item["program"], item["test"], person.id)
+        if same:
+            _subject, classification = classified(
+                person, PROGRAMS[result.program], result.test, item["values"]
+            )
+            same = classification.ok and jsonable(classification.values) == result.measured_values
+        if not same:
+            outcome.status, outcome.result_id, outcome.case = "rejected", None, None
+            message = "a different result is stored under this key; nothing was changed"
+            outcome.errors = [_error(f"/items/{outcome.index}/source_key", "CHANGED_UNDER_SAME_KEY", message)]
+
+
+def _describe(outcomes: list[ItemOutcome]) -> None:
+    """Fill in each stored item's result code and its case's step and due date (two queries)."""
+    result_ids = [o.result_id for o in outcomes if o.result_id is not None]
+    if result_ids:
+        codes = dict(
+            db.session.execute(
+                sa.select(ScreeningResult.id, ScreeningResult.result_code).where(
+                    ScreeningResult.id.in_(result_ids)
+                )
+            ).all()
+        )
+        for outcome in outcomes:
+            if outcome.result_id is not None:
+                outcome.result_code = codes.get(outcome.result_id)
+    case_ids = [o.case["id"] for o in outcomes if o.case]
+    if case_ids:
+        cases = {
+            row.id: row
+            for row in db.session.execute(
+                sa.select(
+                    FollowUpCase.id, FollowUpCase.status, FollowUpCase.current_step, FollowUpCase.due_at
+                ).where(FollowUpCase.id.in_(case_ids))
+            )
+        }
+        for outcome in outcomes:
+            if outcome.case:
+                row = cases[outcome.case["id"]]
+                outcome.case.update(status=str(row.status), current_step=row.current_step, due_at=row.due_at)

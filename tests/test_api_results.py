@@ -1,0 +1,223 @@
+"""POST /api/v1/results: a batch of results recorded through the one chunk-first path, answered per item.
+
+The same batch twice creates nothing; a different value under a stored key is refused; bad items are
+rejected naming the field as a JSON pointer while the rest land; a person the account cannot see is
+unmatched; PMTCT results are refused to an account whose institution does not work on PMTCT.
+"""
+
+import datetime as dt
+
+import pytest
+import sqlalchemy as sa
+
+from registry.audit import AuditEvent
+from registry.extensions import db
+from registry.people.idnumbers import check_digit
+from screenings.models import CaseEvent, FollowUpCase, ScreeningResult
+from tests import factories
+from tests.factories import BIRTH, NOW, H
+
+
+def resident_id(birth: str, serial: int) -> str:
+    body = f"330106{birth}{serial:03d}"
+    return body + check_digit(body)
+
+
+def bearer(secret: str) -> dict:
+    return {"Authorization": f"Bearer {secret}"}
+
+
+def hearing_item(key: str, person: dict, left="PASS", right="PASS", **values) -> dict:
+    return {
+        "source_key": key,
+        "program": "NEWBORN_HEARING",
+        "test": "INITIAL",
+        "person": person,
+        "values": {**factories.hearing_values(left, right, at=BIRTH + 50 * H), **values},
+    }
+
+
+@pytest.fixture
+def lab(district, frozen_clock):
+    """A hospital's system account, two mothers with ID numbers and their babies (birth order 1)."""
+    frozen_clock(NOW)
+    hospital = district["hospital"]
+    account, secret = factories.system_account(hospital)
+    babies = []
+    for serial in (2, 4):
+        number = resident_id("19900307", serial)
+        mother = factories.mother(hospital, id_number=number)
+        babies.append((number, factories.newborn(hospital, mother=mother, birth_order=1)))
+    return {"account": account, "secret": secret, "babies": babies, "district": district}
+
+
+def by_mother(number: str) -> dict:
+    return {"mother_id_number": number, "birth_order": 1}
+
+
+def post(client, secret, items):
+    return client.post("/api/v1/results", json={"items": items}, headers=bearer(secret))
+
+
+def counts() -> tuple[int, int, int]:
+    return tuple(db.session.scalar(sa.select(sa.func.count()).select_from(m)) for m in (
+        ScreeningResult, FollowUpCase, CaseEvent))  # fmt: skip
+
+
+def test_a_batch_is_recorded_and_each_item_says_what_it_did(client, lab):
+    (first, baby), (second, _other) = lab["babies"]
+    items = [hearing_item("S-1", by_mother(first)), hearing_item("S-2", by_mother(second), left="REFER")]
+    response = post(client, lab["secret"], items)
+    assert response.status_code == 200, response.json
+    passed, referred = response.json["items"]
+    assert (
+        passed["status"] == "created" and passed["result_code"] == "BILATERAL_PASS" and passed["case"] is None
+    )
+    assert referred["status"] == "created" and referred["result_code"] == "UNILATERAL_REFER_L"
+    assert referred["case"]["opened"] is True and referred["case"]["status"] == "OPEN"
+    assert referred["case"]["current_step"] and referred["case"]["due_at"]
+    assert response.json["counts"] == {"created": 2, "unchanged": 0, "rejected": 0, "unmatched": 0}
+    result = db.session.get(ScreeningResult, passed["result_id"])
+    assert result.person_id == baby.id and result.source_system == lab["account"].username
+    assert result.institution_id == lab["account"].institution_id
+    writers = db.session.scalars(
+        sa.select(AuditEvent.username).where(AuditEvent.entity == "screening_result")
+    )
+    assert set(writers) == {lab["account"].username}
+
+
+def test_the_same_batch_twice_creates_nothing(client, lab):
+    (first, _), (second, _) = lab["babies"]
+    items = [hearing_item("S-1", by_mother(first)), hearing_item("S-2", by_mother(second), left="REFER")]
+    created = post(client, lab["secret"], items).json["items"]
+    before = counts()
+    again = post(client, lab["secret"], items)
+    assert again.status_code == 200
+    assert [i["status"] for i in again.json["items"]] == ["unchanged", "unchanged"]
+    assert [i["result_id"] for i in again.json["items"]] == [i["result_id"] for i in created]
+    assert counts() == before
+
+
+def test_a_key_repeated_within_one_batch_is_stored_once(client, lab):
+    (first, _), _ = lab["babies"]
+    items = [hearing_item("S-1", by_mother(first)), hearing_item("S-1", by_mother(first))]
+    statuses = [i["status"] for i in post(client, lab["secret"], items).json["items"]]
+    assert statuses == ["created", "unchanged"]
+
+
+def test_a_different_value_under_a_stored_key_is_refused_and_the_old_one_kept(client, lab):
+    (first, _), _ = lab["babies"]
+    post(client, lab["secret"], [hearing_item("S-1", by_mother(first))])
+    before = counts()
+    [item] = post(client, lab["secret"], [hearing_item("S-1", by_mother(first), left="REFER")]).json["items"]
+    assert item["status"] == "rejected" and item["result_id"] is None
+    assert item["errors"][0] == {
+        "pointer": "/items/0/source_key",
+        "code": "CHANGED_UNDER_SAME_KEY",
+        "message": "a different result is stored under this key; nothing was changed",
+    }
+    assert counts() == before
+    stored = db.session.scalar(sa.select(ScreeningResult).where(ScreeningResult.source_key == "S-1"))
+    assert stored.result_code == "BILATERAL_PASS"
+
+
+def test_bad_items_are_rejected_naming_the_field_and_the_others_land(client, lab):
+    (first, _), (second, _) = lab["babies"]
+    items = [
+        hearing_item("S-1", by_mother(first), left="MAYBE"),
+        {
+            "source_key": "S-2",
+            "program": "NOPE",
+            "test": "INITIAL",
+            "person": by_mother(second),
+            "values": {},
+        },
+        {"program": "NEWBORN_HEARING", "test": "INITIAL", "person": {}, "values": {"left_ear": {"a": 1}}},
+        "not an object",
+        hearing_item("S-5", by_mother(second)),
+    ]
+    response = post(client, lab["secret"], items)
+    assert response.status_code == 200, response.json
+    outcomes = response.json["items"]
+    assert [o["status"] for o in outcomes] == ["rejected"] * 4 + ["created"]
+    pointers = [{e["pointer"] for e in o["errors"]} for o in outcomes[:4]]
+    assert "/items/0/values/left_ear" in pointers[0]
+    assert pointers[1] == {"/items/1/program"}
+    assert {"/items/2/source_key", "/items/2/person/id_number", "/items/2/values/left_ear"} <= pointers[2]
+    assert pointers[3] == {"/items/3"}
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(ScreeningResult)) == 1
+
+
+def test_a_person_not_registered_or_of_another_institution_is_unmatched(client, lab):
+    far = lab["district"]["far_hospital"]
+    stranger = resident_id("19900307", 6)
+    factories.newborn(far, mother=factories.mother(far, id_number=stranger), birth_order=1)
+    nobody = resident_id("19900307", 8)
+    items = [hearing_item("S-1", by_mother(stranger)), hearing_item("S-2", {"id_number": nobody})]
+    outcomes = post(client, lab["secret"], items).json["items"]
+    assert [(o["status"], o["unmatched_reason"]) for o in outcomes] == [
+        ("unmatched", "NOT_FOUND"),
+        ("unmatched", "NOT_FOUND"),
+    ]
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(ScreeningResult)) == 0
+
+
+def hiv_item(key: str, person: dict) -> dict:
+    values = {
+        "tested_on": (NOW - dt.timedelta(days=1)).date().isoformat(),
+        "testing_stage": "PREGNANCY",
+        "gestational_weeks": 30,
+        "screening_result": "NONREACTIVE",
+    }
+    return {
+        "source_key": key,
+        "program": "PMTCT_HIV",
+        "test": "HIV_SCREEN",
+        "person": person,
+        "values": values,
+    }
+
+
+def test_pmtct_results_are_refused_to_an_account_not_working_on_pmtct(client, lab):
+    (first, _), _ = lab["babies"]
+    [item] = post(client, lab["secret"], [hiv_item("H-1", {"id_number": first})]).json["items"]
+    assert item["status"] == "rejected"
+    assert item["errors"][0]["pointer"] == "/items/0/program"
+    assert item["errors"][0]["code"] == "PROGRAM_NOT_ALLOWED"
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(ScreeningResult)) == 0
+
+
+def test_an_account_working_on_pmtct_records_its_results(client, lab):
+    (first, _), _ = lab["babies"]
+    _account, secret = factories.system_account(lab["district"]["hospital"], pmtct=True)
+    [item] = post(client, secret, [hiv_item("H-1", {"id_number": first})]).json["items"]
+    assert item["status"] == "created", item
+
+
+def test_the_request_itself_must_be_a_json_batch_of_at_most_1000(client, lab):
+    secret = lab["secret"]
+    (first, _), _ = lab["babies"]
+    too_many = [hearing_item(f"S-{n}", by_mother(first)) for n in range(1001)]
+    assert post(client, secret, too_many).status_code == 413
+    assert post(client, secret, []).status_code == 422
+    wrong = client.post("/api/v1/results", json={"items": {}}, headers=bearer(secret))
+    assert wrong.status_code == 422 and wrong.json["errors"][0]["pointer"] == "/items"
+    extra = client.post("/api/v1/results", json={"items": [], "x": 1}, headers=bearer(secret))
+    assert extra.status_code == 422
+    text = client.post("/api/v1/results", data="items", headers=bearer(secret), content_type="text/plain")
+    assert text.status_code == 415 and text.mimetype == "application/problem+json"
+    broken = client.post("/api/v1/results", data="{", headers=bearer(secret), content_type="application/json")
+    assert broken.status_code == 422
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(ScreeningResult)) == 0
+
+
+def test_each_submission_is_audited_as_the_account(client, lab):
+    (first, _), _ = lab["babies"]
+    post(
+        client,
+        lab["secret"],
+        [hearing_item("S-1", by_mother(first)), hearing_item("S-2", {"id_number": "x"})],
+    )
+    row = db.session.scalar(sa.select(AuditEvent).where(AuditEvent.action == "API_SUBMIT"))
+    assert row.username == lab["account"].username and row.user_id == lab["account"].id
+    assert row.summary == "1 created, 0 unchanged, 0 rejected, 1 unmatched"
