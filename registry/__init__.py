@@ -1,11 +1,12 @@
 """Screening Registry: the application kernel and the registry of who and where."""
 
+import contextlib
 import logging
 import os
 from pathlib import Path
 
 import sqlalchemy as sa
-from flask import Flask, current_app, render_template
+from flask import Flask, current_app, g, make_response, render_template
 
 from registry import config as config_module
 from registry.extensions import babel, csrf, db, limiter, migrate
@@ -171,6 +172,7 @@ def _register_request_hooks(app: Flask) -> None:
 
     for status in (400, 403, 404, 413, 429, 500):
         app.register_error_handler(status, _error_page)
+    app.register_error_handler(sa.exc.OperationalError, _database_unavailable)
 
 
 def _error_page(error):
@@ -179,6 +181,21 @@ def _error_page(error):
     code = getattr(error, "code", 500) or 500
     limit_mb = (current_app.config.get("MAX_CONTENT_LENGTH") or 0) // (1024 * 1024)
     return render_template("error.html", code=code, bad_field=bad_field(), limit_mb=limit_mb), code
+
+
+def _database_unavailable(error: sa.exc.OperationalError):
+    """The database is restarting, unreachable or busy: say so and to try again, instead of a bare 500.
+
+    The request's transaction is lost with its connection, so nothing of it was saved; the page is drawn
+    without the signed-in user's menu, which would need the database.
+    """
+    current_app.logger.warning("database unavailable: %s", type(error.orig).__name__)
+    with contextlib.suppress(sa.exc.SQLAlchemyError):
+        db.session.rollback()
+    g.user = None
+    response = make_response(render_template("error.html", code=503, bad_field=None, limit_mb=0), 503)
+    response.headers["Retry-After"] = "30"
+    return response
 
 
 def _register_cli(app: Flask) -> None:

@@ -117,6 +117,17 @@ def redis_url(tmp_path_factory):
 
 
 @pytest.fixture
+def redis(redis_url):
+    """A client of the session's redis-server, emptied for this test."""
+    from redis import Redis
+
+    connection = Redis.from_url(redis_url)
+    connection.flushall()
+    yield connection
+    connection.close()
+
+
+@pytest.fixture
 def scratch_database(tmp_path):
     """Make databases a worker process can share with the test: SQLite files, or PostgreSQL databases."""
     from tests.worker_support import ScratchDatabases

@@ -7,17 +7,11 @@ register one identity document must see the duplicate message: never a 500, neve
 from __future__ import annotations
 
 import datetime as dt
-import http.cookiejar
-import threading
-import urllib.error
-import urllib.parse
-import urllib.request
 from collections import Counter
 
 import pytest
 import sqlalchemy as sa
 from flask_migrate import upgrade
-from werkzeug.serving import make_server
 
 from registry import create_app
 from registry.auth.models import Role
@@ -26,7 +20,8 @@ from registry.people.idnumbers import check_digit
 from registry.people.models import Person
 from screenings.models import CaseEvent, FollowUpCase
 from tests import factories
-from tests.conftest import PASSWORD, app_config
+from tests.conftest import app_config
+from tests.live_http import Browser, all_at_once, serve
 
 WRITERS = 20
 REGISTRANTS = 8
@@ -47,58 +42,11 @@ def live(scratch_database):
         seeded = {"case_id": case.id, "version": case.version, "usernames": [u.username for u in users]}
         db.session.commit()
         db.session.remove()
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield app, f"http://127.0.0.1:{server.server_port}", seeded
-    server.shutdown()
+    with serve(app) as base:
+        yield app, base, seeded
     with app.app_context():
         db.session.remove()
         db.engine.dispose()
-
-
-class Browser:
-    """One user's cookies over urllib: answers are (status, body) and redirects are not followed."""
-
-    class _NoRedirect(urllib.request.HTTPRedirectHandler):
-        def redirect_request(self, *args, **kwargs):
-            return None
-
-    def __init__(self, base: str) -> None:
-        self.base = base
-        self.opener = urllib.request.build_opener(
-            urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar()), self._NoRedirect
-        )
-
-    def post(self, path: str, fields: dict) -> tuple[int, str]:
-        body = urllib.parse.urlencode(fields).encode()
-        request = urllib.request.Request(self.base + path, data=body, method="POST")
-        try:
-            with self.opener.open(request, timeout=60) as response:
-                return response.status, response.read().decode()
-        except urllib.error.HTTPError as answer:
-            return answer.code, answer.read().decode()
-
-    def log_in(self, username: str) -> None:
-        status, body = self.post("/login", {"username": username, "password": PASSWORD})
-        assert status == 302, body[:500]
-
-
-def all_at_once(actions: list) -> list:
-    """Run the actions on threads released together; return their results in order."""
-    start = threading.Barrier(len(actions))
-    results: list = [None] * len(actions)
-
-    def run(index: int) -> None:
-        start.wait()
-        results[index] = actions[index]()
-
-    threads = [threading.Thread(target=run, args=(n,)) for n in range(len(actions))]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(120)
-    return results
 
 
 def test_twenty_staff_saving_a_note_on_one_case_at_once_get_one_save_and_nineteen_conflicts(live):

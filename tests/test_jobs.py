@@ -8,7 +8,6 @@ import time
 import pytest
 import sqlalchemy as sa
 from flask_migrate import upgrade
-from redis import Redis
 from rq import Queue
 
 from registry import create_app
@@ -29,14 +28,6 @@ from tests.worker_support import kill_hard, run_burst_worker, start_worker, stop
 SHANGHAI = dt.timezone(dt.timedelta(hours=8))
 SWEEP_DAY = dt.date(2026, 12, 10)
 ADMIN = Actor(user_id=None, username="admin-test")
-
-
-@pytest.fixture
-def redis(redis_url):
-    connection = Redis.from_url(redis_url)
-    connection.flushall()
-    yield connection
-    connection.close()
 
 
 def migrated_app(url: str, redis_url: str, **config):

@@ -9,6 +9,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -191,3 +192,47 @@ def _checkpoint(sqlite_url: str) -> None:
     with engine.connect() as connection:
         connection.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
     engine.dispose()
+
+
+class PrivatePostgres:
+    """A PostgreSQL server of the test's own (initdb under tmp), so that a drill can stop and start it."""
+
+    def __init__(self) -> None:
+        candidates = sorted(Path("/usr/lib/postgresql").glob("*/bin"), key=lambda p: int(p.parent.name))
+        if not candidates:
+            pytest.skip("PostgreSQL is not installed")
+        self.bin = candidates[-1]
+        # Not under pytest's tmp_path: its parents are private to root, and the server runs as postgres.
+        self.directory = Path(tempfile.mkdtemp(prefix="registry-drill-pg."))
+        self.data = self.directory / "data"
+        self.port = free_port()
+        self.as_postgres = ["runuser", "-u", "postgres", "--"] if os.getuid() == 0 else []
+        if os.getuid() == 0:
+            shutil.chown(self.directory, "postgres")
+        self._run("initdb", "-D", str(self.data), "-A", "trust", "-U", "registry", "-E", "UTF8")
+        self.start()
+        self._run(
+            "createdb", "-h", "127.0.0.1", "-p", str(self.port), "-U", "registry", "drill", as_owner=False
+        )
+
+    @property
+    def url(self) -> str:
+        return f"postgresql+psycopg://registry@127.0.0.1:{self.port}/drill"
+
+    def _run(self, program: str, *args: str, as_owner: bool = True) -> None:
+        prefix = self.as_postgres if as_owner else []
+        subprocess.run([*prefix, str(self.bin / program), *args], check=True, capture_output=True, timeout=60)
+
+    def start(self) -> None:
+        options = f"-p {self.port} -k {self.directory} -c listen_addresses=127.0.0.1 -c fsync=off"
+        log = str(self.directory / "server.log")
+        self._run("pg_ctl", "-D", str(self.data), "-l", log, "-w", "-o", options, "start")
+
+    def close(self) -> None:
+        with contextlib.suppress(subprocess.CalledProcessError):
+            self.stop()
+        shutil.rmtree(self.directory, ignore_errors=True)
+
+    def stop(self) -> None:
+        """Stop as a crash would: every connection is cut, nothing is shut down politely."""
+        self._run("pg_ctl", "-D", str(self.data), "-m", "immediate", "-w", "stop")
