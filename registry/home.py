@@ -12,6 +12,7 @@ from registry.audit import AuditEvent
 from registry.auth.access import may_read_audit_trail
 from registry.auth.models import Role, User
 from registry.clock import SHANGHAI
+from registry.exports import safe_cell
 from registry.extensions import db
 from registry.i18n import local_datetime
 from registry.labels import audit_action_label
@@ -146,7 +147,8 @@ def audit_trail_csv():
     )
     for event, user in rows:
         writer.writerow(
-            [
+            safe_cell(value)
+            for value in [
                 event.id,
                 local_datetime(event.occurred_at),
                 user.username if user is not None else event.username,

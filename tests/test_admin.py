@@ -171,6 +171,18 @@ def test_the_auditor_exports_the_filtered_audit_trail_as_csv_and_the_export_is_a
     assert "action=LOGIN" in export.summary
 
 
+def test_a_name_in_the_audit_trail_cannot_run_as_a_formula_in_its_csv(client, district, make_user, login):
+    import csv
+    import io
+
+    login(make_user(Role.CLINIC_STAFF, district["hospital"], full_name="=HYPERLINK(1)"))
+    client.post("/logout")
+    login(make_user(Role.AUDITOR, district["mch"]))
+    text = client.get("/audit.csv?action=LOGIN").get_data(as_text=True)
+    cells = [cell for row in csv.reader(io.StringIO(text[1:])) for cell in row]
+    assert "'=HYPERLINK(1)" in cells and not any(cell.startswith("=") for cell in cells)
+
+
 def test_an_audit_row_links_to_the_record_it_concerns(client, district, make_user, login, db_session):
     import datetime as dt
 
