@@ -110,6 +110,7 @@ def _register_blueprints(app: Flask) -> None:
     from registry.people.views import bp as people_bp
     from screenings.imports.views import bp as imports_bp
     from screenings.indicators.views import bp as indicators_bp
+    from screenings.reports.views import bp as reports_bp
     from screenings.views import bp as screenings_bp
 
     for blueprint in (
@@ -123,6 +124,7 @@ def _register_blueprints(app: Flask) -> None:
         merges_bp,
         imports_bp,
         indicators_bp,
+        reports_bp,
     ):
         app.register_blueprint(blueprint)
 

@@ -77,6 +77,16 @@ def may_approve_reports(user: User) -> bool:
     return user.active and user.role is Role.PROGRAM_MANAGER
 
 
+def may_see_reports(user: User) -> bool:
+    """May the user see the district's monthly reports (报表) and download them?"""
+    return user.active and user.role in (Role.PROGRAM_MANAGER, Role.FOLLOW_UP_COORDINATOR)
+
+
+def may_build_reports(user: User) -> bool:
+    """May the user build a past month's report on demand, or rebuild one?"""
+    return user.active and user.role is Role.PROGRAM_MANAGER
+
+
 def may_enter_results(user: User, scope: Scope) -> bool:
     from registry.auth.access import may_record_results
 

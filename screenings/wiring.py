@@ -26,6 +26,12 @@ def _may_see_statistics(user) -> bool:
     return may_see_statistics(user)
 
 
+def _may_see_reports(user) -> bool:
+    from screenings import access
+
+    return access.may_see_reports(user)
+
+
 def _after_registration(person, next_url: str | None) -> str | None:
     # Registered from the result-entry screen: go straight on to the result.
     if next_url and next_url == url_for("screenings.choose_person"):
@@ -66,6 +72,7 @@ def register(app: Flask) -> None:
             ),
             hooks.NavItem("imports.index", _l("Lab files"), order=40),
             hooks.NavItem("indicators.dashboard", _l("Statistics"), visible=_may_see_statistics, order=45),
+            hooks.NavItem("reports.index", _l("Reports"), visible=_may_see_reports, order=47),
         ]
     )
     registry.person_panels.append(hooks.PersonPanel("screenings/_person_panel.html", _panel))
@@ -91,8 +98,16 @@ def register(app: Flask) -> None:
     from screenings.texts import EVENT_LABELS
 
     registry.audit_action_labels.update({str(kind): text for kind, text in EVENT_LABELS.items()})
+    registry.audit_action_labels.update(
+        {"REQUEST": _l("Report requested"), "APPROVE": _l("Report approved"), "DOWNLOAD": _l("Downloaded")}
+    )
     registry.job_kind_labels.update(
-        {"sweep": _l("Daily sweep"), "reminders": _l("Reminders"), "import": _l("Result file import")}
+        {
+            "sweep": _l("Daily sweep"),
+            "reminders": _l("Reminders"),
+            "import": _l("Result file import"),
+            "report": _l("Monthly report build"),
+        }
     )
     registry.audit_record_links.update(
         {

@@ -15,6 +15,7 @@ from registry.auth.models import WEB_ROLES, Role
 from registry.extensions import db
 from registry.job_records import JobRecord
 from registry.people.merge import merge_people
+from screenings.reports.models import MonthlyReport
 from tests import factories
 
 # Reachable without logging in, on purpose. A new entry here is a security decision.
@@ -45,6 +46,9 @@ def seeded(district):
     job = JobRecord(kind="sweep", func="screenings.tasks.daily_sweep", created_by_id=staff.id,
                     created_at=factories.NOW)  # fmt: skip
     db.session.add(job)
+    report = MonthlyReport(district_code=district["district"].code, month="2026-11", lang="zh",
+                           requested_at=factories.NOW, requested_by_name="seed")  # fmt: skip
+    db.session.add(report)
     db.session.flush()
     return {
         "institution_id": hospital.id,
@@ -58,6 +62,7 @@ def seeded(district):
         "row_id": row.id,
         "record_id": job.id,
         "merge_id": merged.id,
+        "report_id": report.id,
     }
 
 

@@ -84,6 +84,17 @@ def request_report(
     return report, True
 
 
+def district_reports(district_code: str) -> list[MonthlyReport]:
+    """Every report of a district, newest month first (Chinese before English)."""
+    return list(
+        db.session.scalars(
+            sa.select(MonthlyReport)
+            .where(MonthlyReport.district_code == district_code)
+            .order_by(MonthlyReport.month.desc(), MonthlyReport.lang.desc())
+        )
+    )
+
+
 def _earlier_snapshot(report: MonthlyReport) -> dict | None:
     before = db.session.scalars(
         sa.select(MonthlyReport.snapshot)

@@ -6,10 +6,17 @@ import datetime as dt
 
 from registry.audit import Actor
 from registry.extensions import db
-from registry.job_records import JobRecord, report_progress, start_job
+from registry.job_records import JobRecord, JobStatus, report_progress, start_job
 from registry.jobs import utc_now
 from screenings.reports.models import MonthlyReport, ReportStatus
-from screenings.reports.service import build_report, districts, mark_failed, month_before, request_report
+from screenings.reports.service import (
+    ReportError,
+    build_report,
+    districts,
+    mark_failed,
+    month_before,
+    request_report,
+)
 
 CRON_ACTOR = Actor.system("monthly-reports")
 
@@ -60,6 +67,30 @@ def start_report_build(
     db.session.get(MonthlyReport, report_id).job_record_id = record.id
     db.session.commit()
     return record
+
+
+def is_busy(report: MonthlyReport) -> bool:
+    """Tell whether a report's build is queued or running in a worker (a second one would be wasted)."""
+    if report.status not in (ReportStatus.QUEUED, ReportStatus.BUILDING) or report.job_record_id is None:
+        return False
+    job = db.session.get(JobRecord, report.job_record_id)
+    return job is not None and job.status in (JobStatus.QUEUED, JobStatus.RUNNING)
+
+
+def ask_for_build(
+    district_code: str, month: str, lang: str, actor: Actor, now: dt.datetime
+) -> tuple[MonthlyReport, bool]:
+    """Queue a build of a district's month (a manager's click): the first, a retry or a rebuild (commits).
+
+    A rebuild of a report not yet approved takes a fresh snapshot; an approved one is rendered again from
+    its stored snapshot, byte for byte. Returns the report and whether it was new.
+    """
+    report, created = request_report(district_code, month, lang, actor, now)
+    if not created and is_busy(report):
+        raise ReportError("the report is already being built")
+    refresh = not created and not report.approved and report.snapshot is not None
+    start_report_build(report, actor, now, refresh=refresh)
+    return db.session.get(MonthlyReport, report.id), created
 
 
 def queue_monthly_reports(*, record_id: int | None = None) -> dict:
