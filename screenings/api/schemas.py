@@ -202,3 +202,96 @@ class AccountSchema(ma.Schema):
     programs = ma.fields.List(
         ma.fields.String(), required=True, metadata={"description": "Program codes it may send and read"}
     )
+
+
+class PersonSearchSchema(ma.Schema):
+    """Find a person by ID number, or a newborn by the mother's ID number, birth date and birth order
+    (sent in the body, never in the URL)."""
+
+    id_number = IdNumber(allow_none=True)
+    mother_id_number = IdNumber(allow_none=True)
+    birth_on = ma.fields.Date(allow_none=True)
+    birth_order = ma.fields.Integer(allow_none=True, validate=ma.validate.Range(min=1, max=20))
+
+    @ma.validates_schema
+    def _usable(self, data, **kwargs):
+        if not (data.get("id_number") or data.get("mother_id_number")):
+            raise ValidationError("NO_IDENTITY", "id_number")
+
+
+class PersonSchema(ma.Schema):
+    id = ma.fields.Integer(required=True)
+    kind = ma.fields.String(required=True)
+    name = ma.fields.String(required=True)
+    sex = ma.fields.String(required=True)
+    birth_on = ma.fields.Date(required=True)
+    id_number_masked = ma.fields.String(allow_none=True, metadata={"example": "3301**********1234"})
+    mother_id = ma.fields.Integer(allow_none=True)
+    birth_order = ma.fields.Integer(allow_none=True)
+    institution_code = ma.fields.String(required=True)
+
+
+class PersonMatchesSchema(ma.Schema):
+    persons = ma.fields.List(ma.fields.Nested(PersonSchema), required=True)
+    unmatched_reason = ma.fields.String(allow_none=True)
+
+
+class ResultSchema(ma.Schema):
+    id = ma.fields.Integer(required=True)
+    program = ma.fields.String(required=True)
+    test = ma.fields.String(required=True)
+    person_id = ma.fields.Integer(required=True)
+    performed_at = ma.fields.DateTime(required=True)
+    result_code = ma.fields.String(required=True)
+    findings = ma.fields.List(ma.fields.String())
+    values = ma.fields.Dict(metadata={"description": "The values as stored, by field name"})
+    source_key = ma.fields.String(allow_none=True, metadata={"description": "Given for this account's own"})
+    case_id = ma.fields.Integer(allow_none=True)
+
+
+class EventSchema(ma.Schema):
+    id = ma.fields.Integer(required=True)
+    kind = ma.fields.String(required=True)
+    occurred_at = ma.fields.DateTime(required=True)
+    step = ma.fields.String(allow_none=True)
+    result_code = ma.fields.String(allow_none=True)
+    result_id = ma.fields.Integer(allow_none=True)
+    outcome = ma.fields.String(allow_none=True)
+
+
+class CaseSchema(ma.Schema):
+    id = ma.fields.Integer(required=True)
+    program = ma.fields.String(required=True)
+    person_id = ma.fields.Integer(required=True)
+    status = ma.fields.String(required=True)
+    current_step = ma.fields.String(allow_none=True)
+    due_at = ma.fields.DateTime(allow_none=True)
+    opened_at = ma.fields.DateTime(required=True)
+    closed_at = ma.fields.DateTime(allow_none=True)
+    outcome = ma.fields.String(allow_none=True)
+    responsible_institution_code = ma.fields.String(required=True)
+    last_event_id = ma.fields.Integer(allow_none=True)
+
+
+class CaseDetailSchema(CaseSchema):
+    timeline = ma.fields.List(ma.fields.Nested(EventSchema), required=True)
+
+
+class PersonRecordsSchema(ma.Schema):
+    person = ma.fields.Nested(PersonSchema, required=True)
+    results = ma.fields.List(ma.fields.Nested(ResultSchema), required=True)
+    cases = ma.fields.List(ma.fields.Nested(CaseSchema), required=True)
+
+
+class ChangedCasesQuerySchema(ma.Schema):
+    after = ma.fields.Integer(
+        load_default=0,
+        validate=ma.validate.Range(min=0, max=2**31 - 1),
+        metadata={"description": "The cursor: the `next` of the previous page (0 for the start)"},
+    )
+    limit = ma.fields.Integer(load_default=100, validate=ma.validate.Range(min=1, max=500))
+
+
+class ChangedCasesSchema(ma.Schema):
+    cases = ma.fields.List(ma.fields.Nested(CaseSchema), required=True)
+    next = ma.fields.Integer(required=True, metadata={"description": "Send as `after` for the next page"})

@@ -9,18 +9,28 @@ from marshmallow import ValidationError
 
 from registry import audit
 from registry.api import api_blueprint, field_error, pointers, refuse
+from registry.auth.access import visible_person
 from registry.extensions import db
 from registry.web import current_actor, current_scope, utcnow
-from screenings import access
+from screenings import access, records
+from screenings.api import reading
 from screenings.api.schemas import (
     MAX_ITEMS,
     STATUSES,
     AccountSchema,
     BatchOutcomeSchema,
+    CaseDetailSchema,
+    ChangedCasesQuerySchema,
+    ChangedCasesSchema,
+    PersonMatchesSchema,
+    PersonRecordsSchema,
+    PersonSearchSchema,
     ResultBatchSchema,
     ResultItemSchema,
+    ResultSchema,
 )
-from screenings.api.submission import submit_results
+from screenings.api.submission import source_system_of, submit_results
+from screenings.imports.matching import Identity, match_people
 from screenings.programs import PROGRAMS
 
 bp = api_blueprint("api", __name__, description="Results, people and cases, for lab and hospital systems")
@@ -92,3 +102,103 @@ def submit():
                  ", ".join(f"{n} {status}" for status, n in counts.items()))  # fmt: skip
     db.session.commit()
     return {"items": [dataclasses.asdict(o) for o in outcomes], "counts": counts}
+
+
+# -- look-ups -----------------------------------------------------------------------------------------
+
+
+@bp.route("/persons/search", methods=["POST"])
+@bp.arguments(PersonSearchSchema)
+@bp.response(200, PersonMatchesSchema)
+@bp.alt_response(401, response="UNAUTHORIZED")
+@bp.alt_response(415, response="UNSUPPORTED_MEDIA_TYPE")
+def search_person(query):
+    """Find a person by ID number, or a newborn by the mother's ID number, birth order and birth date.
+
+    The numbers travel in the body, never in the URL. At most one person is answered: one the account
+    may see and the registry is certain of; otherwise none, with the reason (NOT_FOUND, AMBIGUOUS …).
+    """
+    [match] = match_people([Identity(**query)], current_scope())
+    found = [match.person] if match.person is not None else []
+    audit.record(current_actor(), utcnow(), "person", None, "SEARCH",
+                 f"API by {'id number' if query.get('id_number') else 'mother'}: {len(found)} found "
+                 f"[{','.join(str(p.id) for p in found)}]")  # fmt: skip
+    db.session.commit()
+    return {"persons": [reading.person_dict(p) for p in found], "unmatched_reason": match.reason}
+
+
+@bp.route("/persons/<int:person_id>")
+@bp.response(200, PersonRecordsSchema)
+@bp.alt_response(401, response="UNAUTHORIZED")
+@bp.alt_response(404, response="NOT_FOUND")
+def person_records(person_id: int):
+    """A person the account may see, with the results and cases it may open (another institution's: 404)."""
+    person = visible_person(current_scope(), person_id)
+    if person is None or person.merged_into_id is not None:
+        refuse(404, "no such person in this account's scope")
+    now, user = utcnow(), g.user
+    hidden = access.hidden_programs(user, person.id, now)
+    results = [r for r in records.results_of(person.id) if r.program not in hidden]
+    cases = [c for c in records.cases_of(person.id) if c.program not in hidden]
+    _audit_restricted(results, cases)
+    case_of = reading.cases_of_results([r.id for r in results])
+    source = source_system_of(user)
+    return {
+        "person": reading.person_dict(person),
+        "results": [reading.result_dict(r, source, case_of.get(r.id)) for r in results],
+        "cases": [reading.case_dict(c) for c in cases],
+    }
+
+
+def _audit_restricted(results, cases) -> None:
+    actor, now = current_actor(), utcnow()
+    restricted_results = [r.id for r in results if access.is_restricted(r.program)]
+    restricted_cases = [c.id for c in cases if access.is_restricted(c.program)]
+    if restricted_results or restricted_cases:
+        access.audit_restricted_view(actor, now, "screening_result", restricted_results, "result by API")
+        access.audit_restricted_view(actor, now, "follow_up_case", restricted_cases, "case by API")
+        db.session.commit()
+
+
+@bp.route("/results/<int:result_id>")
+@bp.response(200, ResultSchema)
+@bp.alt_response(401, response="UNAUTHORIZED")
+@bp.alt_response(404, response="NOT_FOUND")
+def result(result_id: int):
+    """One result the account may open (another institution's, or a PMTCT one it may not: 404)."""
+    found = access.result_or_404(result_id)
+    case_of = reading.cases_of_results([found.id])
+    return reading.result_dict(found, source_system_of(g.user), case_of.get(found.id))
+
+
+@bp.route("/cases/<int:case_id>")
+@bp.response(200, CaseDetailSchema)
+@bp.alt_response(401, response="UNAUTHORIZED")
+@bp.alt_response(404, response="NOT_FOUND")
+def case(case_id: int):
+    """A case's current step, due date and timeline (another institution's, or PMTCT it may not: 404)."""
+    found = access.case_or_404(case_id)
+    events = reading.timeline(found.id)
+    return {
+        **reading.case_dict(found, events[-1].id if events else None),
+        "timeline": [reading.event_dict(e) for e in events],
+    }
+
+
+@bp.route("/cases")
+@bp.arguments(ChangedCasesQuerySchema, location="query")
+@bp.response(200, ChangedCasesSchema)
+@bp.alt_response(401, response="UNAUTHORIZED")
+def changed_cases(query):
+    """Cases changed since a cursor, oldest change first, for systems that mirror case status.
+
+    Start with `after=0`; send the answer's `next` as `after` to get the cases changed since.
+    """
+    after, limit = query["after"], query["limit"]
+    hidden = access.hidden_programs(g.user)
+    page = reading.cases_changed_after(current_scope(), hidden, after, limit)
+    _audit_restricted([], [c for c, _latest in page])
+    return {
+        "cases": [reading.case_dict(c, latest) for c, latest in page],
+        "next": page[-1][1] if page else after,
+    }
