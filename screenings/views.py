@@ -115,8 +115,7 @@ def programs_for(person: Person) -> list[Program]:
     return [
         program
         for program in PROGRAMS.values()
-        if program.code not in hidden
-        and case_service.subject_kind_for(person, program) in program.eligibility.kinds
+        if program.code not in hidden and case_service.screens(program, person)
     ]
 
 

@@ -13,6 +13,7 @@ from registry.people.idnumbers import (
     EARLIEST_BIRTH_YEAR,
     MOBILE_PATTERN,
     IdNumberError,
+    check_sex,
     normalise,
     normalise_phone,
     parse_resident_id,
@@ -27,6 +28,7 @@ ID_CHECK_MESSAGES = {
     "check_digit": _l(
         "The last character (check digit) of the ID number does not match: a digit is mistyped."
     ),
+    "sex": _l("The 17th digit of the ID number gives a different sex."),
 }
 
 
@@ -101,8 +103,11 @@ class PersonForm(FlaskForm):
                 )
             )
         expected = self.expected_sex()
-        if expected is not None and parsed.is_male != (expected == Sex.MALE):
-            raise ValidationError(_l("The 17th digit of the ID number gives a different sex."))
+        if expected is not None:
+            try:
+                check_sex(parsed, male=expected == Sex.MALE)
+            except IdNumberError as error:
+                raise ValidationError(ID_CHECK_MESSAGES[error.code]) from None
 
 
 class WomanForm(PersonForm):

@@ -79,6 +79,16 @@ def parse_resident_id(raw: str) -> ResidentId:
     )
 
 
+def check_sex(parsed: ResidentId, male: bool) -> None:
+    """Refuse a resident ID whose 17th digit (odd: male) gives another sex than the person's.
+
+    The one check of an ID number against a sex: registration asks it of the sex entered, the import of
+    the sex a program screens (a male ID in a cervical-screening file).
+    """
+    if parsed.is_male != male:
+        raise IdNumberError("sex", "the 17th digit gives a different sex")
+
+
 def mask_id_number(number: str | None) -> str:
     """Show the first four and last four characters of an identity number, e.g. 1101**********002X."""
     if not number:

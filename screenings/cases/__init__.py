@@ -32,7 +32,7 @@ from screenings.cases.replay import (
     opened_case_of,
     refresh_case_state,
 )
-from screenings.cases.subjects import person_kinds_screened, subject_kind_for, subject_of
+from screenings.cases.subjects import person_kinds_screened, screens, subject_kind_for, subject_of
 from screenings.cases.writer import apply_state, responsible_institution_after, risk_rank
 
 __all__ = [
@@ -61,6 +61,7 @@ __all__ = [
     "responsible_institution_after",
     "risk_rank",
     "step_test_of",
+    "screens",
     "subject_kind_for",
     "subject_of",
     "transfer_case",

@@ -39,6 +39,15 @@ def subject_kind_for(person: Person, program: Program) -> SubjectKind:
     return candidates[0]
 
 
+def screens(program: Program, person: Person) -> bool:
+    """Tell whether a program screens this person: the one eligibility check of the result form and import.
+
+    The role they play (subject_kind_for) must be one of the program's subject kinds; age is only a
+    warning, never a block (security.md).
+    """
+    return subject_kind_for(person, program) in program.eligibility.kinds
+
+
 def subject_of(person: Person, kind: SubjectKind, traits: Mapping[str, object] | None = None) -> Subject:
     """Build the engine's view of a person, with the traits a program's results told of them."""
     return Subject(

@@ -20,6 +20,7 @@ from .vocabulary import (
     FieldError,
     FieldKind,
     Notice,
+    Sex,
     StepKind,
     Subject,
     SubjectKind,
@@ -375,6 +376,17 @@ class Program:
             if setting.name == full:
                 return setting
         raise KeyError(f"program {self.code} has no setting {name!r}")
+
+    @property
+    def subjects_sex(self) -> Sex | None:
+        """The sex every subject of the program has: female for a women's program (two cancers), else None.
+
+        A program that follows its mothers' infants (PMTCT) screens boys too.
+        """
+        women = {SubjectKind.WOMAN, SubjectKind.PREGNANT_WOMAN}
+        if self.exposed_infant is None and self.eligibility.kinds and set(self.eligibility.kinds) <= women:
+            return Sex.FEMALE
+        return None
 
     @cached_property
     def subject_traits(self) -> dict[str, SubjectTrait]:

@@ -53,6 +53,7 @@ from screenings.imports.parsing import (
 from screenings.imports.schemas import RowReader, row_reader
 from screenings.imports.service import MAX_ROWS, file_info, test_of
 from screenings.models import ScreeningResult
+from screenings.programs import get_program
 from screenings.results import RecordedResult, ResultInput, ResultRejected, record_results
 
 CHUNK_ROWS = 500
@@ -176,7 +177,13 @@ def _prepare(batch: ImportBatch, now: dt.datetime) -> _Run:
         now=now,
         test=test,
         positions=positions,
-        reader=row_reader(targets, set(positions), local_today(now), batch.value_map),
+        reader=row_reader(
+            targets,
+            set(positions),
+            local_today(now),
+            batch.value_map,
+            get_program(batch.program).subjects_sex,
+        ),
         person_targets=targets_module.PERSON_TARGET_NAMES,
         through_row=batch.processed_through_row,
     )

@@ -17,8 +17,8 @@ from typing import Any
 from marshmallow import ValidationError, fields
 
 from registry.i18n import DISPLAY_ZONE
-from registry.people.idnumbers import IdNumberError, normalise, parse_resident_id
-from screenings.engine import Field, FieldKind
+from registry.people.idnumbers import IdNumberError, check_sex, normalise, parse_resident_id
+from screenings.engine import Field, FieldKind, Sex
 from screenings.imports.mapping import (
     BIRTH_ON,
     BIRTH_ORDER,
@@ -198,10 +198,15 @@ class DateTimeValue(_Text):
 
 
 class IdNumberValue(_Text):
-    """An identity document number; one that looks like a resident ID must pass the GB 11643 checks."""
+    """An identity document number; one that looks like a resident ID must pass the GB 11643 checks.
 
-    def __init__(self, **kwargs: Any) -> None:
+    `sex` is the sex every subject of the program has (a women's program): a resident ID of the other
+    sex is refused with registration's own check, as the registration form refuses it.
+    """
+
+    def __init__(self, sex: Sex | None = None, **kwargs: Any) -> None:
         super().__init__("ID_CHARACTERS", **kwargs)
+        self.sex = sex
 
     def _deserialize(self, value, attr, data, **kwargs):
         if _blank(value):
@@ -211,7 +216,9 @@ class IdNumberValue(_Text):
             raise ValidationError("ID_LENGTH")
         if number[:-1].isdigit() and len(number) >= 15:
             try:
-                parse_resident_id(number)
+                parsed = parse_resident_id(number)
+                if self.sex is not None:
+                    check_sex(parsed, male=self.sex is Sex.MALE)
             except IdNumberError as error:
                 raise ValidationError(f"ID_{error.code.upper()}") from None
         return number
@@ -269,11 +276,15 @@ def row_reader(
     mapped: set[str],
     today: dt.date,
     value_map: Mapping[str, Mapping[str, str | None]] | None = None,
+    sex: Sex | None = None,
 ) -> RowReader:
-    """Build the reader for the mapped targets of one test, with the source's confirmed value mapping."""
+    """Build the reader for the mapped targets of one test, with the source's confirmed value mapping.
+
+    `sex` is the program's subjects' sex (Program.subjects_sex): the row's own ID number must agree.
+    """
     person_fields: dict[str, fields.Field] = {
         SAMPLE_ID: TextValue(max_length=120, required=True),
-        ID_NUMBER: IdNumberValue(),
+        ID_NUMBER: IdNumberValue(sex=sex),
         NAME: TextValue(max_length=100),
         BIRTH_ON: DateValue(),
         MOTHER_ID_NUMBER: IdNumberValue(),

@@ -39,8 +39,11 @@ class AlreadyResolved(ValueError):
 
 def unmatched_identity(row: UnmatchedRow, today: dt.date) -> dict[str, object]:
     """Read a waiting row's values again (they passed every check when the file was imported)."""
-    test = get_program(row.batch.program).test(row.batch.test)
-    reader = row_reader(targets_for(test), set(row.raw_values), today, row.batch.value_map)
+    program = get_program(row.batch.program)
+    test = program.test(row.batch.test)
+    reader = row_reader(
+        targets_for(test), set(row.raw_values), today, row.batch.value_map, program.subjects_sex
+    )
     return reader.load(dict(row.raw_values))
 
 

@@ -28,6 +28,7 @@ from registry.people.models import Person
 from screenings.cases.chunk import ChunkFollowUp, Planned
 from screenings.cases.errors import CaseActionRefused
 from screenings.cases.openings import open_cases_for_exposed_children
+from screenings.cases.subjects import screens
 from screenings.engine import (
     Classification,
     FieldError,
@@ -226,7 +227,7 @@ class _Chunk:
             if row.source_key in taken:
                 continue  # stored before, or by an earlier row of this chunk: changes nothing
             subject, classification = classified(row.person, self.program, self.test.code, row.values)
-            rejection = self._rejection(classification, row)
+            rejection = self._rejection(classification, row, subject)
             if rejection is not None:
                 outcomes[index] = rejection
                 continue
@@ -242,7 +243,14 @@ class _Chunk:
             new.append(_New(index, row, values, classification, planned))
         return outcomes, new, follow_up
 
-    def _rejection(self, classification: Classification, row: ResultInput) -> ResultRejected | None:
+    def _rejection(
+        self, classification: Classification, row: ResultInput, subject: Subject
+    ) -> ResultRejected | None:
+        if not screens(self.program, row.person):
+            # What the result form never offers (a child's cervical screen) no edge records.
+            kinds = ", ".join(self.program.eligibility.kinds)
+            message = f"{self.program.en} screens {kinds}, not {subject.kind}"
+            return ResultRejected([FieldError(None, "SUBJECT_KIND", message)])
         if not classification.ok:
             return ResultRejected(classification.errors)
         performed = performed_at_of(classification, self.test.performed_field, row.performed_at, self.now)
