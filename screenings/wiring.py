@@ -101,6 +101,9 @@ def register(app: Flask) -> None:
     registry.audit_action_labels.update(
         {"REQUEST": _l("Report requested"), "APPROVE": _l("Report approved"), "DOWNLOAD": _l("Downloaded")}
     )
+    registry.audit_action_labels.update(
+        {"MATCH": _l("Unmatched row matched"), "DISCARD": _l("Unmatched row discarded")}
+    )
     registry.job_kind_labels.update(
         {
             "sweep": _l("Daily sweep"),

@@ -519,3 +519,68 @@ def test_a_sources_own_values_are_mapped_on_the_column_page_and_reported_once(
     assert "没有含义的值" in report
     assert report.count("“？”不是可选值") == 1  # two rows, one line
     assert "检测结果：“弱阳性”已被此来源的值对照拒绝。" in report
+
+
+# -- the unmatched queue: warnings and discarding -----------------------------------------------------------
+
+
+def test_matching_a_person_whose_name_differs_is_warned_on_the_page_and_after(client, clinic, source, baby):
+    from registry.audit import AuditEvent
+
+    upload(client, source, csv_file([row("S1", name="王晓宝")]))
+    map_and_run(client, newest_batch())
+    waiting = db.session.scalars(sa.select(UnmatchedRow)).one()
+    report = client.get(f"/imports/{waiting.batch_id}").get_data(as_text=True)
+    assert "1 行找不到对应的登记人员（或对应多人）" in report
+
+    page = client.post(f"/imports/unmatched/{waiting.id}", data={"q": "wxb"}).get_data(as_text=True)
+    assert "王小宝" in page and "姓名不同" in page and "出生日期不同" not in page
+
+    client.post(f"/imports/unmatched/{waiting.id}/match", data={"person_id": str(baby.id)})
+
+    queue = client.get("/imports/unmatched/").get_data(as_text=True)
+    assert "文件中的姓名与 王小宝 的登记信息不同：请核实是否为同一人。" in queue
+    summary = db.session.scalar(
+        sa.select(AuditEvent.summary).where(
+            AuditEvent.entity == "import_unmatched_row", AuditEvent.action == "MATCH"
+        )
+    )
+    assert summary.endswith("although the name differ")
+
+
+def test_discarding_an_unmatched_row_needs_a_reason_and_is_audited(client, clinic, source, baby):
+    from registry.audit import AuditEvent
+
+    upload(client, source, csv_file([row("S1", name="无此人")]))
+    map_and_run(client, newest_batch())
+    waiting = db.session.scalars(sa.select(UnmatchedRow)).one()
+
+    response = client.post(f"/imports/unmatched/{waiting.id}/discard", data={"reason": " "})
+    assert response.status_code == 422
+    assert "请说明丢弃这一行的原因。" in response.get_data(as_text=True)
+    assert db.session.get(UnmatchedRow, waiting.id).status is UnmatchedStatus.WAITING
+
+    response = client.post(
+        f"/imports/unmatched/{waiting.id}/discard", data={"reason": "重复样本，已由另一台设备上报"}
+    )
+
+    assert response.status_code == 302
+    db.session.expire_all()
+    discarded = db.session.get(UnmatchedRow, waiting.id)
+    assert discarded.status is UnmatchedStatus.DISCARDED
+    assert discarded.discard_reason == "重复样本，已由另一台设备上报"
+    assert discarded.raw_values == {} and discarded.resolved_by_id == clinic.id
+    assert "第 2 行已丢弃。" in client.get("/imports/unmatched/").get_data(as_text=True)
+    assert "无此人" not in client.get("/imports/unmatched/").get_data(as_text=True)
+    summary = db.session.scalar(
+        sa.select(AuditEvent.summary).where(
+            AuditEvent.entity == "import_unmatched_row", AuditEvent.action == "DISCARD"
+        )
+    )
+    assert summary.endswith("discarded: 重复样本，已由另一台设备上报")
+    page = client.get(f"/imports/unmatched/{waiting.id}").get_data(as_text=True)
+    assert "丢弃：重复样本，已由另一台设备上报" in page
+
+    again = client.post(f"/imports/unmatched/{waiting.id}/discard", data={"reason": "再次"})
+    assert again.status_code == 302
+    assert "这一行已被导入或丢弃。" in client.get("/imports/unmatched/").get_data(as_text=True)

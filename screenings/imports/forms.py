@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
-from wtforms import BooleanField, HiddenField, IntegerField, SelectField, StringField
+from wtforms import BooleanField, HiddenField, IntegerField, SelectField, StringField, TextAreaField
 from wtforms.fields import SelectChoice
 from wtforms.validators import DataRequired, Length, Regexp
 
@@ -41,6 +41,14 @@ class UploadForm(FlaskForm):
 
 class MatchForm(FlaskForm):
     person_id = IntegerField(validators=[DataRequired()])
+
+
+class DiscardForm(FlaskForm):
+    reason = TextAreaField(
+        _l("Why is this row not imported?"),
+        validators=[DataRequired(message=_l("Say why the row is discarded.")), Length(min=2, max=500)],
+        description=_l("For example: a duplicate sample, a test for another district, a mistyped file."),
+    )
 
 
 class MappingFormBase(FlaskForm):

@@ -32,7 +32,7 @@ from screenings.cases import CaseActionRefused
 from screenings.engine import SubjectKind
 from screenings.imports import queries, service
 from screenings.imports import unmatched as waiting_rows
-from screenings.imports.forms import MatchForm
+from screenings.imports.forms import DiscardForm, MatchForm
 from screenings.imports.mapping import BIRTH_ON, BIRTH_ORDER, ID_NUMBER, NAME, targets_for
 from screenings.imports.models import (
     UnmatchedRow,
@@ -108,6 +108,19 @@ def _newborn_program(row: UnmatchedRow) -> bool:
     return SubjectKind.NEWBORN in kinds or SubjectKind.CHILD in kinds
 
 
+def _differs_by_person(row: UnmatchedRow, people) -> dict[int, list[str]]:
+    """For the search results: how each person's name or birth date differs from the row's."""
+    if not people or row.status is not UnmatchedStatus.WAITING:
+        return {}
+    today = local_today(utcnow())
+    return {p.id: _difference_texts(waiting_rows.differences(row, p, today)) for p in people}
+
+
+def _difference_texts(codes: list[str]) -> list[str]:
+    texts = {NAME: _("The name differs"), BIRTH_ON: _("The birth date differs")}
+    return [texts[code] for code in codes]
+
+
 @bp.route("/unmatched/<int:row_id>", methods=["GET", "POST"])
 @login_required
 def unmatched(row_id: int):
@@ -120,6 +133,10 @@ def unmatched(row_id: int):
         db.session.commit()
     elif request.method == "GET" and row.status is UnmatchedStatus.WAITING and row.raw_values.get(NAME):
         search.q.data = row.raw_values.get(NAME)
+    return _row_page(row, search, results)
+
+
+def _row_page(row: UnmatchedRow, search: SearchForm, results, discard_form: DiscardForm | None = None):
     return render_template(
         "imports/unmatched.html",
         row=row,
@@ -128,6 +145,8 @@ def unmatched(row_id: int):
         search=search,
         results=results,
         match_form=MatchForm(),
+        discard_form=discard_form or DiscardForm(),
+        differs=_differs_by_person(row, results),
         register_kinds=_register_kinds(row),
         newborn=_newborn_program(row),
         may_act=service.may_import(g.user) and row.status is UnmatchedStatus.WAITING,
@@ -153,8 +172,14 @@ def match(row_id: int):
     person = visible_person(current_scope(), form.person_id.data)
     if person is None or person.merged_into_id is not None:
         refuse(404, "person absent, merged or outside scope")
+    now = utcnow()
+    differs = (
+        waiting_rows.differences(row, person, local_today(now))
+        if row.status is UnmatchedStatus.WAITING
+        else []
+    )
     try:
-        waiting_rows.import_unmatched_row(row, person, current_actor(), utcnow())
+        waiting_rows.import_unmatched_row(row, person, current_actor(), now)
     except waiting_rows.AlreadyResolved:
         db.session.rollback()
         flash(_("This row was already imported."), "info")
@@ -165,6 +190,34 @@ def match(row_id: int):
         return redirect(url_for("imports.unmatched", row_id=row.id))
     db.session.commit()
     flash(_("Row %(n)d imported for %(name)s.", n=row.row_number, name=person.name), "success")
+    warnings = {
+        NAME: _("The name in the file differs from %(name)s's record: check that this is the right person."),
+        BIRTH_ON: _(
+            "The birth date in the file differs from %(name)s's record: check that this is the right person."
+        ),
+    }
+    for code in differs:
+        flash(warnings[code] % {"name": person.name}, "warning")
+    return redirect(url_for("imports.queue"))
+
+
+@bp.route("/unmatched/<int:row_id>/discard", methods=["POST"])
+@login_required
+def discard(row_id: int):
+    """Set a waiting row aside with a reason (audited): a duplicate sample, a test for another district."""
+    row = visible_row_or_404(row_id)
+    require_import_permission()
+    form = DiscardForm()
+    if not form.validate_on_submit():
+        return _row_page(row, SearchForm(formdata=None), None, discard_form=form), 422
+    try:
+        waiting_rows.discard_unmatched_row(row, form.reason.data, current_actor(), utcnow())
+    except waiting_rows.AlreadyResolved:
+        db.session.rollback()
+        flash(_("This row was already imported or discarded."), "info")
+        return redirect(url_for("imports.queue"))
+    db.session.commit()
+    flash(_("Row %(n)d discarded.", n=row.row_number), "success")
     return redirect(url_for("imports.queue"))
 
 

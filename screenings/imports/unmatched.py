@@ -14,6 +14,7 @@ from registry.audit import Actor
 from registry.exports import safe_cell
 from registry.extensions import db
 from registry.i18n import local_today
+from registry.people.idnumbers import scrub_identifiers
 from registry.people.models import Person
 from screenings.cases import CaseActionRefused
 from screenings.engine import FieldError
@@ -68,12 +69,54 @@ def import_unmatched_row(row: UnmatchedRow, person: Person, actor: Actor, now: d
             person, batch.program, batch.test, test_values, batch.institution, actor, now,
             source_system=row.source_system, source_key=row.source_key,
         )  # fmt: skip
+    differs = differences(row, person, local_today(now))
     resolve_waiting_row(row, person, recorded, actor.user_id, now)
     audit.record(
         actor, now, "import_unmatched_row", row.id, "MATCH",
-        f"row {row.row_number} of import {batch.id} matched to person {person.id}",
+        f"row {row.row_number} of import {batch.id} matched to person {person.id}"
+        + (f" although the {' and '.join(differs)} differ" if differs else ""),
     )  # fmt: skip
     return recorded
+
+
+def differences(row: UnmatchedRow, person: Person, today: dt.date) -> list[str]:
+    """What the row says that the chosen person's record does not: NAME, BIRTH_ON (warned, not refused).
+
+    A name written with other characters of the same sound (王晓宝/王小宝) differs too: the user chose
+    the person, and is told so.
+    """
+    found = []
+    values = unmatched_identity(row, today)
+    if values.get(targets_module.NAME) and values[targets_module.NAME] != person.name:
+        found.append(targets_module.NAME)
+    if values.get(targets_module.BIRTH_ON) and values[targets_module.BIRTH_ON] != person.birth_on:
+        found.append(targets_module.BIRTH_ON)
+    return found
+
+
+def discard_unmatched_row(row: UnmatchedRow, reason: str, actor: Actor, now: dt.datetime) -> None:
+    """Set a waiting row aside for good, with the user's reason (audited); its personal data goes."""
+    reason = reason.strip()
+    if not reason:
+        raise ValueError("a discarded row needs a reason")
+    claimed = db.session.execute(
+        sa.update(UnmatchedRow)
+        .where(UnmatchedRow.id == row.id, UnmatchedRow.status == UnmatchedStatus.WAITING)
+        .values(
+            status=UnmatchedStatus.DISCARDED,
+            discard_reason=reason,
+            resolved_at=now,
+            resolved_by_id=actor.user_id,
+            raw_values={},
+        )
+        .execution_options(synchronize_session="fetch")
+    )
+    if claimed.rowcount != 1:
+        raise AlreadyResolved(row.id)
+    audit.record(
+        actor, now, "import_unmatched_row", row.id, "DISCARD",
+        f"row {row.row_number} of import {row.batch_id} discarded: {scrub_identifiers(reason)}",
+    )  # fmt: skip
 
 
 def rejection_errors(error: ResultRejected | CaseActionRefused) -> list[FieldError]:
