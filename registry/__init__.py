@@ -159,6 +159,8 @@ def _register_request_hooks(app: Flask) -> None:
         masked_phone=mask_phone,
         label=labels.label,
         audit_action=labels.audit_action_label,
+        audit_record=labels.audit_record_label,
+        actor_name=labels.actor_name,
         job_kind=labels.job_kind_label,
         local_date=i18n.local_date,
         local_datetime=i18n.local_datetime,

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import babel.dates
 from flask import session
-from flask_babel import format_datetime, get_locale
+from flask_babel import get_locale
 
 from registry import clock
 
@@ -90,8 +90,19 @@ def _formatted_day(day: dt.date, fmt: str, locale: str) -> str:
     return babel.dates.format_date(day, fmt, locale=locale)
 
 
-def local_datetime(value: dt.datetime | None, fmt: str = "medium") -> str:
-    """Format a stored UTC time in Asia/Shanghai (Flask-Babel converts using BABEL_DEFAULT_TIMEZONE)."""
+def local_datetime(value: dt.datetime | None) -> str:
+    """Format a stored UTC time in Asia/Shanghai, one way everywhere: the long date and hours:minutes.
+
+    2026年12月2日 10:52 in Chinese (issue 14: one format for dates, one for times), December 2, 2026 10:52 in
+    English; seconds are never shown.
+    """
     if value is None:
         return ""
-    return format_datetime(value, fmt)
+    locale = get_locale()
+    name = str(locale) if locale is not None else "zh_Hans_CN"
+    return babel.dates.format_datetime(value, _time_pattern(name), tzinfo=DISPLAY_ZONE, locale=name)
+
+
+@functools.lru_cache(maxsize=16)
+def _time_pattern(locale: str) -> str:
+    return f"{babel.Locale.parse(locale).date_formats['long'].pattern} HH:mm"

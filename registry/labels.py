@@ -48,6 +48,16 @@ DUPLICATE_REASON_LABELS = {
     DuplicateReason.SAME_MOTHER_AND_BIRTH_DATE: _l("Same mother and birth date"),
 }
 
+AUDIT_RECORD_LABELS = {
+    "person": _l("Person"),
+    "user": _l("User"),
+    "institution": _l("Institution"),
+    "api_token": _l("API token"),
+    "audit_event": _l("Audit trail"),
+    "demo": _l("Demo data"),
+    "job_record": _l("Background job"),
+}
+
 AUDIT_ACTION_LABELS = {
     "CREATE": _l("Created"),
     "UPDATE": _l("Changed"),
@@ -82,6 +92,19 @@ def audit_action_label(code) -> str:
 
     text = AUDIT_ACTION_LABELS.get(code) or hooks.current().audit_action_labels.get(code)
     return str(text) if text is not None else str(code or "")
+
+
+def audit_record_label(entity) -> str:
+    """The translated name of a kind of audited record: the kernel's, or the one a domain registered."""
+    from registry import hooks
+
+    text = AUDIT_RECORD_LABELS.get(entity) or hooks.current().audit_record_labels.get(entity)
+    return str(text) if text is not None else str(entity or "")
+
+
+def actor_name(name) -> str:
+    """The name an event or merge stored for who did it; a system actor ("system:…") is called System."""
+    return str(_l("System")) if str(name or "").startswith("system:") else str(name or "")
 
 
 def job_kind_label(kind) -> str:

@@ -319,7 +319,7 @@ def _refusal_text(refused: case_service.CaseActionRefused, program: str) -> str:
                 _(
                     "This time is before the last entry on the case (%(at)s): enter a later time, "
                     "or leave it empty for now.",
-                    at=local_datetime(latest, "short"),
+                    at=local_datetime(latest),
                 )
             )
             continue

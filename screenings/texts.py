@@ -154,6 +154,15 @@ def result_label(
     return code
 
 
+def unsupported_reason(program_code: str, indicator_code: str) -> str:
+    """Return why the data cannot support an indicator, in the interface's language."""
+    program = PROGRAMS.get(program_code)
+    indicator = next((i for i in program.indicators if i.code == indicator_code), None) if program else None
+    if indicator is None or indicator.unsupported is None:
+        return ""
+    return indicator.unsupported_zh if chinese() and indicator.unsupported_zh else indicator.unsupported
+
+
 def outcome_label(outcome: object) -> str:
     meaning = OUTCOME_MEANINGS.get(outcome) if outcome is not None else None
     return local_text(meaning) if meaning is not None else str(outcome or "")

@@ -18,7 +18,7 @@ from flask_babel import gettext as _
 
 from registry.auth.break_glass import break_glass as grant_break_glass
 from registry.extensions import db
-from registry.i18n import DISPLAY_ZONE
+from registry.i18n import local_date, local_datetime
 from registry.people.forms import SearchForm
 from registry.people.models import Person
 from registry.people.services import audited_search
@@ -200,8 +200,9 @@ def _display_value(declared, raw) -> str:
     if isinstance(raw, bool):
         return _("Yes") if raw else _("No")
     if declared.kind == "DATETIME":
-        moment = dt.datetime.fromisoformat(raw)
-        return moment.astimezone(DISPLAY_ZONE).strftime("%Y-%m-%d %H:%M")
+        return local_datetime(dt.datetime.fromisoformat(raw))
+    if declared.kind == "DATE":
+        return local_date(dt.date.fromisoformat(str(raw)[:10]))
     return str(raw)
 
 

@@ -112,6 +112,17 @@ def register(app: Flask) -> None:
             "report": _l("Monthly report build"),
         }
     )
+    registry.audit_record_labels.update(
+        {
+            "follow_up_case": _l("Follow-up case"),
+            "screening_result": _l("Screening result"),
+            "import_batch": _l("Result file import"),
+            "import_source": _l("Import source"),
+            "indicator_target": _l("Annual target"),
+            "monthly_report": _l("Monthly report"),
+            "pregnancy": _l("Pregnancy"),
+        }
+    )
     registry.audit_record_links.update(
         {
             "follow_up_case": ("screenings.case_detail", "case_id"),

@@ -195,8 +195,8 @@ def test_an_audit_row_links_to_the_record_it_concerns(client, district, make_use
     db_session.commit()
     login(make_user(Role.AUDITOR, district["mch"]))
     page = client.get("/audit").get_data(as_text=True)
-    assert '<a href="/people/41">person 41</a>' in page
-    assert '<a href="/cases/7">follow_up_case 7</a>' in page
+    assert '<a href="/people/41">对象 41</a>' in page
+    assert '<a href="/cases/7">随访个案 7</a>' in page
 
 
 def _user_form(district, **overrides):

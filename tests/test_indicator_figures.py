@@ -196,4 +196,4 @@ def test_the_dashboard_switches_to_last_quarter_and_the_statistical_year_by_link
     page = client.get("/statistics?program=NEWBORN_HEARING").get_data(as_text=True)
     assert "上季度" in page and "period=2026-Q3" in page and "period=SY2027" in page
     year = client.get("/statistics?period=SY2027&program=NEWBORN_HEARING").get_data(as_text=True)
-    assert "2026-10-01 – 2027-09-30" in year and 'aria-current="page">本统计年度' in year
+    assert "2026年10月1日 – 2027年9月30日" in year and 'aria-current="page">本统计年度' in year

@@ -103,6 +103,7 @@ class Indicator:
     comparison: TargetComparison = TargetComparison.AT_LEAST
     source: str = ""
     unsupported: str | None = None  # "not supported by the data because …"
+    unsupported_zh: str = ""  # the same reason in Chinese, shown in the Chinese interface
     measure: DaysBetween | None = None  # with unit DAYS: a statistic of a measure over the rows
     statistic: Statistic = Statistic.MEDIAN
     counting: Counting = Counting.EPISODES
@@ -150,10 +151,20 @@ class Indicator:
 
 
 def unsupported(
-    code: str, zh: str, en: str, numerator: str, denominator: str, period: Period, reason: str, **kw: object
+    code: str,
+    zh: str,
+    en: str,
+    numerator: str,
+    denominator: str,
+    period: Period,
+    reason: str,
+    reason_zh: str,
+    **kw: object,
 ) -> Indicator:
-    """Declare an indicator the data cannot support, with the reason shown in its place."""
-    return Indicator(code, zh, en, numerator, denominator, period, unsupported=reason, **kw)  # type: ignore[arg-type]
+    """Declare an indicator the data cannot support, with the reason (English, Chinese) shown in its place."""
+    return Indicator(
+        code, zh, en, numerator, denominator, period, unsupported=reason, unsupported_zh=reason_zh, **kw
+    )  # type: ignore[arg-type]
 
 
 @dataclass(frozen=True, slots=True)

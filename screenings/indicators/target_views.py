@@ -35,7 +35,7 @@ def _lines(book, place):
         lines.append({
             "kind": TargetKind.TARGET, "key": key, "program": prog.zh, "label": indicator.zh,
             "unit": str(indicator.unit), "comparison": str(indicator.comparison),
-            "default": f"{default} [{setting.evidence} {setting.source}]",
+            "default": default, "source": f"{setting.evidence} {setting.source}",
             "own": book.own(place, TargetKind.TARGET, key),
             "inherited": inherited if inherited is not None else default,
         })  # fmt: skip

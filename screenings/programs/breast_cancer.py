@@ -267,7 +267,7 @@ INDICATORS = (
     unsupported("EARLY_DIAGNOSIS_RATE", "乳腺癌早诊率", "Early-diagnosis rate",
                 "Early-stage breast cancers (stage 0–I)", "Breast cancers", _SCREENING_YEAR,
                 "the TNM stage of an invasive cancer is not recorded, so stage I cannot be told from later "
-                "stages", target=_T_EARLY, source="S43,S61"),
+                "stages", "未记录浸润癌的TNM分期，无法区分Ⅰ期与更晚期别", target=_T_EARLY, source="S43,S61"),
     Indicator("TREATMENT_RATE", "治疗率", "Treatment rate", "Cancers treated", "Cancers", _SCREENING_YEAR,
               num=Has(M.TREATED), den=Has(M.CONFIRMED), target=_T_TREAT, source="S49"),
 )

@@ -305,7 +305,7 @@ INDICATORS = (
     unsupported("FOLLOW_UP_RATE", "随访率", "Follow-up rate", "Followed per plan", "CHD under management",
                 event_period(M.CONFIRMED),
                 "the cardiologist's plan of visits is not recorded, so no visit can be counted as per plan",
-                source="P"),
+                "未记录心脏专科医生的随访计划，无法判断随访是否按计划完成", source="P"),
 )
 # fmt: on
 

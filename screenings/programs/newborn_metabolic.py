@@ -412,7 +412,7 @@ INDICATORS = (
     unsupported("EDUCATION_RATE", "新筛健康教育知晓率", "Education/consent rate",
                 "Signed consent forms (agree + refuse)", "Live births", BIRTH_COHORT,
                 "signed consent is recorded only when the family refuses (知情不同意); agreements are "
-                "not kept",
+                "not kept", "仅在家属拒绝时记录签字（知情不同意），同意书未保存",
                 source="S3"),
     Indicator("SCREENING_RATE", "筛查率", "Screening rate", "Newborns validly screened within 20 d of birth",
               "Live births in the same period", BIRTH_COHORT, num=_VALID_BY_DAY_20, den=Has(M.BORN),
@@ -426,11 +426,11 @@ INDICATORS = (
     unsupported("TRANSPORT_TIMELY_RATE", "检验前血片周转及时率", "Timely card transport",
                 "Cards received within 5 working days", "Cards received", _CARDS,
                 "a card's dispatch and laboratory receipt times are not recorded, only its collection time",
-                target=_TRANSPORT_TARGET, source="S4"),
+                "未记录血片寄出时间和实验室接收时间，仅记录采血时间", target=_TRANSPORT_TARGET, source="S4"),
     unsupported("REPORT_TIMELY_RATE", "检验报告发出时间及时率", "Timely reports",
                 "Reports issued within the lab limit", "Reports", _CARDS,
                 "the laboratory's receipt and report times are not recorded, only when the result was "
-                "entered",
+                "entered", "未记录实验室接收时间和报告发出时间，仅记录结果录入时间",
                 target=_REPORT_TARGET, source="S4"),
     Indicator("LTFU_RATE", "失访率", "Loss to follow-up", "Lost to follow-up", "Suspected positives",
               BIRTH_COHORT, num=LOST, den=Has(M.POSITIVE), target=_LTFU_TARGET, comparison=_BELOW,
@@ -449,7 +449,9 @@ INDICATORS = (
                 "Cases with all scheduled checks done in the period", "Cases under management",
                 event_period(M.TREATED),
                 "each case's scheduled checks are not kept per period: the fact table holds milestones, "
-                "not every visit of long-term management", source="P"),
+                "not every visit of long-term management",
+                "未按统计期保存各个案的定期复查：事实表只记录关键节点，不记录长期管理中的每次随访",
+                source="P"),
     Indicator("MEDIAN_TREATMENT_AGE", "开始治疗中位日龄", "Median age at treatment start",
               "Age at first treatment", "Treated cases", BIRTH_COHORT, den=Has(M.TREATED),
               measure=DaysBetween(M.TREATED), unit=IndicatorUnit.DAYS, target=_TREAT_AGE_TARGET,

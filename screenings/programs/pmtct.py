@@ -128,6 +128,7 @@ def partner_testing_indicator(book: SettingBook) -> Indicator:
         "Positive women",
         DELIVERY_PERIOD,
         "partners' tests are not recorded: a partner is not a person of the registry",
+        "未记录配偶/性伴的检测：配偶/性伴不是本系统登记的人员",
         target=book.add("TARGET_PARTNER_TESTING_RATE", "85", "S", "S81", "%"),
         source="S81",
     )

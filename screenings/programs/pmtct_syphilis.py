@@ -225,7 +225,8 @@ INDICATORS = (
     unsupported("ADEQUATE_TREATMENT_RATE", "梅毒孕产妇充分治疗率", "Adequate treatment rate",
                 "Adequately treated", "Syphilis+ women delivering", DELIVERY_PERIOD,
                 "the regimen given (benzathine penicillin or another drug) is not recorded, and adequacy "
-                "depends on it", target=_S.add("TARGET_ADEQUATE_TREATMENT_RATE", "90", "S", "S81", "%"),
+                "depends on it", "未记录所用治疗方案（苄星青霉素或其他药物），而是否充分治疗取决于此",
+                target=_S.add("TARGET_ADEQUATE_TREATMENT_RATE", "90", "S", "S81", "%"),
                 source="S81"),
     Indicator("INFANT_PROPHYLAXIS_RATE", "所生儿童预防性治疗率", "Infant prophylaxis rate",
               "Exposed infants given prophylaxis", "Exposed live births needing it", BIRTH_COHORT,
