@@ -40,7 +40,7 @@ from pathlib import Path
 import sqlalchemy as sa
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
-ITEMS = ("import", "worklist", "http", "sweep", "killed", "load")
+ITEMS = ("import", "worklist", "http", "sweep", "killed", "load", "statistics")
 SECRET_KEY = "bench-secret-key-that-is-long-enough-0123456789"
 
 # product.md, "Non-functional targets"
@@ -54,6 +54,9 @@ TARGETS = {
     "killed_s": 120.0,
     "load_p95_ms": 150.0,
     "load_rps": 300.0,
+    "statistics_month_p95_ms": 200.0,
+    "statistics_year_s": 1.0,
+    "statistics_drill_p95_ms": 300.0,
 }
 
 
@@ -830,6 +833,126 @@ def measure_load(database_url: str, users: int, think: tuple[float, float], seco
     return out
 
 
+# -- statistics (统计分析) ----------------------------------------------------------------------------------
+
+
+def _statistics_subject(db) -> tuple[str, str, str]:
+    """The district with the most fact rows, its bench manager, and the last whole month before the as-of."""
+    row = db.session.execute(
+        sa.text(
+            "SELECT district, COUNT(*) FROM indicator_fact GROUP BY district ORDER BY COUNT(*) DESC LIMIT 1"
+        )
+    ).first()
+    if row is None:
+        raise NotAvailable("indicator facts (run `registry rebuild-facts` on the generated city)")
+    district = row[0]
+    manager = db.session.execute(
+        sa.text(
+            "SELECT u.username FROM user_account u JOIN institution i ON i.id = u.institution_id "
+            "JOIN institution d ON d.id = i.parent_id WHERE u.role = 'PROGRAM_MANAGER' AND d.code = :d "
+            "AND u.username LIKE 'bench-%' ORDER BY u.username LIMIT 1"
+        ),
+        {"d": district},
+    ).scalar()
+    if manager is None:
+        raise NotAvailable(f"a bench program manager of district {district}")
+    first = as_of_of(db).date().replace(day=1)
+    last_month = (first - dt.timedelta(days=1)).strftime("%Y-%m")
+    return district, manager, last_month
+
+
+def _statistics_floor(db, district: str, start: dt.date, end: dt.date):
+    """The bare aggregate: one grouped count per program and institution over the period's fact rows."""
+    statement = sa.text(
+        "SELECT program, institution, COUNT(*), SUM(CASE WHEN positive_day IS NOT NULL THEN 1 ELSE 0 END), "
+        "SUM(CASE WHEN closed_day IS NOT NULL THEN 1 ELSE 0 END) FROM indicator_fact "
+        "WHERE district = :d AND screened_day BETWEEN :a AND :b GROUP BY program, institution"
+    )
+    values = {"d": district, "a": start.toordinal(), "b": end.toordinal()}
+    return lambda: db.session.execute(statement, values).all()
+
+
+def _fact_statements(app, client, path: str) -> list[tuple[str, object]]:
+    """The statements over the fact table one page view sends (what the figures cost the database)."""
+    from registry.extensions import db
+
+    captured: list[tuple[str, object]] = []
+    with app.app_context():
+        engine = db.engine
+
+    def before(conn, cursor, statement, parameters, context, executemany):
+        if "indicator_fact" in statement and statement.lstrip().upper().startswith("SELECT"):
+            captured.append((statement, parameters))
+
+    sa.event.listen(engine, "before_cursor_execute", before)
+    try:
+        client.get(path)
+    finally:
+        sa.event.remove(engine, "before_cursor_execute", before)
+    return captured
+
+
+def measure_statistics(database_url: str, requests: int) -> dict:
+    """Time 统计分析 for one district: a month (every program), the statistical year, a drill-down page."""
+    from registry.extensions import db
+
+    app = bench_app(database_url)
+    if "indicators.records" not in app.view_functions:
+        raise NotAvailable("the drill-down (endpoint indicators.records)")
+    from screenings.indicators.periods import parse_period
+
+    out: dict = {}
+    with app.app_context():
+        count = db.session.execute(sa.text("SELECT COUNT(*) FROM indicator_fact")).scalar()
+        if not count:
+            from screenings.indicators.facts import rebuild
+
+            started = time.perf_counter()
+            rebuild()
+            db.session.commit()
+            out["facts_build_s"] = round(time.perf_counter() - started, 1)
+            count = db.session.execute(sa.text("SELECT COUNT(*) FROM indicator_fact")).scalar()
+        out["fact_rows"] = count
+        district, manager, month = _statistics_subject(db)
+        out["district"], out["period"] = district, month
+        period = parse_period(month)
+        out["district_month_rows"] = db.session.execute(
+            sa.text(
+                "SELECT COUNT(*) FROM indicator_fact WHERE district = :d AND screened_day BETWEEN :a AND :b"
+            ),
+            {"d": district, "a": period.start.toordinal(), "b": period.end.toordinal()},
+        ).scalar()
+        floor = _statistics_floor(db, district, period.start, period.end)
+        out["floor_month"] = _summary(_timed(floor, requests))
+        db.session.remove()
+    client = app.test_client()
+    _login(client, manager)
+    year = "SY" + str(int(month[:4]) + (1 if int(month[5:]) >= 10 else 0))
+    drill = (f"/statistics/records?period={month}&program=NEWBORN_HEARING&indicator=INITIAL_SCREEN_RATE"
+             "&part=den")  # fmt: skip
+    pages = {"month": f"/statistics?period={month}", "year": f"/statistics?period={year}", "drill": drill}
+    counts = {"month": requests, "year": max(5, requests // 10), "drill": requests}
+    for label, path in pages.items():
+
+        def get(path=path):
+            response = client.get(path)
+            if response.status_code != 200:
+                raise RuntimeError(f"{path} answered {response.status_code}")
+
+        out[label] = _summary(_timed(get, counts[label], warmup=2))
+        out[label]["path"] = path
+    out["ratio_month"] = round(out["month"]["p95_ms"] / max(out["floor_month"]["p95_ms"], 0.01), 1)
+    statements = _fact_statements(app, client, pages["month"])
+    out["month"]["fact_statements"] = len(statements)
+    out["month"]["their_sql"] = _summary(replay_sql(app, statements, max(5, requests // 10)))
+    out["targets"] = {
+        "month_p95_ms": TARGETS["statistics_month_p95_ms"],
+        "year_s": TARGETS["statistics_year_s"],
+        "drill_p95_ms": TARGETS["statistics_drill_p95_ms"],
+    }
+    return out
+
+
 # -- orchestration ------------------------------------------------------------------------------------------
 
 
@@ -847,6 +970,8 @@ def run_item(name: str, args) -> dict:
         return measure_killed(url, args.killed_rows)
     if name == "load":
         return measure_load(url, args.users, (args.think_min, args.think_max), args.load_seconds)
+    if name == "statistics":
+        return measure_statistics(url, args.requests)
     raise ValueError(name)
 
 
@@ -978,6 +1103,24 @@ def format_item(name: str, r: dict) -> str:
                 f"{n['error_kinds']} (target ≥ {r['targets']['rps']} req/s); "
                 f"floor /bench/ping: {f['rps']} req/s, "
                 f"p95 {f['p95_ms']} ms; ratio {_ratio(f['rps'], n['rps'])}",
+            ]
+        )
+    if name == "statistics":
+        t = r["targets"]
+        built = f" (built from scratch in {r['facts_build_s']} s)" if "facts_build_s" in r else ""
+        return "\n".join(
+            [
+                f"   {r['fact_rows']:,} fact rows{built}; district {r['district']}, {r['period']}: "
+                f"{r['district_month_rows']:,} rows",
+                f"   month, every program: p50 {r['month']['p50_ms']} ms, p95 {r['month']['p95_ms']} ms over "
+                f"{r['month']['n']} (test client; target p95 ≤ {t['month_p95_ms']} ms); "
+                f"floor (one grouped count) p95 {r['floor_month']['p95_ms']} ms; ratio {r['ratio_month']}×; "
+                f"its {r['month']['fact_statements']} statements over the facts replayed: "
+                f"p50 {r['month']['their_sql']['p50_ms']} ms",
+                f"   statistical year: p50 {r['year']['p50_ms']} ms, p95 {r['year']['p95_ms']} ms over "
+                f"{r['year']['n']} (target ≤ {t['year_s']} s)",
+                f"   drill-down page (hearing, screened, district): p50 {r['drill']['p50_ms']} ms, "
+                f"p95 {r['drill']['p95_ms']} ms over {r['drill']['n']} (target p95 ≤ {t['drill_p95_ms']} ms)",
             ]
         )
     return json.dumps(r)
