@@ -108,6 +108,7 @@ def _register_blueprints(app: Flask) -> None:
     from registry.notifications import bp as notifications_bp
     from registry.people.merge_views import bp as merges_bp
     from registry.people.views import bp as people_bp
+    from screenings.district_settings.views import bp as district_settings_bp
     from screenings.imports.views import bp as imports_bp
     from screenings.indicators.views import bp as indicators_bp
     from screenings.reports.views import bp as reports_bp
@@ -125,6 +126,7 @@ def _register_blueprints(app: Flask) -> None:
         imports_bp,
         indicators_bp,
         reports_bp,
+        district_settings_bp,
     ):
         app.register_blueprint(blueprint)
 

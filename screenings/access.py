@@ -72,6 +72,22 @@ def may_set_targets(user: User) -> bool:
     return user.role in (Role.PROGRAM_MANAGER, Role.SYSTEM_ADMIN)
 
 
+def may_view_district_settings(user: User) -> bool:
+    """May the user read the district settings page (the values in force and their history)?"""
+    return user.active and user.role in (Role.PROGRAM_MANAGER, Role.FOLLOW_UP_COORDINATOR, Role.SYSTEM_ADMIN)
+
+
+def may_change_district_settings(user: User, district_id: int | None) -> bool:
+    """May the user change this district's [P]/[R] settings: an administrator any district's, a program
+    manager their own district's (coordinators follow the rules, they do not set them)."""
+    if not user.active or district_id is None:
+        return False
+    if user.role is Role.SYSTEM_ADMIN:
+        return True
+    own = user.institution.district if user.institution is not None else None
+    return user.role is Role.PROGRAM_MANAGER and own is not None and own.id == district_id
+
+
 def may_approve_reports(user: User) -> bool:
     """May the user approve a district's monthly report, freezing its snapshot and PDF?"""
     return user.active and user.role is Role.PROGRAM_MANAGER

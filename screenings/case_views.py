@@ -148,6 +148,7 @@ def _render_case(
             state.due_at,
             now,
             case_service.opened_case_of(case).subject.has_address,
+            case.setting_overrides,
         )
     institutions = {
         i.id: i.name
@@ -284,7 +285,7 @@ def case_action(case_id: int, action: str):
     except case_service.CaseActionRefused as refused:
         db.session.rollback()
         case = visible_case_or_404(case_id)
-        message = _refusal_text(refused, case.program)
+        message = _refusal_text(refused, case.program, case.setting_overrides)
         if "BEFORE_LAST_EVENT" in refused.codes and "occurred_at" in form:
             form.occurred_at.errors = [*form.occurred_at.errors, message]  # the constraint is the field's
         else:
@@ -309,7 +310,9 @@ REFUSALS = {
 }
 
 
-def _refusal_text(refused: case_service.CaseActionRefused, program: str) -> str:
+def _refusal_text(
+    refused: case_service.CaseActionRefused, program: str, overrides: dict | None = None
+) -> str:
     """Word a refusal: the program's own message (NOT_LOST states its §0.4 settings), else the generic one."""
     messages = []
     for code, problem in zip(refused.codes, refused.problems, strict=True):
@@ -323,7 +326,7 @@ def _refusal_text(refused: case_service.CaseActionRefused, program: str) -> str:
                 )
             )
             continue
-        own = texts.program_text(program, code)
+        own = texts.program_text(program, code, overrides)
         messages.append(own if own is not None else _(REFUSALS[code]) if code in REFUSALS else problem)
     return " ".join(messages)
 

@@ -127,6 +127,10 @@ class FollowUpCase(db.Model):
     subject_kind: Mapped[SubjectKind] = mapped_column(str_enum(SubjectKind))
     # What the opening result told of the subject, by trait name; only the program's own rules read it.
     subject_traits: Mapped[dict] = mapped_column(sa.JSON, default=dict, server_default="{}")
+    # The district's setting overrides in force when the case was opened (name -> value as stored), and
+    # the last district_setting_change row they came from: the case's rules read these all its life.
+    setting_overrides: Mapped[dict] = mapped_column(sa.JSON, default=dict, server_default="{}")
+    settings_version: Mapped[int | None] = mapped_column(sa.Integer)
 
     # Derived from the events by the engine; rewritten by every service and by the sweep.
     status: Mapped[CaseStatus] = mapped_column(str_enum(CaseStatus))

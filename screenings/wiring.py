@@ -32,6 +32,12 @@ def _may_see_reports(user) -> bool:
     return access.may_see_reports(user)
 
 
+def _may_view_district_settings(user) -> bool:
+    from screenings import access
+
+    return access.may_view_district_settings(user)
+
+
 def _after_registration(person, next_url: str | None) -> str | None:
     # Registered from the result-entry screen: go straight on to the result.
     if next_url and next_url == url_for("screenings.choose_person"):
@@ -73,6 +79,12 @@ def register(app: Flask) -> None:
             hooks.NavItem("imports.index", _l("Lab files"), order=40),
             hooks.NavItem("indicators.dashboard", _l("Statistics"), visible=_may_see_statistics, order=45),
             hooks.NavItem("reports.index", _l("Reports"), visible=_may_see_reports, order=47),
+            hooks.NavItem(
+                "district_settings.index",
+                _l("District settings"),
+                visible=_may_view_district_settings,
+                order=48,
+            ),
         ]
     )
     registry.person_panels.append(hooks.PersonPanel("screenings/_person_panel.html", _panel))
@@ -104,6 +116,7 @@ def register(app: Flask) -> None:
     registry.audit_action_labels.update(
         {"MATCH": _l("Unmatched row matched"), "DISCARD": _l("Unmatched row discarded")}
     )
+    registry.audit_action_labels["SETTING_CHANGED"] = _l("District setting changed")
     registry.job_kind_labels.update(
         {
             "sweep": _l("Daily sweep"),

@@ -113,7 +113,8 @@ def days_overdue(case: FollowUpCase, now: dt.datetime) -> int:
 def _past_escalation(case: FollowUpCase, now: dt.datetime) -> bool:
     if case.due_at is None or case.current_step is None or case.program not in PROGRAMS:
         return False
-    return step_escalation_due(PROGRAMS[case.program], case.current_step, case.due_at, now)
+    program = PROGRAMS[case.program]
+    return step_escalation_due(program, case.current_step, case.due_at, now, case.setting_overrides)
 
 
 def load_worklist(

@@ -21,6 +21,7 @@ import sqlalchemy as sa
 from registry import audit
 from registry.audit import Actor
 from registry.extensions import db
+from registry.institutions import Institution
 from registry.people.models import Person
 from screenings.cases.actions import refuse_unless_appendable
 from screenings.cases.errors import CaseActionRefused
@@ -33,6 +34,7 @@ from screenings.cases.writer import (
     opened_case_row,
     write_states,
 )
+from screenings.district_settings import DistrictSettings, for_program, settings_for_institution
 from screenings.engine import (
     CaseEventFact,
     CaseState,
@@ -64,6 +66,7 @@ class _Work:
     stored: FollowUpCase | None = None
     opening_row: int | None = None  # the chunk row whose result opened it
     case_id: int | None = None
+    settings_version: int | None = None  # the district's last setting change in force at the opening
 
     @property
     def current_step(self) -> str | None:
@@ -109,6 +112,7 @@ class ChunkFollowUp:
         self._events: list[_Event] = []
         self._new: list[_Work] = []
         self._serial = itertools.count(1)
+        self._district_settings: dict[int, DistrictSettings] = {}
         by_id = {person.id: person for person in people}
         if not by_id:
             return
@@ -176,8 +180,17 @@ class ChunkFollowUp:
         performed_at: dt.datetime,
         institution_id: int,
     ) -> _Work:
-        """Open a case for a result whose classification calls for one; its clock starts at the screen."""
+        """Open a case for a result whose classification calls for one; its clock starts at the screen.
+
+        The case keeps the overrides of its institution's district in force now (read once per chunk).
+        """
+        settings = self._district_settings.get(institution_id)
+        if settings is None:
+            institution = db.session.get(Institution, institution_id)
+            settings = settings_for_institution(institution, self.now)
+            self._district_settings[institution_id] = settings
         opened = open_case(classification, subject, performed_at)
+        opened = dataclasses.replace(opened, overrides=for_program(settings, self.program.code))
         state = derive_case_state(self.program, opened, [], max(self.now, opened.opened_at))
         fact = CaseEventFact(
             EventKind.OPENED, opened.opened_at, step=opened.first_step, result_code=opened.result_code
@@ -191,6 +204,7 @@ class ChunkFollowUp:
             facts=[fact],
             state=state,
             opening_row=row,
+            settings_version=settings.version,
         )
         self._cases[person.id].append(work)
         self._new.append(work)
@@ -228,6 +242,7 @@ class ChunkFollowUp:
                     work.state,
                     work.facts,
                     now,
+                    work.settings_version,
                 )  # fmt: skip
                 for work in self._new
             ]

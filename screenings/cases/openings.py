@@ -3,6 +3,7 @@ missed screening; once per person, program and reason where the reason allows on
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 
 import sqlalchemy as sa
@@ -15,6 +16,7 @@ from registry.people.models import Person, PersonKind
 from registry.people.services import person_registered
 from screenings.cases.subjects import subject_kind_for, subject_of
 from screenings.cases.writer import apply_state, new_event
+from screenings.district_settings import for_program, settings_for_institution
 from screenings.engine import (
     LOCAL_TZ,
     CaseReason,
@@ -59,6 +61,9 @@ def open_follow_up_case(
     now: dt.datetime,
     result: ScreeningResult | None = None,
 ) -> FollowUpCase:
+    """Open a case at an institution; it keeps the district's setting overrides in force now."""
+    settings = settings_for_institution(institution, now)
+    opened = dataclasses.replace(opened, overrides=for_program(settings, program.code))
     case = FollowUpCase(
         program=program.code,
         person=person,
@@ -72,6 +77,8 @@ def open_follow_up_case(
         scheduled_due_at=opened.scheduled_due_at,
         subject_kind=opened.subject.kind,
         subject_traits=opened.subject.traits.as_json(),
+        setting_overrides=dict(opened.overrides),
+        settings_version=settings.version,
         opening_institution_id=institution.id,
         responsible_institution_id=institution.id,
         rule_version=program.rule_version,

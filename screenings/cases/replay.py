@@ -37,6 +37,7 @@ def opened_case_of(case: FollowUpCase) -> OpenedCase:
         result_code=case.opening_result_code,
         track=case.opening_track,
         scheduled_due_at=case.scheduled_due_at,
+        overrides=dict(case.setting_overrides or {}),
     )
 
 

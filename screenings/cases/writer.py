@@ -174,6 +174,7 @@ def opened_case_row(
     state: CaseState,
     events: Iterable,
     now: dt.datetime,
+    settings_version: int | None = None,
 ) -> dict:
     """Build a new case row: how it was opened, and every state column as the engine derives it."""
     return {
@@ -188,6 +189,8 @@ def opened_case_row(
         "scheduled_due_at": opened.scheduled_due_at,
         "subject_kind": opened.subject.kind,
         "subject_traits": opened.subject.traits.as_json(),
+        "setting_overrides": dict(opened.overrides),
+        "settings_version": settings_version,
         "opening_institution_id": institution_id,
         **derived_columns(opened.reason, institution_id, state, events),
         "state_as_of": now,

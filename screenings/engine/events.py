@@ -38,6 +38,9 @@ class OpenedCase:
     result_code: str | None = None
     track: str | None = None  # e.g. URGENT, HIGH_GRADE: picks a step's alternative deadline
     scheduled_due_at: datetime | None = None  # a booked date (e.g. a delayed-collection appointment)
+    # The district's setting overrides in force when the case was opened: the case keeps them for its
+    # whole life, so a later change of the district's settings never rewrites its history.
+    overrides: Mapping[str, object] = field(default_factory=dict, hash=False)
 
     def __post_init__(self) -> None:
         as_utc(self.opened_at, "opened_at")

@@ -31,6 +31,9 @@ class Setting:
     source: str  # "S12,S28", "§0.4" …: where programs.md found the value
     unit: str = ""
     note: str = ""
+    # The range a district's override must stay in; None takes the unit's default (setting_bounds).
+    minimum: SettingValue | None = None
+    maximum: SettingValue | None = None
 
     def __post_init__(self) -> None:
         if not _NAME.match(self.name):
@@ -64,10 +67,16 @@ class SettingBook:
         source: str,
         unit: str = "",
         note: str = "",
+        minimum: SettingValue | str | None = None,
+        maximum: SettingValue | str | None = None,
     ) -> Setting:
-        """Declare one setting; a string default is read as a Decimal."""
+        """Declare one setting; a string default (or bound) is read as a Decimal."""
         value: SettingValue = Decimal(default) if isinstance(default, str) else default
-        setting = Setting(f"{self._program_code}.{key}", value, Evidence(evidence), source, unit, note)
+        low = Decimal(minimum) if isinstance(minimum, str) else minimum
+        high = Decimal(maximum) if isinstance(maximum, str) else maximum
+        setting = Setting(
+            f"{self._program_code}.{key}", value, Evidence(evidence), source, unit, note, low, high
+        )
         if setting.name in self._settings:
             raise ValueError(f"setting {setting.name} declared twice")
         self._settings[setting.name] = setting
@@ -156,11 +165,64 @@ class SettingValues:
         return cls(resolved)
 
 
+# The range a district may set a value in when its program declares none, by the setting's unit: a
+# deadline of at least one unit and at most a few years, a share of 0–100 %, a fraction of a window.
+_UNIT_BOUNDS: dict[str, tuple[Decimal, Decimal]] = {
+    "days": (Decimal(1), Decimal(3650)),
+    "days of age": (Decimal(1), Decimal(3650)),
+    "working days": (Decimal(1), Decimal(260)),
+    "h": (Decimal(1), Decimal(8760)),
+    "weeks": (Decimal(1), Decimal(520)),
+    "completed weeks": (Decimal(1), Decimal(45)),
+    "months": (Decimal(1), Decimal(120)),
+    "months of age": (Decimal(1), Decimal(120)),
+    "years": (Decimal(1), Decimal(10)),
+    "%": (Decimal(0), Decimal(100)),
+    "of the step's window": (Decimal(0), Decimal("0.9")),
+    "attempts": (Decimal(1), Decimal(20)),
+    "channels": (Decimal(1), Decimal(5)),
+}
+
+
+def setting_bounds(setting: Setting) -> tuple[Decimal | None, Decimal | None]:
+    """Return the lowest and highest value a district may set: the program's own, else its unit's."""
+    if isinstance(setting.default, bool):
+        return None, None
+    low, high = _UNIT_BOUNDS.get(setting.unit, (Decimal(0), None))
+    if setting.minimum is not None:
+        low = Decimal(setting.minimum)
+    if setting.maximum is not None:
+        high = Decimal(setting.maximum)
+    return low, high
+
+
 def district_override_value(setting: Setting, raw: object) -> SettingValue:
-    """Validate what a district wants a setting to be; a sourced [S] value is a national rule and stays."""
+    """Validate what a district wants a setting to be; a sourced [S] value is a national rule and stays.
+
+    The value must be of the setting's type and within its bounds (setting_bounds); each refusal is a
+    ValueError whose message starts with the setting's name.
+    """
     if setting.evidence is Evidence.SOURCED:
         raise ValueError(
             f"{setting.name}: a sourced [S] value ({setting.source}) is a national rule; "
             "a district cannot change it"
         )
-    return coerce_setting_value(setting, raw)
+    value = coerce_setting_value(setting, raw)
+    if not isinstance(value, bool):
+        low, high = setting_bounds(setting)
+        if low is not None and Decimal(value) < low:
+            raise OutOfBounds(setting, value, low, high)
+        if high is not None and Decimal(value) > high:
+            raise OutOfBounds(setting, value, low, high)
+    return value
+
+
+class OutOfBounds(ValueError):
+    """A district's value outside the range its program allows."""
+
+    def __init__(
+        self, setting: Setting, value: SettingValue, low: Decimal | None, high: Decimal | None
+    ) -> None:
+        self.setting, self.value, self.low, self.high = setting, value, low, high
+        upper = "" if high is None else f" and at most {high}"
+        super().__init__(f"{setting.name}: {value} is out of range; it must be at least {low}{upper}")

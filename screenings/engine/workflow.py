@@ -345,9 +345,10 @@ def derive_case_state(
     Events are taken in order of occurred_at (ties keep the given order), so a step recorded late
     with its true time lands where it happened; events after `as_of` are not yet known. An event
     that cannot happen raises CaseEventError: the service checks each new event with check_event.
+    With no `overrides`, the case's own (the district's values in force at its opening) apply.
     """
     as_of = as_utc(as_of, "as_of")
-    values = program.values(overrides)
+    values = program.values(opened.overrides if overrides is None else overrides)
     opened_at = as_utc(opened.opened_at)
     replay = _Replay(program, opened, values)
     known = sorted((e for e in events if as_utc(e.occurred_at) <= as_of), key=lambda e: as_utc(e.occurred_at))

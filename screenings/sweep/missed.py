@@ -10,6 +10,7 @@ from registry.audit import Actor
 from registry.extensions import db
 from registry.people.models import Person
 from screenings.cases import open_missed_screening, person_kinds_screened, subject_kind_for, subject_of
+from screenings.district_settings import DistrictSettings, for_program, settings_for_institution
 from screenings.engine import (
     is_screening_missed,
 )
@@ -25,8 +26,12 @@ DEFAULT_MISSED_LOOKBACK_DAYS = 60
 def open_missed_screenings(
     moment: dt.datetime, actor: Actor, batch_size: int, lookback_days: int, batches: Batches
 ) -> int:
-    """Open a "missed screening" case for each recent birth past a newborn program's window with no screen."""
+    """Open a "missed screening" case for each recent birth past a newborn program's window with no screen.
+
+    The window is the one in force in the district of the person's institution (read once per institution).
+    """
     today = local_today(moment)
+    in_force: dict[int, DistrictSettings] = {}
     earliest = today - dt.timedelta(days=lookback_days)
     opened = 0
     for program in PROGRAMS.values():
@@ -64,7 +69,10 @@ def open_missed_screenings(
             last_id = people[-1].id
             for person in people:
                 subject = subject_of(person, subject_kind_for(person, program))
-                if not is_screening_missed(program, subject, moment):
+                if person.institution_id not in in_force:
+                    in_force[person.institution_id] = settings_for_institution(person.institution, moment)
+                overrides = for_program(in_force[person.institution_id], program.code)
+                if not is_screening_missed(program, subject, moment, overrides):
                     continue
                 if open_missed_screening(person, program, person.institution, actor, moment) is not None:
                     opened += 1

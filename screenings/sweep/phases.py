@@ -19,6 +19,7 @@ from screenings.cases.writer import (
     write_clock_transition,
     write_escalations,
 )
+from screenings.district_settings import stored_values_of
 from screenings.engine import (
     CaseStatus,
     ClockTransition,
@@ -38,20 +39,40 @@ _ESCALATED = CaseStatus.ESCALATED
 _LOST = CaseStatus.LOST_TO_FOLLOW_UP
 
 
-def smallest_escalation_threshold() -> dt.timedelta:
-    """Return the shortest time overdue after which any step of any program escalates."""
-    return min(
-        escalation_threshold(program, step.code) for program in PROGRAMS.values() for step in program.steps
-    )
+def _candidate_overrides(name: str, stored: dict[str, set[str]]) -> list[dict | None]:
+    """Return the defaults and every value a district ever set for a setting: a case keeps the values of
+    its opening, so a set-based pre-filter must hold for the lowest of them."""
+    return [None, *({name: value} for value in sorted(stored.get(name, ())))]
 
 
-def fewest_attempts_for_loss() -> int:
-    """Return the fewest documented attempts any program's lost-to-follow-up policy asks for."""
-    return min(program.values(None).whole(program.ltfu_policy.min_attempts) for program in PROGRAMS.values())
+def smallest_escalation_threshold(stored: dict[str, set[str]] | None = None) -> dt.timedelta:
+    """Return the shortest time overdue after which any step of any program escalates, under any district's
+    values (`stored`: every value districts ever set, by setting name; read when not given)."""
+    stored = stored_values_of() if stored is None else stored
+    thresholds = []
+    for program in PROGRAMS.values():
+        for step in program.steps:
+            name = (step.escalate_after_days or program.escalate_after_days).name
+            for overrides in _candidate_overrides(name, stored):
+                thresholds.append(escalation_threshold(program, step.code, overrides))
+    return min(thresholds)
+
+
+def fewest_attempts_for_loss(stored: dict[str, set[str]] | None = None) -> int:
+    """Return the fewest documented attempts any program's lost-to-follow-up policy asks for, under any
+    district's values."""
+    stored = stored_values_of() if stored is None else stored
+    counts = []
+    for program in PROGRAMS.values():
+        name = program.ltfu_policy.min_attempts.name
+        for overrides in _candidate_overrides(name, stored):
+            counts.append(program.values(overrides).whole(program.ltfu_policy.min_attempts))
+    return min(counts)
 
 
 def keyset_batches(condition, batch_size: int, lock: bool = False) -> Iterable[list[sa.Row]]:
-    """Yield batches of (id, program, due_at, status, current_step, rule_version) of open cases, by due_at.
+    """Yield batches of (id, program, due_at, status, current_step, rule_version, setting_overrides)
+    of open cases, by due_at.
 
     Cases whose state is newer than the sweep's moment are excluded by the caller's condition; the keyset
     walks the partial index ix_follow_up_case_open_due once, so rows a batch changed are never re-read.
@@ -65,6 +86,7 @@ def keyset_batches(condition, batch_size: int, lock: bool = False) -> Iterable[l
             FollowUpCase.status,
             FollowUpCase.current_step,
             FollowUpCase.rule_version,
+            FollowUpCase.setting_overrides,
         ).where(FollowUpCase.status != CaseStatus.CLOSED, condition)
         if last is not None:
             query = query.where(
@@ -166,7 +188,9 @@ def escalate(moment: dt.datetime, actor: Actor, batch_size: int, batches: Batche
         due = [
             row
             for row in rows
-            if step_escalation_due(get_program(row.program), row.current_step, row.due_at, moment)
+            if step_escalation_due(
+                get_program(row.program), row.current_step, row.due_at, moment, row.setting_overrides
+            )
         ]
         if due:
             ids = write_escalations(due, moment, actor)
