@@ -7,6 +7,7 @@ import datetime as dt
 import sqlalchemy as sa
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from markupsafe import Markup
 
 from registry.auth.models import Role
 from registry.extensions import db
@@ -80,6 +81,42 @@ def _default_of(name: str) -> str:
         return _shown(program.setting(name).default) if program else ""
     except KeyError:
         return ""
+
+
+# What a setting's unit reads as; a unit not listed (µmol/L, IU/mL …) is shown as declared.
+UNITS = {
+    "days": N_("days"),
+    "days of age": N_("days of age"),
+    "working days": N_("working days"),
+    "h": N_("hours"),
+    "weeks": N_("weeks"),
+    "completed weeks": N_("completed weeks of gestation"),
+    "months": N_("months"),
+    "months of age": N_("months of age"),
+    "years": N_("years"),
+    "attempts": N_("attempts"),
+    "channels": N_("channels"),
+    "of the step's window": N_("of the step's window"),
+    "points": N_("points"),
+    "feeds": N_("feeds"),
+    "spots": N_("blood spots"),
+    "g": N_("grams"),
+    "per 100k": N_("per 100,000"),
+}
+
+
+def unit_label(unit: str) -> str:
+    """Return a setting's unit as the page shows it (a unit of measure as declared, not to translate)."""
+    if unit in UNITS:
+        return _(UNITS[unit])
+    return Markup('<span translate="no">{}</span>').format(unit) if unit else ""
+
+
+def value_label(value: str | None) -> str | None:
+    """Return a stored value as the page shows it (true/false read as yes/no)."""
+    if value in ("true", "false"):
+        return _("yes") if value == "true" else _("no")
+    return value
 
 
 REFUSALS = {
@@ -178,7 +215,9 @@ def index():
             form=request.form if errors else None,
             default_of=_default_of,
             now=now,
-        ),  # fmt: skip
+            unit_label=unit_label,
+            value_label=value_label,
+        ),
         status,
     )
 
