@@ -11,6 +11,7 @@ import sqlalchemy as sa
 from flask import (
     abort,
     flash,
+    g,
     redirect,
     render_template,
     url_for,
@@ -169,6 +170,7 @@ def _render_case(
             forms=forms,
             may_act=may_act(case),
             may_answer=may_answer_transfer(case),
+            may_enter=access.may_enter_results(g.user, current_scope()),
             institutions=institutions,
             program=PROGRAMS[case.program],
             days_overdue=days_overdue(case, now),

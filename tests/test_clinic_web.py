@@ -474,3 +474,48 @@ def test_the_case_page_reads_in_english_too(client, clinic, baby, district):
     client.post("/language/en", data={"next": "/"})
     page = text(client.get(f"/cases/{case.id}"))
     assert "Rescreen" in page and "Log a contact attempt" in page and "Referred (not passed)" in page
+
+
+# -- newborn CHD: a screen that needs a repeat oximetry ---------------------------------------------
+
+
+def chd_screen_needing_a_repeat(baby, district, at):
+    """Record a 双指标 screen at `at` whose SpO2 (93 % hand, 92 % foot) calls for a repeat in 2–4 h."""
+    values = {"screened_at": at.isoformat(), "murmur_grade": 0, "spo2_right_hand": "93", "spo2_foot": "92"}
+    return record_result(baby, "NEWBORN_CHD", "SCREEN", values, district["hospital"], CLINIC, at).case
+
+
+def test_a_chd_repeat_is_entered_as_spo2_readings_and_the_header_says_a_repeat_is_needed(
+    client, clinic, district, frozen_clock
+):
+    born = NOW - 30 * H
+    baby = factories.newborn(district["hospital"], born, name="李心宝")
+    case = chd_screen_needing_a_repeat(baby, district, NOW - 3 * H)
+    assert case.current_step == "POX_REPEAT"
+    page = text(client.get(f"/cases/{case.id}"))
+    header = re.search(r'<small id="case-reason"[^>]*>(.*?)</small>', page).group(1)
+    assert header == "需复测血氧" and "未通过（需转诊）" not in header
+    primary = page[page.index('id="next-action"') : page.index('id="more-actions"')]
+    assert "program=NEWBORN_CHD&amp;test=POX_REPEAT" in primary and 'id="action-step"' not in primary
+
+    form = text(client.get(f"/people/{baby.id}/results/new?program=NEWBORN_CHD&test=POX_REPEAT"))
+    assert "复测时间" in form and "复测右手血氧" in form and "复测足部血氧" in form
+    response = client.post(
+        f"/people/{baby.id}/results/new?program=NEWBORN_CHD&test=POX_REPEAT",
+        data={"entry_token": "r-1", "repeat_at": local(NOW), "spo2_right_hand": "97", "spo2_foot": "96"},
+    )
+    assert response.status_code == 302
+    db.session.refresh(case)
+    assert (case.status, case.outcome) == (CaseStatus.CLOSED, ClosureOutcome.RESCREEN_NORMAL)
+
+
+def test_a_chd_repeat_that_fails_again_moves_the_case_to_notifying_the_family(client, clinic, district):
+    baby = factories.newborn(district["hospital"], NOW - 30 * H, name="赵心宝")
+    case = chd_screen_needing_a_repeat(baby, district, NOW - 3 * H)
+    client.post(
+        f"/people/{baby.id}/results/new?program=NEWBORN_CHD&test=POX_REPEAT",
+        data={"entry_token": "r-2", "repeat_at": local(NOW), "spo2_right_hand": "93", "spo2_foot": "94"},
+    )
+    db.session.refresh(case)
+    assert case.current_step == "NOTIFY" and case.status is not CaseStatus.CLOSED
+    assert case.due_at > NOW  # notify the same day: due after the repeat, not at its moment

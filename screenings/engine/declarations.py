@@ -240,6 +240,9 @@ class Step:
     transitions: tuple[Transition, ...]
     track_deadlines: tuple[tuple[str, Deadline], ...] = ()
     test: str | None = None  # the test whose result codes this step records
+    # The step is recorded by entering its test's measured values (SpO2 readings), which the test
+    # classifies; a bare result code is the exception, not the case page's next action.
+    entered_as_test: bool = False
     accepts_scheduled_due: bool = False  # "per clinician": a booked date replaces the relative deadline
     escalate_after_days: Setting | None = None  # replaces the program's threshold for this step
 

@@ -224,6 +224,54 @@ SCREEN = ScreeningTest(
     performed_field="screened_at",
 )
 
+REPEAT_FIELDS = (
+    Field("repeat_at", FieldKind.DATETIME, "复测时间", "Repeat time"),
+    _spo2("spo2_right_hand", "复测右手血氧", "Repeat SpO2 right hand"),
+    _spo2("spo2_foot", "复测足部血氧", "Repeat SpO2 foot"),
+)
+# A repeat that meets the repeat criterion again is positive (§3.2 POX_POS); below 90 % it is urgent.
+_REPEAT_OUTCOME = {"POX_NEG": "POX_NEG", "POX_REPEAT": "POX_POS", "POX_POS_IMMEDIATE": "POX_POS_IMMEDIATE"}
+
+
+def classify_repeat(values: Mapping[str, object], subject: Subject, settings: SettingValues) -> Verdict:
+    """Classify the repeat pulse oximetry of a screen that needed one (§3.3 row 2) from its two readings."""
+    repeat_at = values["repeat_at"]
+    assert isinstance(repeat_at, datetime)
+    hours, approximate = hours_since_birth(subject, repeat_at)
+    if hours < 0:
+        return Verdict(None, errors=(before_birth_error("repeat_at", "Repeat time"),))
+    warnings = (approximate_birth_notice("repeat_at"),) if approximate else ()
+    hand, foot = values["spo2_right_hand"], values["spo2_foot"]
+    assert isinstance(hand, Decimal) and isinstance(foot, Decimal)
+    code = _REPEAT_OUTCOME[classify_pulse_oximetry(hand, foot, settings)]
+    if code == "POX_POS_IMMEDIATE":
+        return Verdict(code, (code,), warnings, first_step="ECHO", track=URGENT)
+    return Verdict(code, (code,), warnings, track=ROUTINE if code == "POX_POS" else None)
+
+
+REPEAT = ScreeningTest(
+    "POX_REPEAT",
+    "血氧复测",
+    "Repeat pulse oximetry",
+    REPEAT_FIELDS,
+    (
+        ResultCode("POX_NEG", "复测阴性", "Repeat negative"),
+        ResultCode(
+            "POX_POS", "复测仍异常", "Repeat still failing", True, CaseReason.POSITIVE_RESULT, "NOTIFY"
+        ),
+        ResultCode(
+            "POX_POS_IMMEDIATE", "复测血氧<90%", "Repeat below 90 %", True, CaseReason.POSITIVE_RESULT, "ECHO"
+        ),
+    ),
+    classify_repeat,
+    (
+        Choice("POX_NEG", "血氧阴性", "Oximetry negative"),
+        Choice("POX_POS", "复测仍异常", "Repeat still failing"),
+        Choice("POX_POS_IMMEDIATE", "血氧<90%", "SpO2 below 90 %"),
+    ),
+    performed_field="repeat_at",
+)
+
 _NOT_CONFIRMED, _TREATED, _MONITORED = (
     ClosureOutcome.NOT_CONFIRMED,
     ClosureOutcome.CONFIRMED_TREATED,
@@ -237,7 +285,7 @@ STEPS = (
         close("POX_NEG", "复测阴性", "Repeat negative", ClosureOutcome.RESCREEN_NORMAL),
         goto("POX_POS", "复测仍异常", "Repeat still failing", "NOTIFY", sets_track=ROUTINE),
         goto("POX_POS_IMMEDIATE", "复测血氧<90%", "Repeat below 90 %", "ECHO", sets_track=URGENT),
-    )),
+    ), test="POX_REPEAT", entered_as_test=True),
     Step("CATCH_UP_SCREEN", "补筛", "Catch-up screen", StepKind.SCREEN, by_age(CATCH_UP_BY_AGE_DAYS), (
         close("SCREEN_NEG", "筛查阴性", "Screen negative", ClosureOutcome.SCREENING_COMPLETED),
         goto("SCREEN_POS", "筛查阳性", "Screen positive", "NOTIFY", sets_track=ROUTINE),
@@ -338,7 +386,7 @@ PROGRAM = Program(
     en="Newborn congenital heart disease screening",
     rule_version=f"{CODE}/2026.1",
     eligibility=Eligibility((SubjectKind.NEWBORN,), description="All live births [S33]"),
-    tests=(SCREEN,),
+    tests=(SCREEN, REPEAT),
     steps=STEPS,
     tracks=(
         Choice(ROUTINE, "常规", "Routine"),
