@@ -68,6 +68,9 @@ class Registry:
     audit_action_labels: dict[str, Any] = dataclasses.field(default_factory=dict)
     # What the jobs page calls a domain's job kinds (a JobRecord.kind), by kind.
     job_kind_labels: dict[str, Any] = dataclasses.field(default_factory=dict)
+    # Where the jobs page links a job of a domain's kind: kind -> endpoint and the argument its first job
+    # argument (an id) fills, e.g. an import job to its batch's page.
+    job_result_links: dict[str, tuple[str, str]] = dataclasses.field(default_factory=dict)
     # What the audit trail calls a domain's kinds of record (an AuditEvent.entity), by entity name.
     audit_record_labels: dict[str, Any] = dataclasses.field(default_factory=dict)
     # Where the audit trail links a domain's record: entity name -> endpoint and its id argument.

@@ -125,6 +125,7 @@ def register(app: Flask) -> None:
             "report": _l("Monthly report build"),
         }
     )
+    registry.job_result_links["import"] = ("imports.batch", "batch_id")
     registry.audit_record_labels.update(
         {
             "follow_up_case": _l("Follow-up case"),

@@ -23,6 +23,7 @@ from registry.job_records import (
     requeue_waiting_jobs,
     start_job,
 )
+from tests import factories
 from tests.conftest import NOW, PASSWORD, app_config
 from tests.job_functions import always_fails, count_to, fails_once
 from tests.worker_support import free_port, run_burst_worker, start_worker, stop, wait_for, worker_env
@@ -116,6 +117,22 @@ def test_the_jobs_page_names_each_job_kind_in_chinese(client, login, district, m
     login(make_user(Role.SYSTEM_ADMIN, district["mch"]))
     page = client.get("/admin/jobs").get_data(as_text=True)
     assert '<td title="sweep">每日状态更新</td>' in page
+
+
+def test_the_jobs_page_links_an_import_job_to_its_batch(client, login, district, make_user, db_session):
+    staff = make_user(Role.CLINIC_STAFF, district["hospital"])
+    batch = factories.import_batch(factories.import_source(district["hospital"]), staff)
+    db_session.add_all([
+        JobRecord(kind="import", func="x.y", args=[batch.id], status=JobStatus.SUCCEEDED, created_at=NOW,
+                  finished_at=NOW),
+        JobRecord(kind="sweep", func="x.y", args=["2026-12-02"], status=JobStatus.SUCCEEDED, created_at=NOW),
+    ])  # fmt: skip
+    db_session.flush()
+    login(make_user(Role.SYSTEM_ADMIN, district["mch"]))
+    page = client.get("/admin/jobs").get_data(as_text=True)
+    assert page.count('class="job-result"') == 1
+    assert f'<a href="/imports/{batch.id}" class="job-result">查看结果</a>' in page
+    assert client.get(f"/imports/{batch.id}").status_code == 200  # the link opens the batch's result
 
 
 # -- with worker processes -------------------------------------------------------------------------------

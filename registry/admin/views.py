@@ -221,7 +221,17 @@ def jobs():
         recent=recent,
         queue_up=queue_up,
         manual_jobs=list(hooks.current().manual_jobs.values()),
+        result_link=job_result_link,
     )
+
+
+def job_result_link(job) -> str | None:
+    """Return the page of what a job worked on (an import's batch), as its domain registered it."""
+    target = hooks.current().job_result_links.get(job.kind)
+    if target is None or not job.args or not str(job.args[0]).isdigit():
+        return None
+    endpoint, argument = target
+    return url_for(endpoint, **{argument: int(job.args[0])})
 
 
 @bp.route("/jobs/start/<kind>", methods=["POST"])
