@@ -45,6 +45,7 @@ from screenings.engine import (
 from screenings.engine.predicates import Context
 
 GENERIC = tuple(Milestone)
+PERIOD_MILESTONES = (Milestone.BORN, Milestone.SCREENED, Milestone.DELIVERED)  # what indicators are dated by
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
@@ -82,6 +83,9 @@ def fact_tables(metadata: sa.MetaData, prefix: str = "indicator_fact") -> FactTa
         *columns,
         sa.UniqueConstraint("person_id", "program", "episode", name=f"uq_{prefix}_episode"),
         sa.Index(f"ix_{prefix}_district_program", "district", "program"),
+        # every indicator is dated by one of these (birth cohort, event period, delivery period): a period's
+        # figures read the district's rows of that period, not all of them
+        *(sa.Index(f"ix_{prefix}_{m}_period", "district", "program", f"{m}_day") for m in PERIOD_MILESTONES),
     )
     marks = sa.Table(
         f"{prefix}_mark",
