@@ -33,6 +33,7 @@ import sqlalchemy as sa
 from bench.journeys import DAY, HOUR, Fates, JEvent, Journey, Opening, build_journeys
 from bench.values import ValueLibrary, ValueSet, reference_subject
 from registry.people.idnumbers import check_digit
+from registry.people.protection import FieldKeys
 from screenings.cases.writer import STATE_COLUMNS, derived_columns, event_row, risk_rank
 from screenings.engine import (
     LOCAL_TZ,
@@ -52,6 +53,10 @@ from screenings.programs import PROGRAMS
 BENCH_PASSWORD = "Bench-Registry-2026"
 SOURCE_SYSTEM = "BENCH-LIS"
 DEFAULT_AS_OF = dt.datetime(2026, 11, 20, 2, 0, tzinfo=dt.UTC)
+# The bench city's ID and phone numbers are stored encrypted, as the application stores them; bench.measure
+# starts the application with this same key (FIELD_ENCRYPTION_KEY overrides it for both).
+BENCH_FIELD_KEY = "b3" * 32
+FIELD_KEYS = FieldKeys.from_secret(os.environ.get("FIELD_ENCRYPTION_KEY") or BENCH_FIELD_KEY)
 REFERENCE_BIRTH = dt.datetime(2024, 5, 1, 3, 0, tzinfo=dt.UTC)
 YEARS = 3
 
@@ -67,7 +72,9 @@ TABLES = {
         "birth_at",
         "id_type",
         "id_number",
+        "id_number_index",
         "phone",
+        "phone_index",
         "address",
         "household",
         "mother_id",
@@ -439,7 +446,9 @@ class Generator:
         fates: Fates | None = None,
         journeys_per_opening: int = 48,
         library_draws: int = 800,
+        field_keys: FieldKeys = FIELD_KEYS,
     ) -> None:
+        self.field_keys = field_keys
         self.journeys_per_opening = journeys_per_opening
         self.library_draws = library_draws
         self.connection = connection
@@ -644,8 +653,10 @@ class Generator:
                 birth_on.isoformat(),
                 self.ts(birth_at),
                 "RESIDENT_ID" if id_number else "NONE",
-                id_number,
-                phone,
+                self.field_keys.encrypt(id_number) if id_number else None,
+                self.field_keys.document_index(id_number),
+                self.field_keys.encrypt(phone),
+                self.field_keys.phone_index(phone),
                 address,
                 "LOCAL" if rng.random() < 0.8 else "NON_LOCAL",
                 mother_id,

@@ -39,9 +39,13 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
+from bench.generate import BENCH_FIELD_KEY, FIELD_KEYS
+
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 ITEMS = ("import", "worklist", "http", "sweep", "killed", "load", "statistics")
 SECRET_KEY = "bench-secret-key-that-is-long-enough-0123456789"
+# Every application and worker this process starts reads the key the generator encrypted the city under.
+os.environ.setdefault("FIELD_ENCRYPTION_KEY", BENCH_FIELD_KEY)
 
 # product.md, "Non-functional targets"
 TARGETS = {
@@ -250,7 +254,8 @@ def prepare_import(db, service, user, rows: int, storage: Path | None = None):
     with open(path, "w", newline="", encoding="utf-8") as handle:
         writer = csv.writer(handle)
         writer.writerow(IMPORT_HEADERS)
-        for n, (id_number, name, birth_on) in enumerate(women):
+        for n, (stored_number, name, birth_on) in enumerate(women):
+            id_number = FIELD_KEYS.decrypt(stored_number)
             day = (as_of - dt.timedelta(days=rng.uniform(1, 30))).date().isoformat()
             roll = rng.random()
             result, types = (
@@ -306,7 +311,9 @@ def import_floor(db, dialect: str, path: Path, source: str) -> float:
             values = json.dumps(
                 {"sampled_on": day, "hpv_result": result, "hpv_types": [types] if types else []}
             )
-            rows.append((sample, id_number, day + " 04:00:00", values, "POS_OTHER_HR" if types else "NEG"))
+            # Numbers are stored encrypted: the floor, like the import, finds people by the blind index.
+            index = FIELD_KEYS.document_index(id_number)
+            rows.append((sample, index, day + " 04:00:00", values, "POS_OTHER_HR" if types else "NEG"))
     insert = (
         "INSERT INTO screening_result (program, test, person_id, institution_id, performed_at, "
         "measured_values, "
@@ -314,7 +321,7 @@ def import_floor(db, dialect: str, path: Path, source: str) -> float:
         "SELECT 'CERVICAL_CANCER', 'HPV', p.id, p.institution_id, {ts}, {js}, t.code, {empty}, 'floor', "
         "{false}, "
         ":source, t.sample, {now} FROM bench_floor t JOIN person p ON p.id_type = 'RESIDENT_ID' "
-        "AND p.id_number = t.id_number"
+        "AND p.id_number_index = t.id_number"
     )
     connection = db.session.connection()
     raw = connection.connection.driver_connection

@@ -41,7 +41,10 @@ def create_app(config: dict | None = None) -> Flask:
         hops = app.config["PROXY_HOPS"]
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
     from registry import hardening
+    from registry.people.protection import FieldKeys
 
+    # Read at start, so a malformed key stops the application here rather than on the first look-up.
+    app.extensions["field_keys"] = FieldKeys.from_secret(app.config["FIELD_ENCRYPTION_KEY"])
     hardening.install(app)  # before the blueprints: their `<int:…>` routes take its converter
     _init_extensions(app)
     _register_blueprints(app)

@@ -20,6 +20,18 @@ def _instance_secret_key(instance_path: Path) -> str:
     return key_file.read_text().strip()
 
 
+def _instance_field_key(instance_path: Path) -> str:
+    """Read the generated secret that ID and phone numbers are encrypted under, creating it on first start.
+
+    It is kept beside the database, never in it: a copy of the database alone reveals no number."""
+    key_file = instance_path / "field_key"
+    if not key_file.exists():
+        instance_path.mkdir(parents=True, exist_ok=True)
+        key_file.write_text(secrets.token_hex(32))
+        key_file.chmod(0o600)
+    return key_file.read_text().strip()
+
+
 def _database_url(instance_path: Path) -> str:
     url = os.environ.get("DATABASE_URL")
     if not url:
@@ -37,6 +49,7 @@ def from_environment(instance_path: Path) -> dict:
     return {
         "REGISTRY_ENV": env,
         "SECRET_KEY": os.environ.get("SECRET_KEY") or _instance_secret_key(instance_path),
+        "FIELD_ENCRYPTION_KEY": os.environ.get("FIELD_ENCRYPTION_KEY") or _instance_field_key(instance_path),
         "SQLALCHEMY_DATABASE_URI": _database_url(instance_path),
         "REDIS_URL": os.environ.get("REDIS_URL") or None,
         "DEBUG": os.environ.get("FLASK_DEBUG") == "1",

@@ -15,6 +15,7 @@ from registry.extensions import db
 from tests import factories
 from tests.factories import NOW, PASSWORD  # noqa: F401 (imported from here by older tests)
 from tests.fixtures import count_queries, frozen_clock  # noqa: F401 (fixtures for every test)
+from tests.worker_support import FIELD_ENCRYPTION_KEY
 
 
 def database_url(tmp_path_factory) -> str:
@@ -25,6 +26,7 @@ def app_config(url: str, **overrides) -> dict:
     return {
         "TESTING": True,
         "SECRET_KEY": "test-secret-key-that-is-long-enough-0123456789",
+        "FIELD_ENCRYPTION_KEY": FIELD_ENCRYPTION_KEY,
         "SQLALCHEMY_DATABASE_URI": url,
         "WTF_CSRF_ENABLED": False,
         "LOGIN_RATE_LIMIT": "1000 per minute",

@@ -3,6 +3,7 @@
 import datetime as dt
 
 import sqlalchemy as sa
+from flask import current_app
 
 from bench.generate import Generator
 from screenings.cases import case_state, subject_kind_for, subject_of
@@ -25,6 +26,7 @@ def test_a_small_city_is_what_the_engine_would_have_written(db_session):
         log=lambda _: None,
         journeys_per_opening=4,
         library_draws=150,
+        field_keys=current_app.extensions["field_keys"],  # the suite's key, as the app reads the rows
     ).run()
 
     # Every group and every programme is there; newborns are linked to their mothers.

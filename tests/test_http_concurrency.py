@@ -18,6 +18,7 @@ from registry.auth.models import Role
 from registry.extensions import db
 from registry.people.idnumbers import check_digit
 from registry.people.models import Person
+from registry.people.protection import blind_index_of_document
 from screenings.models import CaseEvent, FollowUpCase
 from tests import factories
 from tests.conftest import app_config
@@ -109,4 +110,9 @@ def test_eight_clerks_registering_one_woman_at_once_get_one_person_and_seven_dup
         if status == 200:
             assert "已登记" in body, body[body.find("<main") :][:3000]
     with app.app_context():
-        assert db.session.scalar(sa.select(sa.func.count()).where(Person.id_number == number)) == 1
+        assert (
+            db.session.scalar(
+                sa.select(sa.func.count()).where(Person.id_number_index == blind_index_of_document(number))
+            )
+            == 1
+        )

@@ -129,3 +129,39 @@ def test_subject_columns_become_one_traits_object_and_come_back(scratch_database
             (3, False, []),
         ]
         db.engine.dispose()
+
+
+def test_stored_id_and_phone_numbers_are_encrypted_in_place_and_still_found(scratch_database_url):
+    app = create_app(app_config(scratch_database_url))
+    raw = sa.table(
+        "person", sa.column("id"), sa.column("id_number"), sa.column("phone"), sa.column("phone_alt")
+    )
+    with app.app_context():
+        upgrade(revision="0016_district_settings")
+        with db.engine.begin() as connection:
+            _insert(connection, "institution", id=1, code="H1", kind="BIRTHING_HOSPITAL")
+            woman = {"institution_id": 1, "kind": "WOMAN", "sex": "F", "household": "LOCAL", "name": "李梅"}
+            _insert(connection, "person", id=1, id_type="RESIDENT_ID", id_number="330106199001011236",
+                    phone="13812345678", phone_alt=None, **woman)  # fmt: skip
+            _insert(connection, "person", id=2, id_type="NONE", id_number=None, phone=None, **woman)
+        upgrade()
+        with db.engine.connect() as connection:
+            stored = connection.execute(sa.select(raw).order_by(raw.c.id)).all()
+        assert "330106199001011236" not in str(stored) and "13812345678" not in str(stored)
+        assert stored[1][1:] == (None, None, None)
+
+        from registry.people.models import Person
+        from registry.people.services import search_people
+
+        assert [p.id for p in search_people("330106199001011236", sa.true())] == [1]
+        assert [p.id for p in search_people("13812345678", sa.true())] == [1]
+        assert db.session.get(Person, 1).id_number == "330106199001011236"
+        db.session.remove()
+
+        downgrade(revision="0016_district_settings")
+        with db.engine.connect() as connection:
+            assert connection.execute(sa.select(raw.c.id_number, raw.c.phone).where(raw.c.id == 1)).one() == (
+                "330106199001011236",
+                "13812345678",
+            )
+        db.engine.dispose()

@@ -9,8 +9,14 @@ from registry.audit import AuditEvent
 from registry.auth.models import Role
 from registry.people.idnumbers import check_digit
 from registry.people.models import IdDocumentType, Person, PersonKind, Pregnancy
+from registry.people.protection import blind_index_of_document
 
 WOMAN_ID = "330106199003070022"
+
+
+def holds_woman_id():
+    """The look-up by WOMAN_ID: numbers are stored encrypted, and found by their blind index."""
+    return Person.id_number_index == blind_index_of_document(WOMAN_ID)
 
 
 def woman_form(**overrides) -> dict:
@@ -37,7 +43,9 @@ def clinic_user(district, make_user, login):
 def test_register_a_woman_and_open_her_page(client, clinic_user, db_session):
     response = client.post("/people/register/woman", data=woman_form())
     assert response.status_code == 302
-    person = db_session.scalar(sa.select(Person).where(Person.id_number == WOMAN_ID))
+    person = db_session.scalar(
+        sa.select(Person).where(Person.id_number_index == blind_index_of_document(WOMAN_ID))
+    )
     assert person.name_pinyin == "limei" and person.name_initials == "lm"
     assert person.institution_id == clinic_user.institution_id
     page = client.get(response.headers["Location"]).get_data(as_text=True)
@@ -58,7 +66,9 @@ def test_register_a_pregnant_woman_records_the_pregnancy(client, clinic_user, db
         data=woman_form(expected_delivery_on="2027-03-01", last_menstrual_period_on="2026-05-25"),
     )
     assert response.status_code == 302
-    person = db_session.scalar(sa.select(Person).where(Person.id_number == WOMAN_ID))
+    person = db_session.scalar(
+        sa.select(Person).where(Person.id_number_index == blind_index_of_document(WOMAN_ID))
+    )
     pregnancy = db_session.scalar(sa.select(Pregnancy).where(Pregnancy.mother_id == person.id))
     assert pregnancy.expected_delivery_on.isoformat() == "2027-03-01"
 
@@ -91,7 +101,9 @@ def test_form_errors_name_each_field(client, clinic_user):
 
 def test_same_id_number_is_refused_with_a_link_to_the_existing_person(client, clinic_user, db_session):
     client.post("/people/register/woman", data=woman_form())
-    existing = db_session.scalar(sa.select(Person).where(Person.id_number == WOMAN_ID))
+    existing = db_session.scalar(
+        sa.select(Person).where(Person.id_number_index == blind_index_of_document(WOMAN_ID))
+    )
     response = client.post("/people/register/woman", data=woman_form(name="李梅梅", confirm_distinct="y"))
     page = response.get_data(as_text=True)
     assert response.status_code == 200

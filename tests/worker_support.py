@@ -20,6 +20,7 @@ from redis import Redis
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 SECRET_KEY = "test-secret-key-that-is-long-enough-0123456789"
+FIELD_ENCRYPTION_KEY = "5f1c0e4a9b7d3c2e8f6a1b0c9d8e7f6a5b4c3d2e1f0a9b8c7d6e5f4a3b2c1d0e"
 
 
 def free_port() -> int:
@@ -67,6 +68,7 @@ def worker_env(database_url: str, redis_url: str, **extra: str) -> dict[str, str
         "DATABASE_URL": database_url,
         "REDIS_URL": redis_url,
         "SECRET_KEY": SECRET_KEY,
+        "FIELD_ENCRYPTION_KEY": FIELD_ENCRYPTION_KEY,
         **extra,
     }
 

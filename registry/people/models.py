@@ -4,11 +4,12 @@ import datetime as dt
 import enum
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 
 from registry.db import UTCDateTime, str_enum
 from registry.extensions import db
 from registry.institutions import Institution
+from registry.people.protection import EncryptedString, blind_index_of_document, blind_index_of_phone
 
 
 class Sex(enum.StrEnum):
@@ -50,10 +51,10 @@ class Person(db.Model):
         sa.Index(
             "uq_person_id_document",
             "id_type",
-            "id_number",
+            "id_number_index",
             unique=True,
-            sqlite_where=sa.text("id_number IS NOT NULL"),
-            postgresql_where=sa.text("id_number IS NOT NULL"),
+            sqlite_where=sa.text("id_number_index IS NOT NULL"),
+            postgresql_where=sa.text("id_number_index IS NOT NULL"),
         ),
     )
 
@@ -66,9 +67,13 @@ class Person(db.Model):
     birth_on: Mapped[dt.date]
     birth_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
     id_type: Mapped[IdDocumentType] = mapped_column(str_enum(IdDocumentType), default=IdDocumentType.NONE)
-    id_number: Mapped[str | None] = mapped_column(sa.String(40))
-    phone: Mapped[str | None] = mapped_column(sa.String(20), index=True)
-    phone_alt: Mapped[str | None] = mapped_column(sa.String(20))
+    # Encrypted at rest; each has a keyed blind index for exact look-ups (registry/people/protection.py).
+    id_number: Mapped[str | None] = mapped_column(EncryptedString())
+    id_number_index: Mapped[str | None] = mapped_column(sa.String(64))
+    phone: Mapped[str | None] = mapped_column(EncryptedString())
+    phone_index: Mapped[str | None] = mapped_column(sa.String(64), index=True)
+    phone_alt: Mapped[str | None] = mapped_column(EncryptedString())
+    phone_alt_index: Mapped[str | None] = mapped_column(sa.String(64), index=True)
     address: Mapped[str | None] = mapped_column(sa.String(300))
     household: Mapped[Household] = mapped_column(str_enum(Household), default=Household.LOCAL)
     mother_id: Mapped[int | None] = mapped_column(sa.ForeignKey("person.id"))
@@ -93,6 +98,16 @@ class Person(db.Model):
     pregnancies: Mapped[list["Pregnancy"]] = relationship(
         back_populates="mother", order_by="Pregnancy.registered_on.desc()"
     )
+
+    @validates("id_number")
+    def _index_document(self, _key: str, value: str | None) -> str | None:
+        self.id_number_index = blind_index_of_document(value)
+        return value
+
+    @validates("phone", "phone_alt")
+    def _index_phone(self, key: str, value: str | None) -> str | None:
+        setattr(self, f"{key}_index", blind_index_of_phone(value))
+        return value
 
 
 class Pregnancy(db.Model):

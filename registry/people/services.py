@@ -12,6 +12,7 @@ from registry.audit import Actor
 from registry.extensions import db
 from registry.people.idnumbers import normalise
 from registry.people.models import Household, IdDocumentType, Person, PersonKind, Pregnancy, Sex
+from registry.people.protection import blind_index_of_document, blind_index_of_phone
 
 # Sent inside the registering transaction; the screenings package opens an exposed infant's follow-up
 # here without the registry importing it.
@@ -75,7 +76,8 @@ def find_duplicates(draft: PersonDraft) -> DuplicateCheck:
     if draft.id_number and draft.id_type != IdDocumentType.NONE:
         same_document = db.session.scalar(
             sa.select(Person).where(
-                Person.id_type == draft.id_type, Person.id_number == normalise(draft.id_number)
+                Person.id_type == draft.id_type,
+                Person.id_number_index == blind_index_of_document(draft.id_number),
             )
         )
     pinyin, _ = pinyin_of(draft.name)
@@ -195,9 +197,10 @@ def search_people(text: str, scope_clause: sa.ColumnElement[bool], limit: int = 
     query = sa.select(Person).where(scope_clause, Person.merged_into_id.is_(None))
     compact = normalise(term)
     if compact[:-1].isdigit() and len(compact) >= 15:
-        query = query.where(Person.id_number == compact)
+        query = query.where(Person.id_number_index == blind_index_of_document(compact))
     elif compact.isdigit() and len(compact) >= 7:
-        query = query.where(sa.or_(Person.phone == compact, Person.phone_alt == compact))
+        phone = blind_index_of_phone(compact)
+        query = query.where(sa.or_(Person.phone_index == phone, Person.phone_alt_index == phone))
     elif term.isascii():
         letters = "".join(c for c in term.lower() if c.isalpha())
         query = query.where(sa.or_(Person.name_pinyin.startswith(letters), Person.name_initials == letters))

@@ -18,6 +18,7 @@ import sqlalchemy as sa
 from registry.auth.access import Scope
 from registry.extensions import db
 from registry.people.models import Person
+from registry.people.protection import blind_index_of_document
 from registry.people.services import pinyin_of
 
 NOT_FOUND = "NOT_FOUND"
@@ -56,7 +57,8 @@ def match_people(identities: Sequence[Identity], scope: Scope) -> list[Match]:
     }
     by_number: dict[str, list[Person]] = defaultdict(list)
     if numbers:
-        for person in db.session.scalars(sa.select(Person).where(Person.id_number.in_(numbers), live)):
+        indexes = [blind_index_of_document(number) for number in numbers]
+        for person in db.session.scalars(sa.select(Person).where(Person.id_number_index.in_(indexes), live)):
             by_number[person.id_number].append(person)
 
     # Exact name and birth date first (index on name); the pinyin look-up only for rows with no exact

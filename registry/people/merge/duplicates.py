@@ -90,8 +90,8 @@ def suspected_duplicates(scope_clause: sa.ColumnElement[bool], limit: int = 100)
     _pairs_sharing(
         found,
         DuplicateReason.SAME_DOCUMENT,
-        [Person.id_number],
-        [Person.id_number.is_not(None), Person.id_type != IdDocumentType.NONE],
+        [Person.id_number_index],
+        [Person.id_number_index.is_not(None), Person.id_type != IdDocumentType.NONE],
         scope_clause,
         limit,
     )
@@ -136,10 +136,12 @@ def duplicates_of(person: Person, scope_clause: sa.ColumnElement[bool]) -> list[
             _add(found, person.id, other_id, reason)
 
     if person.id_number and person.id_type != IdDocumentType.NONE:
-        # Naming every type lets the (id_type, id_number) unique index serve the look-up.
+        # Naming every type lets the (id_type, id_number_index) unique index serve the look-up.
         add_all(
             sa.select(Person.id).where(
-                live, Person.id_type.in_(list(IdDocumentType)), Person.id_number == person.id_number
+                live,
+                Person.id_type.in_(list(IdDocumentType)),
+                Person.id_number_index == person.id_number_index,
             ),
             DuplicateReason.SAME_DOCUMENT,
         )
