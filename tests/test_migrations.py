@@ -137,7 +137,7 @@ def test_stored_id_and_phone_numbers_are_encrypted_in_place_and_still_found(scra
         "person", sa.column("id"), sa.column("id_number"), sa.column("phone"), sa.column("phone_alt")
     )
     with app.app_context():
-        upgrade(revision="0016_district_settings")
+        upgrade(revision="0017_fact_period_indexes")
         with db.engine.begin() as connection:
             _insert(connection, "institution", id=1, code="H1", kind="BIRTHING_HOSPITAL")
             woman = {"institution_id": 1, "kind": "WOMAN", "sex": "F", "household": "LOCAL", "name": "李梅"}
@@ -158,7 +158,7 @@ def test_stored_id_and_phone_numbers_are_encrypted_in_place_and_still_found(scra
         assert db.session.get(Person, 1).id_number == "330106199001011236"
         db.session.remove()
 
-        downgrade(revision="0016_district_settings")
+        downgrade(revision="0017_fact_period_indexes")
         with db.engine.connect() as connection:
             assert connection.execute(sa.select(raw.c.id_number, raw.c.phone).where(raw.c.id == 1)).one() == (
                 "330106199001011236",

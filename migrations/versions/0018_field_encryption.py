@@ -1,7 +1,7 @@
 """field encryption: ID and phone numbers encrypted at rest, with keyed blind indexes for exact look-ups
 
-Revision ID: 0017_field_encryption
-Revises: 0016_district_settings
+Revision ID: 0018_field_encryption
+Revises: 0017_fact_period_indexes
 Create Date: 2026-12-03 14:00:00.000000
 
 The numbers already stored are encrypted here with the application's FIELD_ENCRYPTION_KEY (or the
@@ -15,8 +15,8 @@ import sqlalchemy as sa
 
 
 # revision identifiers, used by Alembic.
-revision = "0017_field_encryption"
-down_revision = "0016_district_settings"
+revision = "0018_field_encryption"
+down_revision = "0017_fact_period_indexes"
 branch_labels = None
 depends_on = None
 
