@@ -12,6 +12,7 @@ are counted, never shown. Whether a restricted program's records are shown at al
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from datetime import date
 
@@ -79,20 +80,25 @@ def _indicator(program: str, code: str):
 
 def drillable(drill: Drill) -> bool:
     """Tell whether a figure has records behind it (a Population figure or a task is entered, not counted)."""
-    if drill.program not in PROGRAMS:
+    return _drillable(drill.program, drill.indicator, drill.part)
+
+
+@functools.lru_cache(maxsize=4096)  # bounded: the arguments of a drill come from the query string
+def _drillable(program: str, code: str | None, part: str) -> bool:
+    if program not in PROGRAMS:
         return False
-    if drill.indicator is None:
-        return drill.part in STAGE_NAMES
-    if drill.indicator == TASK_INDICATOR:
-        return drill.part == NUMERATOR and drill.program in TASK_PROGRAMS
-    indicator = _indicator(drill.program, drill.indicator)
+    if code is None:
+        return part in STAGE_NAMES
+    if code == TASK_INDICATOR:
+        return part == NUMERATOR and program in TASK_PROGRAMS
+    indicator = _indicator(program, code)
     if indicator is None or not indicator.supported:
         return False
     if indicator.measure is not None:
-        return drill.part == DENOMINATOR  # the rows measured
-    if drill.part == DENOMINATOR:
+        return part == DENOMINATOR  # the rows measured
+    if part == DENOMINATOR:
         return not isinstance(indicator.den, Population)
-    return drill.part == NUMERATOR
+    return part == NUMERATOR
 
 
 def _conditions(drill: Drill, district: str, start: date, end: date) -> tuple[list, bool]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from urllib.parse import quote
 
 from flask import Blueprint, abort, render_template, request, url_for
 from flask_babel import gettext as _
@@ -161,15 +162,16 @@ def chosen_district(user):
     return district
 
 
-def _drill_links(r, period) -> dict[str, str]:
-    """Return {part: URL of its records} for a figure row's numerator and denominator that have records."""
+def _drill_links(r, base: str) -> dict[str, str]:
+    """Return {part: URL of its records} for a figure row's numerator and denominator that have records.
+
+    `base` is the program's records URL with the period (built once: url_for per cell cost 0.6 s a page).
+    """
     links = {}
     for part, count in ((NUMERATOR, r.numerator), (DENOMINATOR, r.denominator)):
         if count is not None and drillable(Drill(r.program, r.indicator, part, r.institution)):
-            links[part] = url_for(
-                "indicators.records", period=period.label, program=r.program, indicator=r.indicator,
-                part=part, institution=r.institution, district=request.args.get("district"),
-            )  # fmt: skip
+            place = f"&institution={quote(r.institution)}" if r.institution else ""
+            links[part] = f"{base}&indicator={quote(r.indicator)}&part={part}{place}"
     return links
 
 
@@ -195,6 +197,8 @@ def figure_tables(user, period, district, program, only, sort, descending, *, ch
         if not mine:
             continue
         hide = code in hidden
+        base = url_for("indicators.records", period=period.label, program=code,
+                       district=request.args.get("district"))  # fmt: skip
         shown = [
             {
                 "row": r,
@@ -202,7 +206,7 @@ def figure_tables(user, period, district, program, only, sort, descending, *, ch
                 "numerator": _masked(r.numerator, hide),
                 "denominator": _masked(r.denominator, hide),
                 "value": None if hide and (r.numerator or 0) < SMALL and r.numerator else r.value,
-                "links": {} if hide or not charts else _drill_links(r, period),
+                "links": {} if hide or not charts else _drill_links(r, base),
             }
             for r in mine
         ]
