@@ -10,6 +10,7 @@ plain HTML reading of it at /api/v1/docs (served by the application, no CDN).
 
 from __future__ import annotations
 
+import hashlib
 import http
 from typing import NoReturn
 
@@ -20,7 +21,7 @@ from flask_smorest.utils import prepare_response
 from werkzeug.exceptions import HTTPException, default_exceptions
 
 from registry import audit, clock
-from registry.extensions import csrf, db
+from registry.extensions import csrf, db, limiter
 
 PREFIX = "/api/v1"
 PROBLEM = "application/problem+json"
@@ -176,9 +177,23 @@ def authenticate_request():
         refuse(415, "send application/json")
 
 
+def _rate_limit() -> str:
+    return current_app.config.get("API_RATE_LIMIT", "600 per minute")
+
+
+def _rate_key() -> str:
+    """Each token has its own budget (by a hash: the secret is never a key in the limiter's store)."""
+    token = _bearer_token()
+    if token is None:
+        return f"api-anonymous:{request.remote_addr}"
+    return "api-token:" + hashlib.sha256(token.encode()).hexdigest()[:32]
+
+
 def api_blueprint(name: str, import_name: str, description: str = "") -> flask_smorest.Blueprint:
-    """A blueprint of the API: token-authenticated, exempt from CSRF (no cookie), problems for errors."""
+    """A blueprint of the API: token-authenticated, rate-limited per token, exempt from CSRF (no cookie),
+    problems for errors."""
     blueprint = flask_smorest.Blueprint(name, import_name, url_prefix=PREFIX, description=description)
+    limiter.limit(_rate_limit, key_func=_rate_key)(blueprint)
     blueprint.before_request(authenticate_request)
     for status in ERROR_STATUSES:
         blueprint.register_error_handler(status, _handle if status != 500 else _handle_server_error)

@@ -92,6 +92,8 @@ DEFAULTS = {
     "LOGIN_MAX_FAILURES": 5,
     "LOGIN_LOCK_DURATION": dt.timedelta(minutes=15),
     "LOGIN_RATE_LIMIT": "20 per minute",
+    # Per API token (a lab's batch of 1,000 results is one call).
+    "API_RATE_LIMIT": "600 per minute",
     "PASSWORD_MIN_LENGTH": 8,
     # 等保 assessors expect three of four character classes; ASVS forbids it. A deployment chooses.
     "PASSWORD_REQUIRE_CHARACTER_CLASSES": 0,

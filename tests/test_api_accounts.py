@@ -121,3 +121,14 @@ def test_the_documentation_page_is_served_by_the_application(client):
     page = response.get_data(as_text=True)
     assert "/api/v1/account" in page and "openapi.json" in page
     assert "https://" not in page  # nothing from a CDN
+
+
+def test_each_token_has_its_own_rate_limit_answered_429(app, client, district, monkeypatch):
+    monkeypatch.setitem(app.config, "API_RATE_LIMIT", "3 per minute")
+    _busy, busy = factories.system_account(district["hospital"])
+    _other, other = factories.system_account(district["hospital"])
+    answers = [client.get("/api/v1/account", headers=bearer(busy)).status_code for _ in range(4)]
+    assert answers == [200, 200, 200, 429]
+    limited = client.get("/api/v1/account", headers=bearer(busy))
+    assert limited.mimetype == "application/problem+json" and limited.json["status"] == 429
+    assert client.get("/api/v1/account", headers=bearer(other)).status_code == 200

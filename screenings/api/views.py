@@ -39,6 +39,7 @@ bp = api_blueprint("api", __name__, description="Results, people and cases, for 
 @bp.route("/account")
 @bp.response(200, AccountSchema)
 @bp.alt_response(401, response="UNAUTHORIZED")
+@bp.alt_response(429, response="TOO_MANY_REQUESTS")
 def account():
     """The system account this token belongs to, its institution and the programs it may send."""
     user = g.user
@@ -53,6 +54,7 @@ def account():
 @bp.doc(requestBody={"required": True, "content": {"application/json": {"schema": ResultBatchSchema}}})
 @bp.response(200, BatchOutcomeSchema)
 @bp.alt_response(401, response="UNAUTHORIZED")
+@bp.alt_response(429, response="TOO_MANY_REQUESTS")
 @bp.alt_response(403, response="FORBIDDEN")
 @bp.alt_response(413, response="REQUEST_ENTITY_TOO_LARGE")
 @bp.alt_response(415, response="UNSUPPORTED_MEDIA_TYPE")
@@ -111,6 +113,7 @@ def submit():
 @bp.arguments(PersonSearchSchema)
 @bp.response(200, PersonMatchesSchema)
 @bp.alt_response(401, response="UNAUTHORIZED")
+@bp.alt_response(429, response="TOO_MANY_REQUESTS")
 @bp.alt_response(415, response="UNSUPPORTED_MEDIA_TYPE")
 def search_person(query):
     """Find a person by ID number, or a newborn by the mother's ID number, birth order and birth date.
@@ -130,6 +133,7 @@ def search_person(query):
 @bp.route("/persons/<int:person_id>")
 @bp.response(200, PersonRecordsSchema)
 @bp.alt_response(401, response="UNAUTHORIZED")
+@bp.alt_response(429, response="TOO_MANY_REQUESTS")
 @bp.alt_response(404, response="NOT_FOUND")
 def person_records(person_id: int):
     """A person the account may see, with the results and cases it may open (another institution's: 404)."""
@@ -163,6 +167,7 @@ def _audit_restricted(results, cases) -> None:
 @bp.route("/results/<int:result_id>")
 @bp.response(200, ResultSchema)
 @bp.alt_response(401, response="UNAUTHORIZED")
+@bp.alt_response(429, response="TOO_MANY_REQUESTS")
 @bp.alt_response(404, response="NOT_FOUND")
 def result(result_id: int):
     """One result the account may open (another institution's, or a PMTCT one it may not: 404)."""
@@ -174,6 +179,7 @@ def result(result_id: int):
 @bp.route("/cases/<int:case_id>")
 @bp.response(200, CaseDetailSchema)
 @bp.alt_response(401, response="UNAUTHORIZED")
+@bp.alt_response(429, response="TOO_MANY_REQUESTS")
 @bp.alt_response(404, response="NOT_FOUND")
 def case(case_id: int):
     """A case's current step, due date and timeline (another institution's, or PMTCT it may not: 404)."""
@@ -189,6 +195,7 @@ def case(case_id: int):
 @bp.arguments(ChangedCasesQuerySchema, location="query")
 @bp.response(200, ChangedCasesSchema)
 @bp.alt_response(401, response="UNAUTHORIZED")
+@bp.alt_response(429, response="TOO_MANY_REQUESTS")
 def changed_cases(query):
     """Cases changed since a cursor, oldest change first, for systems that mirror case status.
 
