@@ -49,7 +49,8 @@ from screenings.forms import (
 from screenings.letters import render_recall_letter
 from screenings.models import FollowUpCase
 from screenings.programs import PROGRAMS
-from screenings.views import bp
+from screenings.reports import corrections
+from screenings.views import bp, reason_required_text
 from screenings.worklist import days_overdue
 
 
@@ -231,16 +232,31 @@ def case_action(case_id: int, action: str):
         return _render_case(case, {action: form}, status=400)
     actor = current_actor()
     expected = int(form.version.data) if form.version.data.isdigit() else -1
+    late_month = None
+    if action in ("step", "contact"):
+        try:
+            late_month = corrections.check_reason(
+                case.responsible_institution,
+                form.occurred_or_now(form.occurred_at),
+                form.correction_reason.data,
+            )
+        except corrections.ReasonRequired as needed:
+            form.correction_reason.errors = [
+                *form.correction_reason.errors,
+                reason_required_text(needed.month),
+            ]
+            return _render_case(case, {action: form}, status=400)
+    event = None
     try:
         if action == "step":
-            case_service.record_step(
+            event = case_service.record_step(
                 case, case.current_step, form.result_code.data, actor, now,
                 occurred_at=form.occurred_or_now(form.occurred_at),
                 next_appointment_at=_aware(form, form.next_appointment_at),
                 note=form.note.data or None, expected_version=expected,
             )  # fmt: skip
         elif action == "contact":
-            case_service.log_contact_attempt(
+            event = case_service.log_contact_attempt(
                 case, ContactChannel(form.channel.data), ContactOutcome(form.contact_outcome.data),
                 actor, now, occurred_at=form.occurred_or_now(form.occurred_at),
                 person_reached=form.person_reached.data or None, relationship=form.relationship.data or None,
@@ -293,6 +309,11 @@ def case_action(case_id: int, action: str):
         else:
             form.form_errors.append(message)
         return _render_case(case, {action: form}, status=400)
+    if late_month is not None and event is not None:
+        corrections.record_late_correction(
+            case.responsible_institution, late_month, case.program, "case_event", event.id,
+            form.correction_reason.data, actor, now,
+        )  # fmt: skip
     db.session.commit()
     flash(_("Saved."), "success")
     if action == "answer" and form.accept.data != "1":

@@ -52,10 +52,15 @@ class OpenSelect(SelectField):
         """The engine says which codes are unknown, with the field's name."""
 
 
+# Asked for only when an entry falls in a month whose report is approved (screenings.reports.corrections).
+CORRECTION_LABEL = _l("Reason for the late correction")
+
+
 class ResultForm(FlaskForm):
     """Base of generated result forms; `entry_token` makes a double submit store the result once."""
 
     entry_token = HiddenField()
+    correction_reason = StringField(CORRECTION_LABEL, validators=[Optional(), Length(max=500)])
     test: ScreeningTest
 
     def values(self) -> dict[str, object]:
@@ -143,6 +148,7 @@ class StepResultForm(CaseActionForm):
         _l("Booked date for the next step · optional"), validators=[Optional()], format=DATETIME_FORMAT
     )
     note = TextAreaField(_l("Note · optional"), validators=[Optional(), Length(max=2000)])
+    correction_reason = StringField(CORRECTION_LABEL, validators=[Optional(), Length(max=500)])
 
     def validate_occurred_at(self, field) -> None:
         self._not_in_future(field)
@@ -162,6 +168,7 @@ class ContactForm(CaseActionForm):
         _l("Next appointment · optional"), validators=[Optional()], format=DATETIME_FORMAT
     )
     note = TextAreaField(_l("Note · optional"), validators=[Optional(), Length(max=2000)])
+    correction_reason = StringField(CORRECTION_LABEL, validators=[Optional(), Length(max=500)])
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)

@@ -35,6 +35,7 @@ from screenings.forms import (
     result_form_class,
 )
 from screenings.programs import PROGRAMS
+from screenings.reports import corrections
 from screenings.worklist import TABS, institutions_to_filter, load_worklist
 
 bp = Blueprint("screenings", __name__)
@@ -152,12 +153,42 @@ def enter_result(person_id: int):
                 else:
                     errors.append(text)
         else:
+            if recorded.created and not _late_correction_kept(recorded, program.code, institution, form):
+                db.session.rollback()
+                return render_template(
+                    "screenings/enter_result.html", person=person, program=program, test=test, form=form,
+                    errors=errors,
+                )  # fmt: skip
             db.session.commit()
             for warning in recorded.warnings:
                 flash(texts.message(test, warning), "warning")
             return redirect(url_for("screenings.result_detail", result_id=recorded.result.id))
     return render_template(
         "screenings/enter_result.html", person=person, program=program, test=test, form=form, errors=errors
+    )
+
+
+def _late_correction_kept(recorded, program_code: str, institution, form) -> bool:
+    """A result dated in a month whose report is approved keeps its reason; without one it is refused."""
+    reason = form.correction_reason.data
+    try:
+        month = corrections.check_reason(institution, recorded.result.performed_at, reason)
+    except corrections.ReasonRequired as needed:
+        form.correction_reason.errors = [*form.correction_reason.errors, reason_required_text(needed.month)]
+        return False
+    if month is not None:
+        corrections.record_late_correction(
+            institution, month, program_code, "screening_result", recorded.result.id, reason,
+            current_actor(), utcnow(),
+        )  # fmt: skip
+    return True
+
+
+def reason_required_text(month: str) -> str:
+    return _(
+        "The report of %(month)s is approved: an entry dated in that month is a late correction. "
+        "Give its reason.",
+        month=month,
     )
 
 

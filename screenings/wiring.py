@@ -111,7 +111,12 @@ def register(app: Flask) -> None:
 
     registry.audit_action_labels.update({str(kind): text for kind, text in EVENT_LABELS.items()})
     registry.audit_action_labels.update(
-        {"REQUEST": _l("Report requested"), "APPROVE": _l("Report approved"), "DOWNLOAD": _l("Downloaded")}
+        {
+            "REQUEST": _l("Report requested"),
+            "APPROVE": _l("Report approved"),
+            "DOWNLOAD": _l("Downloaded"),
+            "LATE_CORRECTION": _l("Late correction"),
+        }
     )
     registry.audit_action_labels.update(
         {"MATCH": _l("Unmatched row matched"), "DISCARD": _l("Unmatched row discarded")}

@@ -53,3 +53,25 @@ class MonthlyReport(db.Model):
     @property
     def approved(self) -> bool:
         return self.approved_at is not None
+
+
+class LateCorrection(db.Model):
+    """A result or case entry dated in a month whose report is approved: its reason, for the next report.
+
+    The approved report and its snapshot never change; the next report lists these (security.md item 8).
+    """
+
+    __tablename__ = "late_correction"
+    __table_args__ = (sa.Index("ix_late_correction_district_recorded", "district_code", "recorded_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    district_code: Mapped[str] = mapped_column(sa.String(40))
+    month: Mapped[str] = mapped_column(sa.String(7))  # the approved month the entry falls in
+    program: Mapped[str] = mapped_column(sa.String(40))
+    institution_code: Mapped[str] = mapped_column(sa.String(40))
+    entity: Mapped[str] = mapped_column(sa.String(40))  # "screening_result" or "case_event"
+    entity_id: Mapped[int]
+    reason: Mapped[str] = mapped_column(sa.Text)
+    recorded_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    recorded_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user_account.id"))
+    recorded_by_name: Mapped[str] = mapped_column(sa.String(80))

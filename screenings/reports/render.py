@@ -67,6 +67,13 @@ WORDS = {
     "old": ("原值", "Old"),
     "new": ("新值", "New"),
     "records": ("变更记录数", "Records changed"),
+    "late_entries": ("已批准月份的补录与更正（附原因）", "Entries in approved months, with their reasons"),
+    "recorded_on": ("录入日期", "Recorded on"),
+    "entry": ("类型", "Entry"),
+    "reason": ("原因", "Reason"),
+    "result_entry": ("检测结果", "Result"),
+    "case_entry": ("随访记录", "Case entry"),
+    "restricted_reason": ("（受限项目，不列出）", "(restricted program: not shown)"),
     "quality": ("附录：数据质量", "Annex: data quality"),
     "unmatched": ("待匹配的检验结果", "Unmatched results waiting"),
     "rejected": ("本月导入被拒绝的行", "Import rows rejected this month"),
@@ -240,6 +247,13 @@ def report_context(snapshot: dict, lang: str = "zh") -> dict:
          "old": figure(c, "old"), "new": figure(c, "new")}
         for c in snapshot["corrections"]
     ]  # fmt: skip
+    late_entries = [
+        {**e, "program": titles.get(e["program"], e["program"]),
+         "place": names.get(e["institution"], e["institution"]),
+         "entry": words.result_entry if e["entity"] == "screening_result" else words.case_entry,
+         "reason": words.restricted_reason if e["program"] in restricted_codes else e["reason"]}
+        for e in snapshot.get("late_entries", [])
+    ]  # fmt: skip
     quality = dict(snapshot["quality"])
     quality["missing_screenings"] = [
         (titles.get(p, p), _masked(n, p in restricted_codes))
@@ -261,6 +275,7 @@ def report_context(snapshot: dict, lang: str = "zh") -> dict:
         "below": below,
         "cases": cases,
         "corrections": corrections,
+        "late_entries": late_entries,
         "quality": quality,
         "page_css": (page_zh if lang == "zh" else page_en)
         .replace("{x}", '" counter(page) "')

@@ -28,6 +28,7 @@ from screenings.indicators.figures import compute_figures, district_institutions
 from screenings.indicators.periods import ReportPeriod, parse_period
 from screenings.models import CaseEvent, FollowUpCase, ScreeningResult
 from screenings.programs import PROGRAMS
+from screenings.reports.corrections import corrections_between
 
 SNAPSHOT_VERSION = 1
 # Table letters of programs.md §7, by program.
@@ -279,6 +280,13 @@ def take_snapshot(
     corrections = []
     if earlier is not None:
         corrections = late_corrections(earlier, prev_rows, facility_ids)
+    # Entries dated in an approved month, with their reasons: those recorded since the last report's cut-off.
+    since = (
+        dt.datetime.fromisoformat(earlier["cut_off"])
+        if earlier is not None
+        else dt.datetime.combine(period.start, dt.time(), LOCAL_TZ)
+    )
+    late_entries = corrections_between(district.code, since, cut_off)
     snapshot = {
         "version": SNAPSHOT_VERSION,
         "district": {"code": district.code, "name": district.name},
@@ -290,6 +298,7 @@ def take_snapshot(
         "cases": _case_counts(facility_ids, as_of),
         "quality": _data_quality(facility_ids, period, cut_off),
         "corrections": corrections,
+        "late_entries": late_entries,
     }
     step()
     return snapshot
