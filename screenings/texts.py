@@ -101,6 +101,12 @@ def chinese() -> bool:
     return locale is None or locale.language == "zh"
 
 
+def month_label(month: str) -> str:
+    """Write a month (2026-11) as the reader reads it: 2026年11月, or 2026-11 in English."""
+    year, number = month.split("-")
+    return f"{year}年{int(number)}月" if chinese() else month
+
+
 def local_text(item: Any) -> str:
     """Return the label of anything declared with `zh` and `en` (a program, field, step, choice)."""
     return item.zh if chinese() else item.en

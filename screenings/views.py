@@ -188,7 +188,7 @@ def reason_required_text(month: str) -> str:
     return _(
         "The report of %(month)s is approved: an entry dated in that month is a late correction. "
         "Give its reason.",
-        month=month,
+        month=texts.month_label(month),
     )
 
 

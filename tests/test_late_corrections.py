@@ -21,7 +21,7 @@ CUT_OFF_NOV = dt.datetime(2026, 12, 1, 2, tzinfo=SHANGHAI)
 CUT_OFF_DEC = dt.datetime(2027, 1, 1, 2, tzinfo=SHANGHAI)
 ACTOR = Actor(user_id=None, username="correction-test")
 REASON = "补录纸质登记本上漏录的结果"
-NEEDS_REASON = "2026-11 的报表已批准"
+NEEDS_REASON = "2026年11月的报表已批准"
 
 
 @pytest.fixture(autouse=True)

@@ -27,6 +27,7 @@ from screenings.reports.service import (
 )
 from screenings.reports.snapshot import month_period
 from screenings.reports.tasks import ask_for_build, is_busy
+from screenings.texts import month_label
 
 bp = Blueprint("reports", __name__, url_prefix="/reports")
 
@@ -115,7 +116,8 @@ def index():
     now = utcnow()
     rows = _rows(district_reports(district.code))
     return render_template(
-        "reports/index.html", district=district, rows=rows, months=_past_months(now),
+        "reports/index.html", district=district, rows=rows,
+        months=[(m, month_label(m)) for m in _past_months(now)], month_label=month_label,
         langs=_lang_labels(), status_labels=_status_labels(),
         may_build=access.may_build_reports(user), may_approve=access.may_approve_reports(user),
         busy=any(r["busy"] for r in rows),
@@ -160,19 +162,20 @@ def build():
     if not valid:
         flash(_("Choose a month before this one and a language."), "error")
         return redirect(url_for("reports.index"))
+    label = month_label(month)
     try:
         report, created = ask_for_build(district.code, month, lang, current_actor(), now)
     except ReportError:
         db.session.rollback()
-        flash(_("The report of %(month)s is already being built.", month=month), "info")
+        flash(_("The report of %(month)s is already being built.", month=label), "info")
         return redirect(url_for("reports.index"))
     if created:
-        flash(_("The report of %(month)s is queued; it is built in the background.", month=month), "info")
+        flash(_("The report of %(month)s is queued; it is built in the background.", month=label), "info")
     elif report.approved:
         flash(_("The report of %(month)s is approved: it is rendered again from its stored snapshot, "
-                "byte for byte.", month=month), "info")  # fmt: skip
+                "byte for byte.", month=label), "info")  # fmt: skip
     else:
-        flash(_("The report of %(month)s is queued for a rebuild from today's figures.", month=month), "info")
+        flash(_("The report of %(month)s is queued for a rebuild from today's figures.", month=label), "info")
     return redirect(url_for("reports.index"))
 
 
@@ -189,7 +192,7 @@ def download(report_id: int):
     pdf = path.read_bytes() if path.exists() else b""
     if hashlib.sha256(pdf).hexdigest() != report.sha256:
         flash(_("The archived file of %(month)s is missing or no longer matches its SHA-256; build it again.",
-                month=report.month), "error")  # fmt: skip
+                month=month_label(report.month)), "error")  # fmt: skip
         return redirect(url_for("reports.index"))
     audit.record(current_actor(), utcnow(), "monthly_report", report.id, "DOWNLOAD",
                  f"{report.district_code} {report.month} {report.lang} {report.sha256}")  # fmt: skip
@@ -210,9 +213,9 @@ def approve(report_id: int):
     if not access.may_approve_reports(user):
         refuse(403, "may not approve monthly reports")
     report = _report_or_404(report_id, _district(user))
+    label = month_label(report.month)
     if is_busy(report):
-        flash(_("The report of %(month)s is being built; approve it when it is ready.", month=report.month),
-              "error")  # fmt: skip
+        flash(_("The report of %(month)s is being built; approve it when it is ready.", month=label), "error")
         return redirect(url_for("reports.index"))
     try:
         approve_report(report, current_actor(), utcnow())
@@ -221,6 +224,7 @@ def approve(report_id: int):
         flash(_("Only a built report can be approved."), "error")
         return redirect(url_for("reports.index"))
     db.session.commit()
-    flash(_("The report of %(month)s is approved; it and its snapshot no longer change.", month=report.month),
-          "info")  # fmt: skip
+    flash(
+        _("The report of %(month)s is approved; it and its snapshot no longer change.", month=label), "info"
+    )
     return redirect(url_for("reports.index"))
