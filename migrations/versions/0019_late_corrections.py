@@ -1,7 +1,7 @@
 """Late corrections: a reason for each result or case entry dated in a month whose report is approved
 
-Revision ID: 0018_late_corrections
-Revises: 0017_fact_period_indexes
+Revision ID: 0019_late_corrections
+Revises: 0018_field_encryption
 Create Date: 2026-12-03 13:30:00.000000
 
 """
@@ -11,8 +11,8 @@ import sqlalchemy as sa
 
 
 # revision identifiers, used by Alembic.
-revision = "0018_late_corrections"
-down_revision = "0017_fact_period_indexes"
+revision = "0019_late_corrections"
+down_revision = "0018_field_encryption"
 branch_labels = None
 depends_on = None
 
