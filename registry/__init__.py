@@ -115,6 +115,7 @@ def _register_blueprints(app: Flask) -> None:
     from screenings.imports.views import bp as imports_bp
     from screenings.indicators.views import bp as indicators_bp
     from screenings.reports.views import bp as reports_bp
+    from screenings.routine_recall import bp as routine_bp
     from screenings.views import bp as screenings_bp
 
     for blueprint in (
@@ -130,6 +131,7 @@ def _register_blueprints(app: Flask) -> None:
         indicators_bp,
         reports_bp,
         district_settings_bp,
+        routine_bp,
     ):
         app.register_blueprint(blueprint)
 

@@ -73,6 +73,7 @@ def register(app: Flask) -> None:
     registry.navigation.extend(
         [
             hooks.NavItem("screenings.worklist", _l("Follow-up"), order=20),
+            hooks.NavItem("routine.due_list", _l("Routine screening due"), order=22),
             hooks.NavItem(
                 "screenings.choose_person", _l("Enter a result"), visible=_may_enter_results, order=30
             ),

@@ -18,6 +18,7 @@ from .declarations import (
     LtfuPolicy,
     Program,
     ResultCode,
+    RoutineRecall,
     ScreeningTest,
     ScreeningWindow,
     Step,
@@ -87,7 +88,13 @@ from .predicates import (
     SubjectIs,
     Within,
 )
-from .schedule import ScreeningWindowTimes, exposed_infant_schedule, is_screening_missed, screening_window
+from .schedule import (
+    ScreeningWindowTimes,
+    exposed_infant_schedule,
+    is_screening_missed,
+    next_routine_screen_on,
+    screening_window,
+)
 from .settings import Evidence, Setting, SettingBook, SettingValues, coerce_setting_value
 from .status import (
     CLOCK_STATUS_RULES,
@@ -231,6 +238,8 @@ __all__ = [
     "ResultIs",
     "ScreeningTest",
     "ScreeningWindow",
+    "RoutineRecall",
+    "next_routine_screen_on",
     "ScreeningWindowTimes",
     "Setting",
     "SettingBook",

@@ -34,6 +34,8 @@ def referenced_settings(program: Program) -> Iterator[Setting]:
         yield from (
             s for s in (window.due_age, window.earliest_age, window.missed_after_age) if s is not None
         )
+    for rule in program.routine_recall:
+        yield rule.interval
 
 
 def entry_steps(program: Program) -> set[str]:
@@ -62,6 +64,15 @@ def check_program(program: Program) -> list[str]:
         if setting.name not in declared:
             problems.append(f"setting {setting.name} is used but not in program.settings")
     problems.extend(message_problems(program))
+    for rule in program.routine_recall:
+        if rule.test not in test_codes:
+            problems.append(f"routine recall names unknown test {rule.test!r}")
+            continue
+        opening = {r.code for r in program.test(rule.test).result_codes if r.opens_case}
+        known = {r.code for r in program.test(rule.test).result_codes}
+        for code in rule.results:
+            if code not in known or code in opening:
+                problems.append(f"routine recall after {rule.test} {code}: not a normal result of the test")
     for test in program.tests:
         for field in test.fields:
             if field.kind in (FieldKind.CHOICE, FieldKind.MULTI_CHOICE) and not field.choices:

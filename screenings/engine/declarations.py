@@ -281,6 +281,15 @@ class Eligibility:
 
 
 @dataclass(frozen=True, slots=True)
+class RoutineRecall:
+    """A normal primary screen of this test sets the person's next routine screen, `interval` years on."""
+
+    test: str
+    results: tuple[str, ...]  # the result codes after which the person returns to routine screening
+    interval: Setting  # years
+
+
+@dataclass(frozen=True, slots=True)
 class ScreeningWindow:
     """When the primary screen is due, so a sweep can find births with no screen (漏筛)."""
 
@@ -350,6 +359,8 @@ class Program:
     tracks: tuple[Choice, ...] = ()
     screening_window: ScreeningWindow | None = None
     exposed_infant: ExposedInfantPlan | None = None
+    # Routine recall (women's screening): which normal primary results set the next screen, and when.
+    routine_recall: tuple[RoutineRecall, ...] = ()
     sources: str = ""
     # Results and cases only the users who work on the program may open; others break the glass.
     restricted: bool = False

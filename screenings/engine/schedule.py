@@ -8,7 +8,7 @@ from datetime import date, datetime
 
 from .deadlines import compute_due
 from .declarations import Program
-from .times import add_interval, age_anchor, as_utc, local_date
+from .times import add_calendar_months, add_interval, age_anchor, as_utc, local_date
 from .vocabulary import Sex, Subject, SubjectKind
 
 
@@ -74,3 +74,21 @@ def is_screening_missed(
     """Tell a sweep whether a subject with no primary screen yet has now missed it (漏筛)."""
     times = screening_window(program, subject, overrides)
     return times is not None and as_utc(as_of, "as_of") > times.missed_after
+
+
+def next_routine_screen_on(
+    program: Program,
+    test: str,
+    result_code: str,
+    performed_at: datetime,
+    overrides: Mapping[str, object] | None = None,
+) -> date | None:
+    """Return the local date a person screened normal is due for routine screening again, or None.
+
+    Calendar years from the local date of the screen (a screen on 29 February is due on 28 February).
+    """
+    for rule in program.routine_recall:
+        if rule.test == test and result_code in rule.results:
+            years = program.values(overrides).whole(rule.interval)
+            return add_calendar_months(local_date(as_utc(performed_at, "performed_at")), 12 * years)
+    return None

@@ -18,6 +18,7 @@ from screenings.engine import (
     Message,
     Program,
     ResultCode,
+    RoutineRecall,
     ScreeningTest,
     SettingBook,
     SettingValues,
@@ -288,6 +289,11 @@ PROGRAM = Program(
     escalate_after_days=_ESCALATE,
     indicators=INDICATORS,
     milestones=MILESTONES,
+    # §4.3: BI-RADS 1/2 → routine rescreen, every 3 years (Beijing) [S48]
+    routine_recall=(
+        RoutineRecall("ULTRASOUND", ("BIRADS_1", "BIRADS_2"), ROUTINE_INTERVAL_YEARS),
+        RoutineRecall("MAMMOGRAPHY", ("BIRADS_1", "BIRADS_2"), ROUTINE_INTERVAL_YEARS),
+    ),
     settings=_S.freeze(),
     messages=MESSAGES,
     sources="S43–S61",

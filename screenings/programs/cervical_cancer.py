@@ -19,6 +19,7 @@ from screenings.engine import (
     Notice,
     Program,
     ResultCode,
+    RoutineRecall,
     ScreeningTest,
     SettingBook,
     SettingValues,
@@ -408,6 +409,11 @@ PROGRAM = Program(
     escalate_after_days=_ESCALATE,
     indicators=INDICATORS,
     milestones=MILESTONES,
+    # §4.2: HPV negative → routine rescreen in 5 years, cytology NILM in 3 [S45]
+    routine_recall=(
+        RoutineRecall("HPV", ("NEG",), HPV_INTERVAL_YEARS),
+        RoutineRecall("CYTOLOGY", ("NILM",), CYTOLOGY_INTERVAL_YEARS),
+    ),
     settings=_S.freeze(),
     messages=MESSAGES,
     sources="S43–S60",
