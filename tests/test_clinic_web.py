@@ -519,3 +519,22 @@ def test_a_chd_repeat_that_fails_again_moves_the_case_to_notifying_the_family(cl
     db.session.refresh(case)
     assert case.current_step == "NOTIFY" and case.status is not CaseStatus.CLOSED
     assert case.due_at > NOW  # notify the same day: due after the repeat, not at its moment
+
+
+def test_a_step_begun_past_its_age_limit_says_why_it_is_due_at_once(client, clinic, district):
+    baby = factories.newborn(district["hospital"], NOW - 120 * D, name="晚宝")
+    late_rescreen = factories.hearing_values("REFER", "REFER", at=NOW - 2 * H)
+    initial = factories.hearing_values("REFER", "REFER", at=NOW - 118 * D)
+    case = record_result(
+        baby, "NEWBORN_HEARING", "INITIAL", initial, district["hospital"], CLINIC, NOW - 118 * D
+    ).case
+    record_result(baby, "NEWBORN_HEARING", "RESCREEN", late_rescreen, district["hospital"], CLINIC, NOW - H)
+    db.session.refresh(case)
+    page = text(client.get(f"/cases/{case.id}"))
+    assert (
+        case.current_step == "DIAGNOSIS"
+        and 'id="age-limit-passed"' in page
+        and "已超过规定的月龄时限" in page
+    )
+    on_time = open_case(factories.newborn(district["hospital"], BIRTH, name="准时宝"), district)
+    assert 'id="age-limit-passed"' not in text(client.get(f"/cases/{on_time.id}"))
