@@ -26,19 +26,26 @@ TARGETS = {"batch_pg_p95_s": 1.0, "lookup_p95_ms": 20.0}
 def _facility_with_most_women(db) -> int:
     return db.session.execute(
         sa.text(
-            "SELECT institution_id FROM person WHERE kind = 'WOMAN' AND id_number IS NOT NULL "
+            "SELECT institution_id FROM person WHERE kind = 'WOMAN' AND id_number_index IS NOT NULL "
             "AND merged_into_id IS NULL GROUP BY institution_id ORDER BY COUNT(*) DESC LIMIT 1"
         )
     ).scalar_one()
 
 
 def _women(db, institution_id: int, limit: int) -> list[tuple[int, str]]:
+    from registry.people.models import Person, PersonKind
+
+    # Through the model: the ID number is stored encrypted, and read back in clear.
     return db.session.execute(
-        sa.text(
-            "SELECT id, id_number FROM person WHERE institution_id = :i AND kind = 'WOMAN' "
-            "AND id_number IS NOT NULL AND merged_into_id IS NULL ORDER BY id LIMIT :n"
-        ),
-        {"i": institution_id, "n": limit},
+        sa.select(Person.id, Person.id_number)
+        .where(
+            Person.institution_id == institution_id,
+            Person.kind == PersonKind.WOMAN,
+            Person.id_number_index.is_not(None),
+            Person.merged_into_id.is_(None),
+        )
+        .order_by(Person.id)
+        .limit(limit)
     ).all()
 
 

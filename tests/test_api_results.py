@@ -221,3 +221,50 @@ def test_each_submission_is_audited_as_the_account(client, lab):
     row = db.session.scalar(sa.select(AuditEvent).where(AuditEvent.action == "API_SUBMIT"))
     assert row.username == lab["account"].username and row.user_id == lab["account"].id
     assert row.summary == "1 created, 0 unchanged, 0 rejected, 1 unmatched"
+
+
+def test_an_unmatched_result_waits_in_the_unmatched_queue_once(client, lab):
+    from screenings.imports.models import ImportBatch, UnmatchedRow, UnmatchedStatus
+
+    nobody = resident_id("19900307", 8)
+    items = [hearing_item("S-1", by_mother(nobody)), hearing_item("S-2", by_mother(nobody), left="MAYBE")]
+    first, invalid = post(client, lab["secret"], items).json["items"]
+    assert first["status"] == "unmatched" and first["unmatched_id"]
+    assert invalid["status"] == "rejected"  # only a valid result waits for its person
+    row = db.session.get(UnmatchedRow, first["unmatched_id"])
+    assert row.status is UnmatchedStatus.WAITING and row.source_key == "S-1"
+    assert row.source_system == lab["account"].username
+    assert row.institution_id == lab["account"].institution_id
+    assert row.raw_values["mother_id_number"] == nobody and row.raw_values["left_ear"] == "PASS"
+    assert db.session.get(ImportBatch, row.batch_id).original_filename == "API"
+    [again] = post(client, lab["secret"], items[:1]).json["items"]
+    assert again["unmatched_id"] == first["unmatched_id"]
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(UnmatchedRow)) == 1
+
+
+def test_a_waiting_result_is_recorded_once_its_person_is_registered_and_resent(client, lab):
+    from screenings.imports.models import UnmatchedRow, UnmatchedStatus
+
+    hospital = lab["district"]["hospital"]
+    number = resident_id("19900307", 8)
+    [waiting] = post(client, lab["secret"], [hearing_item("S-1", by_mother(number))]).json["items"]
+    factories.newborn(hospital, mother=factories.mother(hospital, id_number=number), birth_order=1)
+    [recorded] = post(client, lab["secret"], [hearing_item("S-1", by_mother(number))]).json["items"]
+    assert recorded["status"] == "created"
+    row = db.session.get(UnmatchedRow, waiting["unmatched_id"])
+    assert row.status is UnmatchedStatus.IMPORTED and row.result_id == recorded["result_id"]
+
+
+def test_a_clinic_user_matches_a_waiting_api_result_and_a_resend_changes_nothing(client, lab, login):
+    hospital = lab["district"]["hospital"]
+    number = resident_id("19900307", 8)
+    [waiting] = post(client, lab["secret"], [hearing_item("S-1", by_mother(number))]).json["items"]
+    baby = factories.newborn(hospital, name="李小宝")  # registered without the mother's number
+    login(factories.clinic_user(hospital))
+    matched = client.post(f"/imports/unmatched/{waiting['unmatched_id']}/match", data={"person_id": baby.id})
+    assert matched.status_code == 302, matched.get_data(as_text=True)[:500]
+    stored = db.session.scalar(sa.select(ScreeningResult).where(ScreeningResult.source_key == "S-1"))
+    assert stored.person_id == baby.id and stored.source_system == lab["account"].username
+    by_name = {"id_number": None, "name": "李小宝", "birth_on": baby.birth_on.isoformat()}
+    [again] = post(client, lab["secret"], [hearing_item("S-1", by_name)]).json["items"]
+    assert again["status"] == "unchanged" and again["result_id"] == stored.id

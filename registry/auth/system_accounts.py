@@ -60,8 +60,9 @@ def create_system_account(
 ) -> User:
     """Create a system account at an institution (working on PMTCT only when `restricted_programs`)."""
     username = username.strip()
-    if not username or len(username) > 64:
-        raise SystemAccountError("username", "a name of 1 to 64 characters is needed")
+    # The name is the source system of the account's results (40 characters at most there).
+    if not username or len(username) > 40:
+        raise SystemAccountError("username", "a name of 1 to 40 characters is needed")
     if db.session.scalar(sa.select(User.id).where(User.username == username)) is not None:
         raise SystemAccountError("username", "this name is already used")
     account = User(

@@ -173,6 +173,9 @@ class ItemOutcomeSchema(ma.Schema):
     result_code = ma.fields.String(allow_none=True)
     case = ma.fields.Nested(CaseBriefSchema, allow_none=True)
     unmatched_reason = ma.fields.String(allow_none=True)
+    unmatched_id = ma.fields.Integer(
+        allow_none=True, metadata={"description": "The row waiting in the unmatched queue for a person"}
+    )
     errors = ma.fields.List(ma.fields.Nested(ProblemFieldSchema))
     warnings = ma.fields.List(ma.fields.Nested(ProblemFieldSchema))
 

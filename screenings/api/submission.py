@@ -23,7 +23,10 @@ from registry.auth.access import Scope
 from registry.auth.models import User
 from registry.extensions import db
 from screenings import access
+from screenings.api import waiting
+from screenings.api.waiting import source_system_of
 from screenings.cases.errors import CaseActionRefused
+from screenings.engine import parse_values
 from screenings.imports.matching import Identity, match_people
 from screenings.models import FollowUpCase, ScreeningResult
 from screenings.programs import PROGRAMS
@@ -40,17 +43,13 @@ class ItemOutcome:
     result_code: str | None = None
     case: dict | None = None
     unmatched_reason: str | None = None
+    unmatched_id: int | None = None  # the row waiting in the unmatched queue
     errors: list[dict] = dataclasses.field(default_factory=list)
     warnings: list[dict] = dataclasses.field(default_factory=list)
 
 
 def _error(pointer: str, code: str, message: str) -> dict:
     return {"pointer": pointer, "code": code, "message": message}
-
-
-def source_system_of(account: User) -> str:
-    """The source system of an account's results: its name (so that its keys are its own)."""
-    return account.username[:40]
 
 
 def submit_results(
@@ -87,11 +86,17 @@ def submit_results(
     identities = [Identity(**items[i]["person"]) for i in candidates]
     people = {}
     for index, match in zip(candidates, match_people(identities, scope), strict=True):
-        if match.person is None:
-            outcomes[index].status = "unmatched"
-            outcomes[index].unmatched_reason = match.reason or "NOT_FOUND"
-        else:
+        if match.person is not None:
             people[index] = match.person
+            continue
+        item = items[index]
+        test = PROGRAMS[item["program"]].test(item["test"])
+        _typed, errors = parse_values(test, item["values"])
+        if errors:  # only a valid result waits for its person
+            outcomes[index].errors = _value_errors(errors, index)
+            continue
+        outcomes[index].status = "unmatched"
+        outcomes[index].unmatched_reason = match.reason or "NOT_FOUND"
 
     source = source_system_of(account)
     matched = [i for i in candidates if i in people]
@@ -104,8 +109,15 @@ def submit_results(
         for index, outcome in zip(run, recorded, strict=True):
             _answer(outcomes[index], outcome, index)
     _check_unchanged(outcomes, items, people)
+    waiting.queue(outcomes, items, account, now)
+    waiting.release(outcomes, items, people, account, now)
     _describe(outcomes)
     return outcomes
+
+
+def _value_errors(errors, index: int) -> list[dict]:
+    pointer = f"/items/{index}/values"
+    return [_error(f"{pointer}/{e.field}" if e.field else pointer, e.code, e.message) for e in errors]
 
 
 def _runs(indexes: list[int], items) -> list[list[int]]:
@@ -123,10 +135,7 @@ def _runs(indexes: list[int], items) -> list[list[int]]:
 def _answer(outcome: ItemOutcome, recorded, index: int) -> None:
     pointer = f"/items/{index}"
     if isinstance(recorded, ResultRejected):
-        outcome.errors = [
-            _error(f"{pointer}/values/{e.field}" if e.field else f"{pointer}/values", e.code, e.message)
-            for e in recorded.errors
-        ]
+        outcome.errors = _value_errors(recorded.errors, index)
         return
     if isinstance(recorded, CaseActionRefused):
         outcome.errors = [_error(pointer, "CASE_REFUSED", str(recorded))]
