@@ -83,6 +83,7 @@ AUDIT_ACTION_LABELS = {
     "UPLOAD": _l("File uploaded"),
     "IMPORT": _l("Imported"),
     "IMPORT_FAILED": _l("Import failed"),
+    "IMPORT_REFUSED": _l("Import refused (all or nothing)"),
 }
 
 

@@ -55,6 +55,10 @@ class MappingFormBase(FlaskForm):
     save_mapping = BooleanField(
         _l("Remember these columns and values for the next file from this source"), default=True
     )
+    all_or_nothing = BooleanField(
+        _l("All or nothing: if any row is rejected or names no registered person, import none of the file"),
+        default=False,
+    )
     # Which columns the values below were read from: when the user changes one, they are read again.
     values_for = HiddenField()
 

@@ -111,6 +111,8 @@ class ImportBatch(db.Model):
     started_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
     finished_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
     error_code: Mapped[str | None] = mapped_column(sa.String(40))
+    # DHIS2's atomicMode=ALL: any rejected or unmatched row and nothing of the file is recorded.
+    all_or_nothing: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
 
     source: Mapped[ImportSource] = relationship()
     institution: Mapped[Institution] = relationship()

@@ -73,6 +73,7 @@ class _Run:
     reader: RowReader
     person_targets: frozenset[str]
     through_row: int  # the last row committed, as this run knows it
+    all_or_nothing: bool = False  # one transaction for the whole file, rolled back on any problem
 
 
 class _TakenOver(RuntimeError):
@@ -149,6 +150,8 @@ def run_import(
         path.unlink(missing_ok=True)
         return batch
     batch = db.session.get(ImportBatch, batch_id)
+    if batch.all_or_nothing and batch.rejected_count:
+        return _refuse_whole_file(run, batch, clock(), path)
     batch.status = BatchStatus.DONE
     batch.finished_at = clock()
     audit.record(
@@ -159,6 +162,31 @@ def run_import(
     )  # fmt: skip
     db.session.commit()
     # The file holds personal data; once every row is in the registry, the report or the queue, it goes.
+    path.unlink(missing_ok=True)
+    return batch
+
+
+def _refuse_whole_file(run: _Run, batch: ImportBatch, finished_at: dt.datetime, path: Path) -> ImportBatch:
+    """An all-or-nothing import with a problem row: roll every row back and keep only the report."""
+    issue_columns = [c.key for c in ImportRowIssue.__table__.columns if c.key != "id"]
+    issues = [
+        {key: getattr(issue, key) for key in issue_columns}
+        for issue in db.session.scalars(sa.select(ImportRowIssue).where(ImportRowIssue.batch_id == batch.id))
+    ]
+    counts = {"processed_rows": batch.processed_rows, "rejected_count": batch.rejected_count}
+    db.session.rollback()
+    batch = db.session.get(ImportBatch, batch.id)
+    batch.status = BatchStatus.FAILED
+    batch.error_code = "NOT_ALL_VALID"
+    batch.processed_rows = counts["processed_rows"]
+    batch.rejected_count = counts["rejected_count"]
+    batch.finished_at = finished_at
+    db.session.add_all(ImportRowIssue(**issue) for issue in issues)
+    audit.record(
+        run.actor, run.now, "import_batch", batch.id, "IMPORT_REFUSED",
+        f"all or nothing: {batch.rejected_count} of {batch.processed_rows} rows have problems; none recorded",
+    )  # fmt: skip
+    db.session.commit()
     path.unlink(missing_ok=True)
     return batch
 
@@ -186,6 +214,7 @@ def _prepare(batch: ImportBatch, now: dt.datetime) -> _Run:
         ),
         person_targets=targets_module.PERSON_TARGET_NAMES,
         through_row=batch.processed_through_row,
+        all_or_nothing=batch.all_or_nothing,
     )
 
 
@@ -304,6 +333,11 @@ def _import_chunk(
                 issues.extend(_issue(run, row, target, code, detail) for target, code, detail in row.issues)
                 counts["rejected"] += 1
                 continue
+            if run.all_or_nothing:
+                # Nothing of the file will be recorded, so nothing waits in the queue: it is one more problem.
+                issues.append(_issue(run, row, None, "UNMATCHED", match.reason or "NOT_FOUND"))
+                counts["rejected"] += 1
+                continue
             db.session.add(_unmatched(run, row, source, match.reason or "NOT_FOUND"))
             counts["unmatched"] += 1
             continue
@@ -341,7 +375,10 @@ def _import_chunk(
             cases_opened_count=ImportBatch.cases_opened_count + counts["cases"],
         )
     )
-    db.session.commit()
+    if run.all_or_nothing:
+        db.session.flush()  # the file's one transaction goes on; run_import commits or rolls it back
+    else:
+        db.session.commit()
     run.through_row = cells[-1][0]
     if progress is not None:
         batch = db.session.get(ImportBatch, batch_id)

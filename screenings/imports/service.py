@@ -241,6 +241,7 @@ def confirm_mapping(
     now: dt.datetime,
     value_map: dict[str, dict[str, str | None]] | None = None,
     unmapped: dict[str, set[str]] | None = None,
+    all_or_nothing: bool = False,
 ) -> list[MappingProblem]:
     """Check the chosen columns; when they can import, keep them on the batch (and the source), queued.
 
@@ -260,6 +261,7 @@ def confirm_mapping(
     batch.columns = columns
     batch.value_map = {field: values for field, values in effective.items() if field in columns}
     batch.status = BatchStatus.QUEUED
+    batch.all_or_nothing = all_or_nothing
     if save:
         if saved is None:
             saved = ColumnMapping(
@@ -272,7 +274,13 @@ def confirm_mapping(
         saved.updated_by_id = actor.user_id
     mapped_values = sum(len(values) for values in batch.value_map.values())
     audit.record(
-        actor, now, "import_batch", batch.id, "MAP", f"{len(columns)} columns, {mapped_values} values mapped"
+        actor,
+        now,
+        "import_batch",
+        batch.id,
+        "MAP",
+        f"{len(columns)} columns, {mapped_values} values mapped"
+        + ("; all or nothing" if all_or_nothing else ""),
     )
     return []
 

@@ -33,6 +33,8 @@ ISSUE_MESSAGES = {
     ),
     "CASE_REFUSED": N_("The result could not be added to the follow-up case: %(detail)s"),
     "VALUE_REFUSED": N_("%(field)s: “%(value)s” is refused by this source's value mapping."),
+    # All-or-nothing imports put no row in the unmatched queue: an unmatched row is one more problem.
+    "UNMATCHED": N_("No registered person could be found for this row (%(detail)s)."),
 }
 UNMATCHED_REASONS = {
     "NOT_FOUND": _l("No registered person matches"),
@@ -113,6 +115,8 @@ def issue_message(test: ScreeningTest | None, target: str | None, code: str, val
     params = {"field": _label(test, target), "value": value or "", "detail": detail or ""}
     if code == "UNKNOWN_CHOICE":
         params["choices"] = _choices(test, target)
+    if code == "UNMATCHED":
+        params["detail"] = unmatched_reason(detail or "NOT_FOUND")
     template = ISSUE_MESSAGES.get(code)
     if template is not None and ("%(value)s" not in template or value):
         return _(template, **params)

@@ -190,6 +190,7 @@ def columns(batch_id: int):
         problems = service.confirm_mapping(
             batch, form.columns(), form.save_mapping.data, current_actor(), now,
             value_map=value_map, unmapped=values.left_unmapped(surveyed),
+            all_or_nothing=form.all_or_nothing.data,
         )  # fmt: skip
         if not problems:
             record = start_job(
