@@ -145,6 +145,25 @@ def test_a_manager_approves_from_the_page_and_a_rebuild_then_reproduces_the_arch
     assert find_report(november["district"].code, "2026-11").sha256 == archived
 
 
+def test_an_approved_report_is_never_replaced_by_a_different_rendering(
+    client, november, manager, monkeypatch
+):
+    client.post("/reports/build", data={"month": "2026-11", "lang": "zh"})
+    report = find_report(november["district"].code, "2026-11")
+    client.post(f"/reports/{report.id}/approve")
+    archived, on_disk = report.sha256, file_path(report).read_bytes()
+    real = service.render_report
+    monkeypatch.setattr(service, "render_report", lambda snapshot, lang: (real(snapshot, lang)[0] + b"%", 16))
+
+    client.post("/reports/build", data={"month": "2026-11", "lang": "zh"})
+
+    db.session.expire_all()
+    report = find_report(november["district"].code, "2026-11")
+    assert report.status is ReportStatus.READY and report.sha256 == archived
+    assert file_path(report).read_bytes() == on_disk
+    assert "已批准的报表按原样保留" in client.get("/reports/").get_data(as_text=True)
+
+
 def test_only_past_months_are_built(client, november, login, frozen_clock):
     frozen_clock("2026-12-15 10:00")
     login(factories.user(Role.PROGRAM_MANAGER, november["mch"]))

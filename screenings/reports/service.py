@@ -26,6 +26,7 @@ from screenings.reports.render import render_report
 from screenings.reports.snapshot import month_period, previous_month, take_snapshot
 
 LANGS = ("zh", "en")
+APPROVED_DIFFERS = "the approved snapshot renders to other bytes now (the layout changed): archive kept"
 
 
 class ReportError(ValueError):
@@ -145,9 +146,15 @@ def build_report(
         report.cut_off_at = now
         commit()
     pdf, pages = render_report(report.snapshot, report.lang)
+    sha256 = hashlib.sha256(pdf).hexdigest()
+    if report.approved and report.sha256 is not None and sha256 != report.sha256:
+        # The layout changed since approval: the approved PDF is the archived one, never a new rendering.
+        report.status = ReportStatus.READY
+        report.error = APPROVED_DIFFERS
+        return report
     report.file_name = f"{report.district_code}/{report.month}-{report.lang}.pdf"
     _write(file_path(report), pdf)
-    report.sha256 = hashlib.sha256(pdf).hexdigest()
+    report.sha256 = sha256
     report.page_count = pages
     report.file_size = len(pdf)
     report.built_at = now
