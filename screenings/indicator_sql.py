@@ -224,6 +224,31 @@ def institution_column(tables: FactTables, end: date) -> sa.ColumnElement[str]:
     return sa.case((moved, facts.transferred_code), else_=facts.institution)
 
 
+def ratio_parts(
+    indicator: Indicator,
+    tables: FactTables,
+    *,
+    start: date,
+    end: date,
+    values: SettingValues | None = None,
+    as_of: date | None = None,
+    program: str | None = None,
+) -> tuple[list[sa.ColumnElement[bool]], sa.ColumnElement[bool] | None, sa.ColumnElement[bool]]:
+    """Return (the period's WHERE conditions, the denominator's condition or None, the numerator's)."""
+    if indicator.unsupported is not None or indicator.measure is not None:
+        raise ValueError(f"indicator {indicator.code}: only supported ratios compile to counts")
+    compiler = Compiler(tables, Context(as_of or end, values or SettingValues()))
+    facts = tables.facts.c
+    period: Period = indicator.period
+    dated = compiler._day(period.dated_by)
+    where = [dated.is_not(None), dated >= start.toordinal(), dated <= end.toordinal()]
+    if program is not None:
+        where.append(facts.program == program)
+    den = compiler.condition(indicator.den) if isinstance(indicator.den, Predicate) else None
+    assert indicator.num is not None
+    return where, den, compiler.condition(indicator.num)
+
+
 def ratio_conditions(
     indicator: Indicator,
     tables: FactTables,
@@ -236,22 +261,58 @@ def ratio_conditions(
 ) -> tuple[list[sa.ColumnElement[bool]], sa.ColumnElement[bool]]:
     """Return (the denominator's WHERE conditions, the numerator's condition) of a ratio indicator.
 
-    `count_query` counts these rows and the drill-down lists them, so a list always holds its figure's rows.
+    `count_query` and `counts_query` count these rows and the drill-down lists them, so a list always holds
+    its figure's rows.
     """
-    if indicator.unsupported is not None or indicator.measure is not None:
-        raise ValueError(f"indicator {indicator.code}: only supported ratios compile to counts")
-    compiler = Compiler(tables, Context(as_of or end, values or SettingValues()))
+    where, den, num = ratio_parts(
+        indicator, tables, start=start, end=end, values=values, as_of=as_of, program=program
+    )
+    return ([*where, den] if den is not None else where), num
+
+
+def counts_query(
+    indicators: list[Indicator],
+    tables: FactTables,
+    *,
+    start: date,
+    end: date,
+    values: SettingValues | None = None,
+    as_of: date | None = None,
+    program: str | None = None,
+    by_institution: bool = False,
+) -> sa.Select:
+    """Return one SELECT of (institution?, n0, d0, n1, d1, …) for ratio indicators dated by one milestone.
+
+    The same counts as one `count_query` per indicator, in one pass over the period's rows: each
+    denominator is a CASE over the rows instead of a WHERE (a NULL condition counts as false in both).
+    """
+    dated = {i.period.dated_by for i in indicators}
+    if len(dated) != 1:
+        raise ValueError(f"indicators dated by {sorted(dated)}: one milestone per query")
+    kw = dict(start=start, end=end, values=values, as_of=as_of, program=program)
     facts = tables.facts.c
-    period: Period = indicator.period
-    dated = compiler._day(period.dated_by)
-    where = [dated.is_not(None), dated >= start.toordinal(), dated <= end.toordinal()]
-    if program is not None:
-        where.append(facts.program == program)
-    den = indicator.den
-    if isinstance(den, Predicate):
-        where.append(compiler.condition(den))
-    assert indicator.num is not None
-    return where, compiler.condition(indicator.num)
+    where: list[sa.ColumnElement[bool]] = []
+    columns: list[Any] = []
+    for k, indicator in enumerate(indicators):
+        where, den, num = ratio_parts(indicator, tables, **kw)
+        counted = num if den is None else sa.and_(den, num)
+        if indicator.counting is Counting.PERSONS:
+            n = sa.func.count(sa.distinct(sa.case((counted, facts.person_id))))
+            d = sa.func.count(
+                sa.distinct(facts.person_id if den is None else sa.case((den, facts.person_id)))
+            )
+        else:
+            n = sa.func.coalesce(sa.func.sum(sa.case((counted, 1), else_=0)), 0)
+            d = (
+                sa.func.count()
+                if den is None
+                else sa.func.coalesce(sa.func.sum(sa.case((den, 1), else_=0)), 0)
+            )
+        columns += [n.label(f"n{k}"), d.label(f"d{k}")]
+    if by_institution:
+        place = institution_column(tables, end).label("institution")
+        return sa.select(place, *columns).select_from(tables.facts).where(*where).group_by(place)
+    return sa.select(*columns).select_from(tables.facts).where(*where)
 
 
 def count_query(
@@ -292,8 +353,10 @@ __all__ = [
     "Compiler",
     "FactTables",
     "count_query",
+    "counts_query",
     "fact_rows",
     "fact_tables",
     "institution_column",
     "ratio_conditions",
+    "ratio_parts",
 ]

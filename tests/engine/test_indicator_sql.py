@@ -106,3 +106,41 @@ def test_sql_counts_equal_the_reference_evaluator(program, seed):
                 assert by_place.get(place, (0, 0))[0] == part.numerator, (indicator.code, place)
             checked += 1
         assert checked
+
+
+@pytest.mark.parametrize("program", ALL, ids=[p.code for p in ALL])
+def test_one_query_per_period_basis_counts_what_one_query_per_indicator_counts(program):
+    from collections import defaultdict
+
+    from screenings.indicator_sql import counts_query
+
+    rows = _random_rows(program, 3)
+    engine = sa.create_engine("sqlite://")
+    tables = fact_tables(sa.MetaData())
+    tables.facts.metadata.create_all(engine)
+    kw = dict(start=START, end=END, as_of=AS_OF, program=program.code)
+    with engine.begin() as db:
+        for values, steps, findings in fact_rows(rows):
+            db.execute(tables.facts.insert().values(**values))
+            if steps:
+                db.execute(tables.marks.insert(), steps)
+            if findings:
+                db.execute(tables.findings.insert(), findings)
+        by_basis = defaultdict(list)
+        for indicator in program.indicators:
+            if indicator.supported and indicator.measure is None:
+                by_basis[indicator.period.dated_by].append(indicator)
+        assert by_basis
+        for indicators in by_basis.values():
+            total = db.execute(counts_query(indicators, tables, **kw)).one()
+            grouped = {
+                r[0]: r[1:] for r in db.execute(counts_query(indicators, tables, by_institution=True, **kw))
+            }
+            for k, indicator in enumerate(indicators):
+                alone = tuple(db.execute(count_query(indicator, tables, **kw)).one())
+                assert (total[2 * k], total[2 * k + 1]) == alone, indicator.code
+                for place, n, d in db.execute(count_query(indicator, tables, by_institution=True, **kw)):
+                    assert (grouped[place][2 * k], grouped[place][2 * k + 1]) == (n, d), (
+                        indicator.code,
+                        place,
+                    )
