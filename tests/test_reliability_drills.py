@@ -5,6 +5,7 @@ again by its supervisor, the scheduler's requeue of waiting jobs): nothing lost 
 from __future__ import annotations
 
 import datetime as dt
+import io
 import os
 import subprocess
 import time
@@ -15,12 +16,13 @@ from flask_migrate import upgrade
 from redis import Redis
 
 from registry import create_app
+from registry.audit import Actor
 from registry.auth.models import Role
 from registry.extensions import db
 from registry.job_records import JobRecord, JobStatus, requeue_waiting_jobs, start_job
 from registry.people.models import Person
 from screenings.engine import EventKind
-from screenings.models import CaseEvent, FollowUpCase
+from screenings.models import CaseEvent, FollowUpCase, ScreeningResult
 from screenings.tasks import daily_sweep
 from tests import factories
 from tests.conftest import app_config
@@ -31,6 +33,7 @@ from tests.test_jobs import (
     SWEEP_DAY,
     count_events,
     end_state,
+    migrated_app,
     prepared_database,
     uninterrupted,
 )
@@ -211,3 +214,81 @@ def test_a_sweep_running_when_postgresql_restarts_is_retried_and_finishes_once(t
             stop(worker)
         databases.drop_all()
         server.close()
+
+
+# -- a worker killed mid-import -----------------------------------------------------------------------
+
+IMPORT_ROWS = 6000  # twelve chunks: the kill lands after the first commits and well before the end
+
+
+@postgres_pass_only  # RQ needs about 80 s to find the dead worker's job: once is enough for the suite
+def test_a_worker_killed_mid_import_has_its_job_finished_by_another_each_row_once(
+    scratch_database, redis_url, redis, tmp_path, monkeypatch
+):
+    from screenings.imports import service, tasks
+    from screenings.imports.models import ImportBatch, UnmatchedRow
+    from tests.test_imports import csv_bytes, hearing_row
+
+    monkeypatch.setenv("REGISTRY_INSTANCE_PATH", str(tmp_path / "instance"))
+    url = scratch_database.new("import_killed")
+    app = migrated_app(url, redis_url)
+    now = dt.datetime.now(dt.UTC)
+    with app.app_context():
+        hospital = factories.district()["hospital"]
+        staff = factories.clinic_user(hospital)
+        baby = factories.newborn(hospital)
+        actor = Actor(staff.id, staff.username)
+        source = service.create_source("听力筛查设备", "NBS-DRILL", hospital.id, actor, now)
+        # One baby's screen, then rows for babies not registered yet: they wait in the unmatched queue.
+        rows = [hearing_row("S0", name=baby.name, birth=baby.birth_on.isoformat())]
+        rows += [hearing_row(f"S{n}", name=f"未登记{n}", birth="2026-11-19") for n in range(1, IMPORT_ROWS)]
+        batch = service.receive_file(
+            io.BytesIO(csv_bytes(rows)), "hearing.csv", source, "NEWBORN_HEARING", "INITIAL", staff, actor,
+            now, tasks.storage_path(),
+        )  # fmt: skip
+        assert service.confirm_mapping(batch, service.initial_mapping(batch), False, actor, now) == []
+        record = start_job("import", tasks.import_file, batch.id, actor=actor, now=now)
+        batch_id, record_id, baby_id = batch.id, record.id, baby.id
+        db.session.remove()
+        db.engine.dispose()
+
+    def committed_rows() -> int:
+        with app.app_context():
+            done = db.session.get(ImportBatch, batch_id).processed_through_row
+            db.session.remove()
+        return done
+
+    env = worker_env(url, redis_url, REGISTRY_INSTANCE_PATH=str(tmp_path / "instance"))
+    first = start_worker(env, "default", log=tmp_path / "first.log")
+    second = None
+    try:
+        wait_for(lambda: committed_rows() >= 500, timeout=120, interval=0.01)
+        kill_hard(first)
+        assert committed_rows() < IMPORT_ROWS, "the import finished before the kill; the test proves nothing"
+        second = start_worker(env, "default", log=tmp_path / "second.log")
+        wait_for(lambda: job_status(app, record_id) is JobStatus.SUCCEEDED, timeout=180, interval=0.5,
+                 message="no other worker finished the import")  # fmt: skip
+    finally:
+        stop(second) if second is not None else None
+        if first.poll() is None:
+            kill_hard(first)
+    with app.app_context():
+        batch = db.session.get(ImportBatch, batch_id)
+        assert (batch.processed_rows, batch.imported_count, batch.unmatched_count) == (
+            IMPORT_ROWS,
+            1,
+            IMPORT_ROWS - 1,
+        )
+        keys = db.session.scalars(
+            sa.select(UnmatchedRow.source_key).where(UnmatchedRow.batch_id == batch_id)
+        ).all()
+        assert len(keys) == len(set(keys)) == IMPORT_ROWS - 1  # every waiting row once
+        results = db.session.scalar(
+            sa.select(sa.func.count())
+            .select_from(ScreeningResult)
+            .where(ScreeningResult.person_id == baby_id)
+        )
+        assert results == 1
+        assert db.session.get(JobRecord, record_id).attempts == 2
+        db.session.remove()
+        db.engine.dispose()
