@@ -27,6 +27,8 @@ def referenced_settings(program: Program) -> Iterator[Setting]:
                 yield from transition.deadline.settings
         if step.escalate_after_days is not None:
             yield step.escalate_after_days
+        if step.earliest is not None:
+            yield from step.earliest.settings
     for indicator in program.indicators:
         yield from indicator.settings()
     window = program.screening_window

@@ -69,6 +69,24 @@ def compute_due(
     )
 
 
+def compute_earliest(
+    rule: Deadline,
+    *,
+    set_at: datetime,
+    subject: Subject,
+    values: SettingValues,
+) -> datetime:
+    """Return the earliest a step entered at `set_at` may be done: the later of its two limits."""
+    set_at = as_utc(set_at, "set_at")
+    candidates = [set_at]
+    if rule.after_previous is not None:
+        candidates.append(add_interval(set_at, values.whole(rule.after_previous), rule.after_previous_unit))
+    if rule.by_age is not None:
+        anchor, _approximate = age_anchor(subject)
+        candidates.append(add_interval(anchor, values.whole(rule.by_age), rule.by_age_unit))
+    return max(candidates)
+
+
 def warn_at(due: DueDate, fraction: Decimal | int | bool) -> datetime:
     """Return when a step becomes "due soon": the last `fraction` of its window (§0.5 rule 2)."""
     window = (due.due_at - due.set_at) // timedelta(microseconds=1)

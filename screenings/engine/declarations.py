@@ -245,6 +245,8 @@ class Step:
     entered_as_test: bool = False
     accepts_scheduled_due: bool = False  # "per clinician": a booked date replaces the relative deadline
     escalate_after_days: Setting | None = None  # replaces the program's threshold for this step
+    # Not before: the later of its relative and its age limit (a serology drawn too early is flagged).
+    earliest: Deadline | None = None
 
     def deadline_for(self, track: str | None) -> Deadline:
         """Return the deadline for the case's track."""

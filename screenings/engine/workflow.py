@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from .deadlines import DueDate, compute_due, warn_at
+from .deadlines import DueDate, compute_due, compute_earliest, warn_at
 from .declarations import NEXT_IN_SCHEDULE, Deadline, Program, Step, Transition
 from .events import AUTOMATED, SCHEDULED_DUE_AT, CaseEventError, CaseEventFact, OpenedCase
 from .ltfu import is_lost_to_follow_up, ltfu_reason
@@ -35,6 +36,12 @@ class StepVisit:
     due_at: datetime
     result_code: str | None = None
     left_at: datetime | None = None
+    earliest_at: datetime | None = None  # the step's "not before", when it declares one
+
+    @property
+    def too_early(self) -> bool:
+        """Tell whether the step's result was recorded before its earliest date (flag it for a repeat)."""
+        return self.earliest_at is not None and self.left_at is not None and self.left_at < self.earliest_at
 
 
 @dataclass(frozen=True)
@@ -64,6 +71,12 @@ class CaseState:
     closable_outcomes: tuple[ClosureOutcome, ...]
     overridden_settings: tuple[str, ...]  # district overrides that changed due_at
     history: tuple[StepVisit, ...]
+    earliest_at: datetime | None = None  # the current step's "not before", when it declares one
+
+    @property
+    def too_early_steps(self) -> tuple[StepVisit, ...]:
+        """Return the step results recorded before their earliest date (each to be repeated)."""
+        return tuple(visit for visit in self.history if visit.too_early)
 
     @property
     def is_closed(self) -> bool:
@@ -126,13 +139,20 @@ class _Replay:
             values=self.values,
             scheduled_at=scheduled if step.accepts_scheduled_due else None,
         )
+        earliest = None
+        if step.earliest is not None:
+            subject = self.opened.subject
+            earliest = compute_earliest(step.earliest, set_at=at, subject=subject, values=self.values)
+            if earliest > self.due.due_at:
+                # Never due before it may be done (a late last dose moves the deadline with it).
+                self.due = dataclasses.replace(self.due, due_at=earliest)
         self.attempts = []
         self.escalated_at = None
-        self.history.append(StepVisit(code, at, self.due.due_at))
+        self.history.append(StepVisit(code, at, self.due.due_at, earliest_at=earliest))
 
     def _leave(self, result: str | None, at: datetime) -> None:
         last = self.history[-1]
-        self.history[-1] = StepVisit(last.step, last.entered_at, last.due_at, result, at)
+        self.history[-1] = dataclasses.replace(last, result_code=result, left_at=at)
 
     def _resume_schedule(self) -> str | None:
         plan = self.program.exposed_infant
@@ -330,6 +350,7 @@ class _Replay:
             closable_outcomes=closable,
             overridden_settings=overridden,
             history=history,
+            earliest_at=self.history[-1].earliest_at if self.history else None,
         )
 
 

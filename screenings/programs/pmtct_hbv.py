@@ -10,6 +10,7 @@ from screenings.engine import (
     CaseReason,
     Choice,
     ClosureOutcome,
+    Deadline,
     ExposedInfantPlan,
     Field,
     FieldKind,
@@ -29,6 +30,7 @@ from screenings.engine import (
     close,
     goto,
     within,
+    within_and_by_age,
 )
 from screenings.engine.indicators import (
     BIRTH_COHORT,
@@ -75,6 +77,13 @@ DOSE_2_DAYS = _S.add("DOSE_2_BY_AGE_DAYS", 30, "S", "S86 (1 month, 0-1-6)", "day
 DOSE_2_AFTER_DEFERRED_DAYS = _S.add("DOSE_2_AFTER_DEFERRED_DOSE_1_DAYS", 30, "P", "S86 (0-1-6)", "days")
 DOSE_3_DAYS = _S.add("DOSE_3_BY_AGE_DAYS", 180, "S", "S86 (6 months, 0-1-6)", "days of age")
 SEROLOGY_MONTHS = _S.add("SEROLOGY_BY_AGE_MONTHS", 12, "S", "S86 (at 7–12 months)", "months of age")
+SEROLOGY_FROM_MONTHS = _S.add("SEROLOGY_FROM_AGE_MONTHS", 7, "S", "S86 (at 7–12 months)", "months of age")
+SEROLOGY_AFTER_DOSE_FROM = _S.add(
+    "SEROLOGY_FROM_MONTHS_AFTER_DOSE_3", 1, "S", "S86 (1–2 months after dose 3)", "months"
+)
+SEROLOGY_AFTER_DOSE_BY = _S.add(
+    "SEROLOGY_BY_MONTHS_AFTER_DOSE_3", 2, "S", "S86 (1–2 months after dose 3)", "months"
+)
 REVACCINATION_MONTHS = _S.add("REVACCINATION_MONTHS", 7, "P", "S86 (a 0-1-6 course, then a month)", "months")
 RETEST_MONTHS = _S.add("RETEST_MONTHS", 2, "S", "S86 (1–2 months after dose 3)", "months")
 HEPATOLOGY_DAYS = _S.add("HEPATOLOGY_REFERRAL_DAYS", 30, "P", "§6.5 row 7", "days")
@@ -162,12 +171,15 @@ STEPS = (
     Step("HEPB_DOSE_3", "第三针乙肝疫苗", "Vaccine dose 3", StepKind.VACCINATION, by_age(DOSE_3_DAYS), (
         goto("GIVEN", "已接种", "Given", "SEROLOGY"),
     )),
+    # 7–12 months of age and 1–2 months after dose 3 [S86]: not before the later of 7 months and a month
+    # after the dose, due by the earlier of 12 months and two months after it
     Step("SEROLOGY", "免疫后血清学检测", "Post-vaccination serology", StepKind.DIAGNOSIS,
-         by_age(SEROLOGY_MONTHS, _MONTHS), (
+         within_and_by_age(SEROLOGY_AFTER_DOSE_BY, _MONTHS, SEROLOGY_MONTHS, _MONTHS), (
         _PROTECTED,
         goto("NON_RESPONDER", "HBsAg−/抗-HBs−，无应答", "Non-responder", "REVACCINATION"),
         _INFECTED,
-    )),
+    ), earliest=Deadline(after_previous=SEROLOGY_AFTER_DOSE_FROM, after_previous_unit=_MONTHS,
+                         by_age=SEROLOGY_FROM_MONTHS, by_age_unit=_MONTHS)),
     Step("REVACCINATION", "重新全程接种", "Repeat 0-1-6 course", StepKind.VACCINATION,
          within(REVACCINATION_MONTHS, _MONTHS), (
         goto("COURSE_COMPLETED", "已完成", "Course completed", "SEROLOGY_RETEST"),
@@ -177,7 +189,7 @@ STEPS = (
         _PROTECTED,
         close("NON_RESPONDER", "仍无应答", "Still a non-responder", ClosureOutcome.NOT_CONFIRMED),
         _INFECTED,
-    )),
+    ), earliest=within(SEROLOGY_AFTER_DOSE_FROM, _MONTHS)),
     Step("HEPATOLOGY_REFERRAL", "转诊肝病专科", "Hepatology referral", StepKind.TREATMENT,
          within(HEPATOLOGY_DAYS), (
         close("SEEN", "已就诊", "Seen by hepatology", ClosureOutcome.CONFIRMED_TREATED),
@@ -237,7 +249,9 @@ PROGRAM = Program(
     code=CODE,
     zh="预防乙肝母婴传播",
     en="PMTCT of hepatitis B",
-    rule_version=f"{CODE}/2026.2",  # 2026.2: antiviral due by 32 weeks of gestation
+    # 2026.2: antiviral due by 32 weeks of gestation; 2026.3: serology not before 7 months of age and a
+    # month after dose 3, due by 12 months and two months after it
+    rule_version=f"{CODE}/2026.3",
     eligibility=MATERNAL_ELIGIBILITY,
     tests=(HBV_SCREEN,),
     steps=STEPS,

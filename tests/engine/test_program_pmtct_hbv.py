@@ -7,7 +7,9 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from screenings.engine import (
+    CaseEventFact,
     ClosureOutcome,
+    EventKind,
     SubjectKind,
     classify,
     derive_case_state,
@@ -66,7 +68,8 @@ def test_exposed_infant_schedule_hbig_within_12_hours_then_0_1_6_and_serology():
         ("HBIG_AND_DOSE_1", BIRTH + 12 * H),
         ("HEPB_DOSE_2", BIRTH + 30 * D),
         ("HEPB_DOSE_3", BIRTH + 180 * D),
-        ("SEROLOGY", datetime(2027, 3, 2, 1, tzinfo=UTC)),
+        # 1–2 months after dose 3 at 7–12 months of age [S86]: two months after the dose, at 8 months
+        ("SEROLOGY", datetime(2026, 10, 29, 1, tzinfo=UTC)),
     ]
 
 
@@ -79,7 +82,7 @@ def test_journey_infant_protected_after_revaccination(make_newborn, walk):
     walk(PROGRAM, opened, [
         (BIRTH + 2 * H, "HBIG_AND_DOSE_1", "BOTH_GIVEN", "HEPB_DOSE_2", BIRTH + 30 * D),
         (BIRTH + 29 * D, "HEPB_DOSE_2", "GIVEN", "HEPB_DOSE_3", BIRTH + 180 * D),
-        (BIRTH + 178 * D, "HEPB_DOSE_3", "GIVEN", "SEROLOGY", datetime(2027, 3, 2, 1, tzinfo=UTC)),
+        (BIRTH + 178 * D, "HEPB_DOSE_3", "GIVEN", "SEROLOGY", datetime(2026, 10, 27, 1, tzinfo=UTC)),
         (serology, "SEROLOGY", "NON_RESPONDER", "REVACCINATION", datetime(2027, 6, 10, 1, tzinfo=UTC)),
         (revaccinated, "REVACCINATION", "COURSE_COMPLETED", "SEROLOGY_RETEST",
          datetime(2027, 8, 1, 1,
@@ -105,7 +108,7 @@ def test_an_infected_infant_is_referred_to_hepatology(make_newborn, walk):
     walk(PROGRAM, opened, [
         (BIRTH + 2 * H, "HBIG_AND_DOSE_1", "BOTH_GIVEN", "HEPB_DOSE_2", BIRTH + 30 * D),
         (BIRTH + 29 * D, "HEPB_DOSE_2", "GIVEN", "HEPB_DOSE_3", BIRTH + 180 * D),
-        (BIRTH + 178 * D, "HEPB_DOSE_3", "GIVEN", "SEROLOGY", datetime(2027, 3, 2, 1, tzinfo=UTC)),
+        (BIRTH + 178 * D, "HEPB_DOSE_3", "GIVEN", "SEROLOGY", datetime(2026, 10, 27, 1, tzinfo=UTC)),
         (serology, "SEROLOGY", "INFECTED", "HEPATOLOGY_REFERRAL", serology + 30 * D),
         (serology + 10 * D, "HEPATOLOGY_REFERRAL", "SEEN", ClosureOutcome.CONFIRMED_TREATED, None),
     ])  # fmt: skip
@@ -134,3 +137,43 @@ def test_a_high_risk_mothers_antiviral_is_due_by_32_weeks_of_gestation(make_woma
     opened = open_case(classify(PROGRAM, "HBV_SCREEN", values, mother), mother, RESULTED)
     state = derive_case_state(PROGRAM, opened, [], RESULTED)
     assert (state.current_step, state.due_at) == ("ANTIVIRAL_START", due)
+
+
+def _at_step(at: datetime, step: str, result: str) -> CaseEventFact:
+    return CaseEventFact(EventKind.STEP_RESULT, at, step=step, result_code=result)
+
+
+def test_serology_drawn_before_7_months_or_within_a_month_of_dose_3_is_flagged(make_newborn, walk):
+    infant = make_newborn(BIRTH, kind=SubjectKind.EXPOSED_INFANT)
+    opened = open_exposed_infant_case(PROGRAM, infant, BIRTH + H)
+    dose_3 = BIRTH + 178 * D
+    events = [
+        _at_step(BIRTH + 2 * H, "HBIG_AND_DOSE_1", "BOTH_GIVEN"),
+        _at_step(BIRTH + 29 * D, "HEPB_DOSE_2", "GIVEN"),
+        _at_step(dose_3, "HEPB_DOSE_3", "GIVEN"),
+    ]
+    waiting = derive_case_state(PROGRAM, opened, events, dose_3 + D)
+    # not before the later of 7 months of age and a month after dose 3; due by two months after it
+    assert waiting.earliest_at == datetime(2026, 10, 2, 1, tzinfo=UTC)  # 7 months of age (born 2 March)
+    assert waiting.due_at == datetime(2026, 10, 27, 1, tzinfo=UTC)
+    early = [*events, _at_step(dose_3 + 20 * D, "SEROLOGY", "PROTECTED")]
+    flagged = derive_case_state(PROGRAM, opened, early, dose_3 + 21 * D)
+    assert [v.step for v in flagged.too_early_steps] == ["SEROLOGY"]
+    on_time = [*events, _at_step(datetime(2026, 10, 5, 1, tzinfo=UTC), "SEROLOGY", "PROTECTED")]
+    assert (
+        derive_case_state(PROGRAM, opened, on_time, datetime(2026, 10, 6, tzinfo=UTC)).too_early_steps == ()
+    )
+
+
+def test_a_late_dose_3_moves_the_serology_window_with_it(make_newborn):
+    infant = make_newborn(BIRTH, kind=SubjectKind.EXPOSED_INFANT)
+    opened = open_exposed_infant_case(PROGRAM, infant, BIRTH + H)
+    late_dose = datetime(2027, 2, 20, 1, tzinfo=UTC)  # nearly 12 months of age
+    events = [
+        _at_step(BIRTH + 2 * H, "HBIG_AND_DOSE_1", "BOTH_GIVEN"),
+        _at_step(BIRTH + 29 * D, "HEPB_DOSE_2", "GIVEN"),
+        _at_step(late_dose, "HEPB_DOSE_3", "GIVEN"),
+    ]
+    state = derive_case_state(PROGRAM, opened, events, late_dose + D)
+    # a month after the dose is past 12 months of age: never due before it may be drawn
+    assert state.earliest_at == datetime(2027, 3, 20, 1, tzinfo=UTC) == state.due_at
