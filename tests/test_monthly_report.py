@@ -180,3 +180,12 @@ def test_a_program_manager_approves_a_report_and_it_can_no_longer_be_rebuilt(
     assert [(r.user_id, r.entity_id) for r in rows] == [(manager.id, str(report.id))]
     rebuilt = runner.invoke(args=["report", "build", "--district", code, "--month", "2026-11", "--refresh"])
     assert rebuilt.exit_code == 1
+
+
+@needs_poppler
+def test_the_summary_of_every_program_fits_one_page(db_session, district):
+    _babies(district)
+    report = _built(district)
+    page = subprocess.run(["pdftotext", "-f", "3", "-l", "3", "-layout", str(file_path(report)), "-"],
+                          capture_output=True, text=True, check=True).stdout  # fmt: skip
+    assert "表A" in page and "PMTCT（表F）" not in page
