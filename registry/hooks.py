@@ -71,6 +71,8 @@ class Registry:
     # Where the jobs page links a job of a domain's kind: kind -> endpoint and the argument its first job
     # argument (an id) fills, e.g. an import job to its batch's page.
     job_result_links: dict[str, tuple[str, str]] = dataclasses.field(default_factory=dict)
+    # What a finished job of a domain's kind did, in words: kind -> function of the job's stored result.
+    job_result_summaries: dict[str, Callable[[Any], str]] = dataclasses.field(default_factory=dict)
     # What the audit trail calls a domain's kinds of record (an AuditEvent.entity), by entity name.
     audit_record_labels: dict[str, Any] = dataclasses.field(default_factory=dict)
     # Where the audit trail links a domain's record: entity name -> endpoint and its id argument.

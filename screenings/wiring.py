@@ -8,6 +8,7 @@ Called once from `registry.create_app()`, the only place where the kernel names 
 from __future__ import annotations
 
 from flask import Flask, url_for
+from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
 
 from registry import hooks
@@ -132,6 +133,7 @@ def register(app: Flask) -> None:
         }
     )
     registry.job_result_links["import"] = ("imports.batch", "batch_id")
+    registry.job_result_summaries.update({"sweep": _sweep_summary, "reminders": _reminders_summary})
     registry.audit_record_labels.update(
         {
             "follow_up_case": _l("Follow-up case"),
@@ -157,3 +159,22 @@ def register(app: Flask) -> None:
     app.cli.add_command(rebuild_facts_command)
     app.cli.add_command(indicators_command)
     app.cli.add_command(report_command)
+
+
+def _sweep_summary(result: dict) -> str:
+    """What a daily sweep changed, as the jobs page says it."""
+    return gettext(
+        "overdue %(overdue)d · due soon %(due_soon)d · lost %(lost)d · escalated %(escalated)d · "
+        "missed screenings %(missed)d",
+        overdue=int(result["overdue"]), due_soon=int(result["due_soon"]), lost=int(result["lost"]),
+        escalated=int(result["escalated"]), missed=int(result["missed_screenings"]),
+    )  # fmt: skip
+
+
+def _reminders_summary(result: dict) -> str:
+    """What a reminder run sent, as the jobs page says it."""
+    return gettext(
+        "%(claimed)d reminders, %(notifications)d notifications, %(sms)d SMS queued",
+        claimed=int(result["claimed"]), notifications=int(result["notifications"]),
+        sms=int(result["sms_queued"]),
+    )  # fmt: skip

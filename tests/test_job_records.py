@@ -135,6 +135,25 @@ def test_the_jobs_page_links_an_import_job_to_its_batch(client, login, district,
     assert client.get(f"/imports/{batch.id}").status_code == 200  # the link opens the batch's result
 
 
+def test_the_jobs_page_says_what_a_sweep_and_a_reminder_run_did(
+    client, login, district, make_user, db_session
+):
+    swept = {"as_of": "2026-12-02", "moment": "x", "overdue": 3, "due_soon": 2, "lost": 1, "escalated": 4,
+             "missed_screenings": 5, "batches": 1}  # fmt: skip
+    reminded = {"claimed": 6, "already_sent": 0, "notifications": 6, "sms_queued": 2}
+    done = {"func": "x.y", "args": [], "status": JobStatus.SUCCEEDED, "created_at": NOW}
+    db_session.add_all([
+        JobRecord(kind="sweep", result=swept, **done),
+        JobRecord(kind="reminders", result=reminded, **done),
+        JobRecord(kind="sweep", result="an older result", **done),
+    ])  # fmt: skip
+    db_session.flush()
+    login(make_user(Role.SYSTEM_ADMIN, district["mch"]))
+    page = client.get("/admin/jobs").get_data(as_text=True)
+    assert "逾期 3 · 即将到期 2 · 失访 1 · 上报 4 · 漏筛 5" in page
+    assert "提醒 6 条，站内通知 6 条，待发短信 2 条" in page
+
+
 # -- with worker processes -------------------------------------------------------------------------------
 
 

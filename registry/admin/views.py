@@ -222,6 +222,7 @@ def jobs():
         queue_up=queue_up,
         manual_jobs=list(hooks.current().manual_jobs.values()),
         result_link=job_result_link,
+        result_summary=job_result_summary,
     )
 
 
@@ -232,6 +233,17 @@ def job_result_link(job) -> str | None:
         return None
     endpoint, argument = target
     return url_for(endpoint, **{argument: int(job.args[0])})
+
+
+def job_result_summary(job) -> str:
+    """Return what a finished job did, in the words its domain registered (empty when none)."""
+    summarise = hooks.current().job_result_summaries.get(job.kind)
+    if summarise is None or not isinstance(job.result, dict):
+        return ""
+    try:
+        return summarise(job.result)
+    except (KeyError, TypeError, ValueError):  # a result stored by an older version of the job
+        return ""
 
 
 @bp.route("/jobs/start/<kind>", methods=["POST"])
