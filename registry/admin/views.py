@@ -286,3 +286,6 @@ def _flash_queued(record) -> None:
         )
     else:
         flash(_("Job %(id)s is queued.", id=record.id), "success")
+
+
+from registry.admin import system_accounts  # noqa: E402, F401 (its routes join this blueprint)
