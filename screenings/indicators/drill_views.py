@@ -8,7 +8,7 @@ from flask_babel import gettext as _
 from registry.auth.models import Role
 from registry.extensions import db
 from registry.web import current_actor, current_scope, current_user, login_required, utcnow
-from screenings import access
+from screenings import access, texts
 from screenings.engine import LOCAL_TZ
 from screenings.indicators.drilldown import NUMERATOR, Drill, drill_count, drill_page, drillable
 from screenings.indicators.queries import institution_names
@@ -42,6 +42,16 @@ def chosen_drill(user) -> Drill:
     if user.role == Role.CLINIC_STAFF and drill.institution != user.institution.code:
         abort(404)  # clinic staff see their own institution's figures only, as on the dashboard
     return drill
+
+
+def screen_label(program_code: str, code: str | None) -> str:
+    """Return the primary screen's result as the person's page names it (the test that has the code)."""
+    if code is None:
+        return ""
+    for test in PROGRAMS[program_code].tests:
+        if any(result.code == code for result in test.result_codes):
+            return texts.result_label(program_code, code, test_code=test.code)
+    return texts.result_label(program_code, code)
 
 
 def figure_title(drill: Drill) -> str:
@@ -92,5 +102,5 @@ def records():
         "indicators/records.html", drill=drill, period=period, district=district, page=page, hide=hide,
         total=shown_total, title=figure_title(drill), names=names, page_number=page_number,
         page_size=PAGE_SIZE, place=names.get(drill.institution) if drill.institution else _("District total"),
-        args={k: v for k, v in request.args.items() if k != "page"},
+        args={k: v for k, v in request.args.items() if k != "page"}, screen_label=screen_label,
     )  # fmt: skip

@@ -55,6 +55,7 @@ class DrillRow:
     birth_on: date | None
     institution: str
     screened_on: date | None
+    screened_code: str | None  # the primary screen's result code
     result_class: str | None
     positive_on: date | None
     closed_on: date | None
@@ -173,6 +174,7 @@ def drill_page(
             Person.birth_on,
             place,
             facts.screened_day,
+            facts.screened_code,
             facts.result_class,
             facts.positive_day,
             facts.closed_day,
@@ -193,6 +195,7 @@ def drill_page(
             r.birth_on,
             r.place,
             _day(r.screened_day),
+            r.screened_code,
             r.result_class,
             _day(r.positive_day),
             _day(r.closed_day),

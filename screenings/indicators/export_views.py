@@ -17,7 +17,7 @@ from registry.extensions import db
 from registry.web import current_actor, current_scope, current_user, login_required, utcnow
 from screenings import access
 from screenings.engine import LOCAL_TZ
-from screenings.indicators.drill_views import chosen_drill, figure_title
+from screenings.indicators.drill_views import chosen_drill, figure_title, screen_label
 from screenings.indicators.drilldown import drill_page
 from screenings.indicators.queries import institution_names
 from screenings.indicators.views import (
@@ -91,12 +91,12 @@ def export_records(fmt: str):
         abort(404)  # counts only: a restricted list is not there for this user
     page = drill_page(drill, district.code, period.start, period.end, current_scope(), limit=EXPORT_LIMIT)
     names = institution_names()
-    header = [_("Name"), _("Birth date"), _("Institution"), _("Screened on"), _("Result class"),
+    header = [_("Name"), _("Birth date"), _("Institution"), _("Screened on"), _("Screening result"),
               _("Positive on"), _("Closed on"), _("Outcome"), _("Follow-up case")]  # fmt: skip
     iso = lambda day: day.isoformat() if day else ""  # noqa: E731
     rows = [
         [r.name, iso(r.birth_on), names.get(r.institution, r.institution), iso(r.screened_on),
-         r.result_class or "", iso(r.positive_on), iso(r.closed_on),
+         screen_label(drill.program, r.screened_code), iso(r.positive_on), iso(r.closed_on),
          outcome_label(r.outcome) if r.outcome else "", r.case_id or ""]
         for r in page.rows
     ]  # fmt: skip
