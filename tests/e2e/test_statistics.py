@@ -1,4 +1,4 @@
-"""A program manager opens 统计分析, sorts the institution table, drills down to the records, exports."""
+"""A program manager opens 统计分析, sorts the table, drills down to the records, exports, opens a case."""
 
 import csv
 import datetime as dt
@@ -103,3 +103,11 @@ def test_a_manager_sorts_the_table_drills_down_and_exports(page, live_server, sc
     with page.expect_download() as table:
         page.locator("#table-exports").get_by_role("link", name="XLSX").click()
     assert table.value.suggested_filename.endswith(".xlsx")
+
+    # The referred baby's record opens its follow-up case from the list.
+    page.go_forward()
+    referred = page.locator("tr[data-person]", has_text="统计乙")
+    expect(referred).to_contain_text("右耳未通过")
+    referred.get_by_role("link", name="查看个案").click()
+    expect(page.locator("h1")).to_contain_text("新生儿听力筛查")
+    expect(page.locator("#case-status")).to_be_visible()
