@@ -221,16 +221,14 @@ def test_a_sweep_running_when_postgresql_restarts_is_retried_and_finishes_once(t
 IMPORT_ROWS = 6000  # twelve chunks: the kill lands after the first commits and well before the end
 
 
-@postgres_pass_only  # RQ needs about 80 s to find the dead worker's job: once is enough for the suite
-def test_a_worker_killed_mid_import_has_its_job_finished_by_another_each_row_once(
-    scratch_database, redis_url, redis, tmp_path, monkeypatch
-):
+def prepared_import(scratch_database, redis_url, tmp_path, monkeypatch, name: str):
+    """A scratch database with one registered baby and a queued import job of IMPORT_ROWS hearing rows: the
+    baby's screen, then babies not registered yet (their rows wait in the unmatched queue)."""
     from screenings.imports import service, tasks
-    from screenings.imports.models import ImportBatch, UnmatchedRow
     from tests.test_imports import csv_bytes, hearing_row
 
     monkeypatch.setenv("REGISTRY_INSTANCE_PATH", str(tmp_path / "instance"))
-    url = scratch_database.new("import_killed")
+    url = scratch_database.new(name)
     app = migrated_app(url, redis_url)
     now = dt.datetime.now(dt.UTC)
     with app.app_context():
@@ -239,7 +237,6 @@ def test_a_worker_killed_mid_import_has_its_job_finished_by_another_each_row_onc
         baby = factories.newborn(hospital)
         actor = Actor(staff.id, staff.username)
         source = service.create_source("听力筛查设备", "NBS-DRILL", hospital.id, actor, now)
-        # One baby's screen, then rows for babies not registered yet: they wait in the unmatched queue.
         rows = [hearing_row("S0", name=baby.name, birth=baby.birth_on.isoformat())]
         rows += [hearing_row(f"S{n}", name=f"未登记{n}", birth="2026-11-19") for n in range(1, IMPORT_ROWS)]
         batch = service.receive_file(
@@ -248,47 +245,77 @@ def test_a_worker_killed_mid_import_has_its_job_finished_by_another_each_row_onc
         )  # fmt: skip
         assert service.confirm_mapping(batch, service.initial_mapping(batch), False, actor, now) == []
         record = start_job("import", tasks.import_file, batch.id, actor=actor, now=now)
-        batch_id, record_id, baby_id = batch.id, record.id, baby.id
+        ids = {"batch": batch.id, "record": record.id, "baby": baby.id}
         db.session.remove()
         db.engine.dispose()
-
-    def committed_rows() -> int:
-        with app.app_context():
-            done = db.session.get(ImportBatch, batch_id).processed_through_row
-            db.session.remove()
-        return done
-
     env = worker_env(url, redis_url, REGISTRY_INSTANCE_PATH=str(tmp_path / "instance"))
-    first = start_worker(env, "default", log=tmp_path / "first.log")
-    second = None
-    try:
-        wait_for(lambda: committed_rows() >= 500, timeout=120, interval=0.01)
-        kill_hard(first)
-        assert committed_rows() < IMPORT_ROWS, "the import finished before the kill; the test proves nothing"
-        second = start_worker(env, "default", log=tmp_path / "second.log")
-        wait_for(lambda: job_status(app, record_id) is JobStatus.SUCCEEDED, timeout=180, interval=0.5,
-                 message="no other worker finished the import")  # fmt: skip
-    finally:
-        stop(second) if second is not None else None
-        if first.poll() is None:
-            kill_hard(first)
+    return app, env, ids
+
+
+def committed_rows(app, batch_id: int) -> int:
+    from screenings.imports.models import ImportBatch
+
     with app.app_context():
-        batch = db.session.get(ImportBatch, batch_id)
+        done = db.session.get(ImportBatch, batch_id).processed_through_row
+        db.session.remove()
+    return done
+
+
+def assert_imported_once(app, ids: dict, attempts: int) -> None:
+    from screenings.imports.models import ImportBatch, UnmatchedRow
+
+    with app.app_context():
+        batch = db.session.get(ImportBatch, ids["batch"])
         assert (batch.processed_rows, batch.imported_count, batch.unmatched_count) == (
             IMPORT_ROWS,
             1,
             IMPORT_ROWS - 1,
         )
-        keys = db.session.scalars(
-            sa.select(UnmatchedRow.source_key).where(UnmatchedRow.batch_id == batch_id)
-        ).all()
+        waiting = sa.select(UnmatchedRow.source_key).where(UnmatchedRow.batch_id == ids["batch"])
+        keys = db.session.scalars(waiting).all()
         assert len(keys) == len(set(keys)) == IMPORT_ROWS - 1  # every waiting row once
-        results = db.session.scalar(
-            sa.select(sa.func.count())
-            .select_from(ScreeningResult)
-            .where(ScreeningResult.person_id == baby_id)
-        )
-        assert results == 1
-        assert db.session.get(JobRecord, record_id).attempts == 2
+        of_the_baby = sa.select(sa.func.count()).where(ScreeningResult.person_id == ids["baby"])
+        assert db.session.scalar(of_the_baby) == 1
+        assert db.session.get(JobRecord, ids["record"]).attempts == attempts
         db.session.remove()
         db.engine.dispose()
+
+
+@postgres_pass_only  # RQ needs about 80 s to find the dead worker's job: once is enough for the suite
+def test_a_worker_killed_mid_import_has_its_job_finished_by_another_each_row_once(
+    scratch_database, redis_url, redis, tmp_path, monkeypatch
+):
+    app, env, ids = prepared_import(scratch_database, redis_url, tmp_path, monkeypatch, "import_killed")
+    first = start_worker(env, "default", log=tmp_path / "first.log")
+    second = None
+    try:
+        wait_for(lambda: committed_rows(app, ids["batch"]) >= 500, timeout=120, interval=0.01)
+        kill_hard(first)
+        assert committed_rows(app, ids["batch"]) < IMPORT_ROWS, "the import finished before the kill"
+        second = start_worker(env, "default", log=tmp_path / "second.log")
+        wait_for(lambda: job_status(app, ids["record"]) is JobStatus.SUCCEEDED, timeout=180, interval=0.5,
+                 message="no other worker finished the import")  # fmt: skip
+    finally:
+        stop(second) if second is not None else None
+        if first.poll() is None:
+            kill_hard(first)
+    assert_imported_once(app, ids, attempts=2)
+
+
+def test_redis_restarted_under_a_running_import_loses_no_row_and_doubles_none(
+    scratch_database, tmp_path, monkeypatch
+):
+    redis_process, redis_url = start_redis_server(tmp_path)
+    app, env, ids = prepared_import(scratch_database, redis_url, tmp_path, monkeypatch, "import_redis")
+    worker = start_worker(env, "default", log=tmp_path / "worker.log")
+    try:
+        wait_for(lambda: committed_rows(app, ids["batch"]) >= 500, timeout=120, interval=0.01)
+        redis_process = restart_redis(redis_process, redis_url, tmp_path)
+        assert committed_rows(app, ids["batch"]) < IMPORT_ROWS, "the import finished before the restart"
+        wait_for(lambda: job_status(app, ids["record"]) is JobStatus.SUCCEEDED, timeout=120, interval=0.5,
+                 message="the import did not finish after Redis came back")  # fmt: skip
+    finally:
+        stop(worker)
+        redis_process.kill()
+        redis_process.wait(10)
+    assert_imported_once(app, ids, attempts=1)
