@@ -130,3 +130,27 @@ def test_changed_cases_are_paged_by_a_cursor_and_come_again_when_they_change(cli
     again = client.get(f"/api/v1/cases?after={rest['next']}", headers=headers).json
     assert [c["id"] for c in again["cases"]] == [first.case_id]
     assert client.get("/api/v1/cases?limit=0", headers=headers).status_code == 422
+
+
+def test_a_months_indicators_are_the_dashboards_figures_for_the_accounts_institution(client, lab):
+    from screenings.indicators.figures import compute_figures
+
+    post(client, lab["secret"], [hearing_item("S-1", by_mother(lab["number"]), left="REFER")])
+    response = client.get(
+        "/api/v1/indicators?month=2026-11&program=NEWBORN_HEARING", headers=bearer(lab["secret"])
+    )
+    assert response.status_code == 200, response.json
+    hospital = lab["district"]["hospital"]
+    assert response.json["institution"] == hospital.code
+    expected = compute_figures(
+        lab["district"]["district"], dt.date(2026, 11, 1), dt.date(2026, 11, 30), program="NEWBORN_HEARING",
+        institution=hospital.code,
+    )  # fmt: skip
+    got = {(f["indicator"], f["numerator"], f["denominator"]) for f in response.json["figures"]}
+    assert {(r.indicator, r.numerator, r.denominator) for r in expected} <= got
+    assert any(f["numerator"] for f in response.json["figures"])
+    everything = client.get("/api/v1/indicators?month=2026-11", headers=bearer(lab["secret"])).json["figures"]
+    assert not any(f["program"].startswith("PMTCT") for f in everything)
+    hidden = client.get("/api/v1/indicators?month=2026-11&program=PMTCT_HIV", headers=bearer(lab["secret"]))
+    assert hidden.status_code == 404
+    assert client.get("/api/v1/indicators?month=2026-13", headers=bearer(lab["secret"])).status_code == 422

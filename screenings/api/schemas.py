@@ -298,3 +298,34 @@ class ChangedCasesQuerySchema(ma.Schema):
 class ChangedCasesSchema(ma.Schema):
     cases = ma.fields.List(ma.fields.Nested(CaseSchema), required=True)
     next = ma.fields.Integer(required=True, metadata={"description": "Send as `after` for the next page"})
+
+
+class IndicatorQuerySchema(ma.Schema):
+    month = ma.fields.String(
+        required=True,
+        validate=ma.validate.Regexp(r"^20[0-9]{2}-(0[1-9]|1[0-2])$"),
+        metadata={"example": "2026-11"},
+    )
+    program = ma.fields.String(validate=ma.validate.OneOf(list(PROGRAMS)))
+
+
+class FigureSchema(ma.Schema):
+    program = ma.fields.String(required=True)
+    indicator = ma.fields.String(required=True)
+    name = ma.fields.String(required=True)
+    institution = ma.fields.String(allow_none=True)
+    numerator = ma.fields.Integer(allow_none=True)
+    denominator = ma.fields.Integer(allow_none=True)
+    value = ma.fields.String(allow_none=True, metadata={"description": "A decimal, as text"})
+    unit = ma.fields.String(required=True)
+    target = ma.fields.String(allow_none=True)
+    comparison = ma.fields.String(required=True)
+    meets_target = ma.fields.Boolean(allow_none=True)
+    reason = ma.fields.String(allow_none=True)
+
+
+class IndicatorsSchema(ma.Schema):
+    district = ma.fields.String(required=True)
+    institution = ma.fields.String(required=True)
+    month = ma.fields.String(required=True)
+    figures = ma.fields.List(ma.fields.Nested(FigureSchema), required=True)

@@ -22,6 +22,8 @@ from screenings.api.schemas import (
     CaseDetailSchema,
     ChangedCasesQuerySchema,
     ChangedCasesSchema,
+    IndicatorQuerySchema,
+    IndicatorsSchema,
     PersonMatchesSchema,
     PersonRecordsSchema,
     PersonSearchSchema,
@@ -208,4 +210,38 @@ def changed_cases(query):
     return {
         "cases": [reading.case_dict(c, latest) for c, latest in page],
         "next": page[-1][1] if page else after,
+    }
+
+
+@bp.route("/indicators")
+@bp.arguments(IndicatorQuerySchema, location="query")
+@bp.response(200, IndicatorsSchema)
+@bp.alt_response(401, response="UNAUTHORIZED")
+@bp.alt_response(404, response="NOT_FOUND")
+@bp.alt_response(429, response="TOO_MANY_REQUESTS")
+def indicators(query):
+    """A month's indicators for the account's institution: the same figures as the dashboard shows it.
+
+    Programs the account may not see (PMTCT, unless its institution works on it) are left out.
+    """
+    from screenings.indicators.figures import compute_figures
+    from screenings.indicators.periods import parse_period
+    from screenings.indicators.targets import load_targets, target_year
+
+    user = g.user
+    district = user.institution.district
+    program = query.get("program")
+    hidden = access.hidden_programs(user)
+    if district is None or program in hidden:
+        refuse(404, "no district, or a program this account may not see")
+    period = parse_period(query["month"])
+    book = load_targets(district, target_year(period.end))
+    rows = compute_figures(
+        district, period.start, period.end, program=program, institution=user.institution.code, targets=book
+    )
+    return {
+        "district": district.code,
+        "institution": user.institution.code,
+        "month": query["month"],
+        "figures": [r.as_dict() for r in rows if r.program not in hidden],
     }
