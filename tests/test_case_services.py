@@ -200,7 +200,9 @@ def test_hearing_journey_from_refer_to_hearing_aid(referred, baby, district):
     assert kinds == [EventKind.OPENED, *[EventKind.STEP_RESULT] * 3]
     assert count(FollowUpCase) == 1
     assert_row_matches_replay(case)
-    audited = db.session.scalars(sa.select(AuditEvent.action).where(AuditEvent.entity == "follow_up_case"))
+    audited = db.session.scalars(
+        sa.select(AuditEvent.action).where(AuditEvent.entity == "follow_up_case").order_by(AuditEvent.id)
+    )
     assert list(audited) == ["OPEN", "STEP_RESULT", "STEP_RESULT", "STEP_RESULT"]
 
 
