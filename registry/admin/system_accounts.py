@@ -34,7 +34,7 @@ class SystemAccountForm(FlaskForm):
     )
     full_name = StringField(_l("System"), validators=[Length(max=100)])
     institution_id = SelectField(_l("Institution"))
-    pmtct = BooleanField(_l("The institution works on PMTCT (HIV, syphilis, hepatitis B)"))
+    pmtct = BooleanField(_l("The institution works on prevention of mother-to-child transmission (PMTCT)"))
 
 
 def _page(form: SystemAccountForm, issued=None, status: int = 200):

@@ -39,7 +39,8 @@ COMMON_SPELLINGS: dict[str, tuple[str, ...]] = {
 }
 REFUSE = "!REFUSE"  # the form's answer for a value that is refused
 _TRAILING_NUMBER = re.compile(r"(\d+)$")
-_TYPE_NUMBER = re.compile(r"(?:hpv)?[-_]?(\d+)型?")  # "16", "HPV-16", "16型"
+# A choice code's trailing number written alone or after its letters: "16", "HPV-16", "16型" → HPV16.
+_TYPE_NUMBER = re.compile(r"[a-z]*[-_]?(\d+)型?")
 
 
 @dataclasses.dataclass
