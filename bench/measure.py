@@ -14,6 +14,10 @@ Items (each runs in a process of its own, so its peak memory is its own):
   killed    a sweep job whose worker is killed mid-run: seconds until another worker has finished it
   load      50 users on mixed pages with think time, then without; floor: a trivial endpoint under the
             same load
+  statistics 统计分析 for the busiest district: a month, the statistical year, a drill-down page; floor: one
+            grouped count over the fact table
+  report    the monthly PDF report of the busiest district (snapshot + render); floor: WeasyPrint rendering a
+            plain 15-page Chinese table document with the same fonts
 
 An entry point that does not exist yet prints "not available yet: <what>", never a figure.
 """
@@ -42,7 +46,7 @@ import sqlalchemy as sa
 from bench.generate import BENCH_FIELD_KEY, FIELD_KEYS
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
-ITEMS = ("import", "worklist", "http", "sweep", "killed", "load", "statistics")
+ITEMS = ("import", "worklist", "http", "sweep", "killed", "load", "statistics", "report")
 SECRET_KEY = "bench-secret-key-that-is-long-enough-0123456789"
 # Every application and worker this process starts reads the key the generator encrypted the city under.
 os.environ.setdefault("FIELD_ENCRYPTION_KEY", BENCH_FIELD_KEY)
@@ -61,6 +65,7 @@ TARGETS = {
     "statistics_month_p95_ms": 200.0,
     "statistics_year_s": 1.0,
     "statistics_drill_p95_ms": 300.0,
+    "report_s": 8.0,
 }
 
 
@@ -960,6 +965,100 @@ def measure_statistics(database_url: str, requests: int) -> dict:
     return out
 
 
+# -- the monthly report (月报, issue 11) --------------------------------------------------------------------
+
+FLOOR_PAGES = 15
+
+
+def _floor_html(rows: int) -> str:
+    """A plain Chinese table document: the report's page setup and fonts, no charts, no computed figures."""
+    cells = "".join(
+        f"<tr><td>第{i + 1}行 社区卫生服务中心</td><td>新生儿听力筛查</td><td class=n>{i * 7 % 1000}</td>"
+        f"<td class=n>{i * 13 % 1000}</td><td class=n>{(i * 37) % 100}.{i % 10}%</td><td>达标</td></tr>"
+        for i in range(rows)
+    )
+    return (
+        '<!doctype html><html lang="zh-CN"><head><meta charset="utf-8">'
+        '<meta name="dcterms.created" content="2026-12-01T00:00:00+00:00">'
+        "<style>@page { size: A4; margin: 18mm 14mm 20mm 14mm; "
+        '@bottom-right { content: "第 " counter(page) " 页 / 共 " counter(pages) " 页"; font-size: 8pt; } } '
+        'html { font-family: "Noto Sans CJK SC", "WenQuanYi Micro Hei", sans-serif; font-size: 9pt; } '
+        "table { border-collapse: collapse; width: 100%; table-layout: fixed; } "
+        "th, td { border: 0.5pt solid #999; padding: 1mm 1.5mm; } td.n { text-align: right; } "
+        "thead { display: table-header-group; } tr { break-inside: avoid; }</style></head><body>"
+        "<h2>底线文档：纯中文表格</h2><table><thead><tr><th>机构</th><th>项目</th><th>分子</th><th>分母</th>"
+        f"<th>率</th><th>达标</th></tr></thead><tbody>{cells}</tbody></table></body></html>"
+    )
+
+
+def report_floor(runs: int) -> dict:
+    """WeasyPrint rendering a plain 15-page Chinese table document (row count calibrated to 15 pages)."""
+    from registry.pdf import render_pdf_document
+
+    rows = 700
+    for _attempt in range(4):
+        _pdf, pages = render_pdf_document(_floor_html(rows), identifier=b"bench-floor")
+        if pages == FLOOR_PAGES:
+            break
+        rows = max(1, round(rows * (FLOOR_PAGES - 0.5) / pages))
+    times = []
+    for _run in range(runs):
+        started = time.perf_counter()
+        _pdf, pages = render_pdf_document(_floor_html(rows), identifier=b"bench-floor")
+        times.append(time.perf_counter() - started)
+    return {"rows": rows, "pages": pages, "seconds": round(sorted(times)[len(times) // 2], 2),
+            "all_s": [round(t, 2) for t in times]}  # fmt: skip
+
+
+def measure_report(database_url: str, runs: int) -> dict:
+    """Time the busiest district's monthly report: its snapshot and its PDF, beside the WeasyPrint floor."""
+    import hashlib
+
+    from registry.extensions import db
+
+    app = bench_app(database_url, REPORTS_DIR=tempfile.mkdtemp(prefix="bench-report-"))
+    try:
+        from screenings.reports.render import render_report
+        from screenings.reports.service import find_district
+        from screenings.reports.snapshot import take_snapshot
+    except ImportError as missing:
+        raise NotAvailable(f"the monthly report ({missing})") from missing
+    out: dict = {}
+    with app.app_context():
+        if not db.session.execute(sa.text("SELECT COUNT(*) FROM indicator_fact")).scalar():
+            from screenings.indicators.facts import rebuild
+
+            started = time.perf_counter()
+            rebuild()
+            db.session.commit()
+            out["facts_build_s"] = round(time.perf_counter() - started, 1)
+        code, _manager, month = _statistics_subject(db)
+        district = find_district(code)
+        cut_off = as_of_of(db)
+        out.update(district=code, month=month, cut_off=cut_off.isoformat())
+        snapshots, renders, digests = [], [], set()
+        for _run in range(runs):
+            started = time.perf_counter()
+            snapshot = take_snapshot(district, month, cut_off)
+            taken = time.perf_counter()
+            pdf, pages = render_report(snapshot, "zh")
+            snapshots.append(taken - started)
+            renders.append(time.perf_counter() - taken)
+            digests.add(hashlib.sha256(pdf).hexdigest())
+        db.session.rollback()  # nothing of the run is kept
+        totals = sorted(a + b for a, b in zip(snapshots, renders, strict=True))
+        out.update(
+            institutions=len(snapshot["institutions"]), pages=pages, bytes=len(pdf),
+            identical=len(digests) == 1, runs=runs,
+            snapshot_s=[round(t, 2) for t in snapshots], render_s=[round(t, 2) for t in renders],
+            total_s=round(totals[len(totals) // 2], 2), total_max_s=round(totals[-1], 2),
+        )  # fmt: skip
+        out["floor"] = report_floor(runs)
+    out["ratio"] = round(out["total_s"] / max(out["floor"]["seconds"], 0.01), 1)
+    out["target_s"] = TARGETS["report_s"]
+    return out
+
+
 # -- orchestration ------------------------------------------------------------------------------------------
 
 
@@ -979,6 +1078,8 @@ def run_item(name: str, args) -> dict:
         return measure_load(url, args.users, (args.think_min, args.think_max), args.load_seconds)
     if name == "statistics":
         return measure_statistics(url, args.requests)
+    if name == "report":
+        return measure_report(url, args.report_runs)
     raise ValueError(name)
 
 
@@ -1004,6 +1105,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--think-min", type=float, default=5.0)
     parser.add_argument("--think-max", type=float, default=10.0)
     parser.add_argument("--load-seconds", type=float, default=90.0)
+    parser.add_argument("--report-runs", type=int, default=3, help="monthly reports built (median reported)")
     parser.add_argument("--json", help="also write the figures to this file")
     parser.add_argument("--child", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -1128,6 +1230,20 @@ def format_item(name: str, r: dict) -> str:
                 f"{r['year']['n']} (target ≤ {t['year_s']} s)",
                 f"   drill-down page (hearing, screened, district): p50 {r['drill']['p50_ms']} ms, "
                 f"p95 {r['drill']['p95_ms']} ms over {r['drill']['n']} (target p95 ≤ {t['drill_p95_ms']} ms)",
+            ]
+        )
+    if name == "report":
+        f = r["floor"]
+        built = f"facts built from scratch in {r['facts_build_s']} s; " if "facts_build_s" in r else ""
+        return "\n".join(
+            [
+                f"   {built}district {r['district']}, {r['month']}: {r['institutions']} institutions, "
+                f"{r['pages']} pages, {r['bytes']:,} bytes, identical across runs: {r['identical']}",
+                f"   snapshot + render: median {r['total_s']} s, max {r['total_max_s']} s over {r['runs']} "
+                f"(snapshot {r['snapshot_s']} s, render {r['render_s']} s; target ≤ {r['target_s']} s, "
+                "10-20 pages)",
+                f"   floor (WeasyPrint, plain {f['pages']}-page Chinese table, {f['rows']} rows): "
+                f"{f['seconds']} s; ratio {r['ratio']}×",
             ]
         )
     return json.dumps(r)

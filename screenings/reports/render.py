@@ -22,6 +22,7 @@ from screenings.indicators.charts import cascade_funnel, institution_bars, trend
 
 SMALL = 5  # the dashboard's small-cell rule: PMTCT counts 1-4 print as "<5"
 COLUMNS_PER_TABLE = 5
+COUNT_COLUMNS_PER_TABLE = 7  # counts only (PMTCT): narrow cells
 
 WORDS = {
     "title": ("妇幼健康筛查月报", "Monthly screening report"),
@@ -183,8 +184,9 @@ def report_context(snapshot: dict, lang: str = "zh") -> dict:
             })  # fmt: skip
         places = [i["code"] for i in snapshot["institutions"]] + [None]
         tables = []
-        for first in range(0, len(shown), COLUMNS_PER_TABLE):
-            columns = shown[first : first + COLUMNS_PER_TABLE]
+        per_table = COUNT_COLUMNS_PER_TABLE if restricted else COLUMNS_PER_TABLE
+        for first in range(0, len(shown), per_table):
+            columns = shown[first : first + per_table]
             body = []
             for place in places:
                 cells = []
