@@ -146,7 +146,9 @@ def _handle(error: HTTPException):
 
 
 def _handle_server_error(error):
-    # Never a stack trace in the answer; the log keeps it (scrubbed of identifiers).
+    # Nothing of the failed call stays (its writes are one transaction), and never a stack trace in the
+    # answer; the log keeps it, scrubbed of identifiers.
+    db.session.rollback()
     return problem(500, "an unexpected error; nothing was saved")
 
 

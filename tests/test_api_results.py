@@ -268,3 +268,22 @@ def test_a_clinic_user_matches_a_waiting_api_result_and_a_resend_changes_nothing
     by_name = {"id_number": None, "name": "李小宝", "birth_on": baby.birth_on.isoformat()}
     [again] = post(client, lab["secret"], [hearing_item("S-1", by_name)]).json["items"]
     assert again["status"] == "unchanged" and again["result_id"] == stored.id
+
+
+def test_a_failure_midway_writes_nothing_and_answers_a_problem_without_a_trace(app, client, lab, monkeypatch):
+    import registry.audit
+
+    (first, _), (second, _) = lab["babies"]
+    monkeypatch.setitem(app.config, "PROPAGATE_EXCEPTIONS", False)
+
+    def broken(rows):
+        raise RuntimeError("audit store unavailable: 330106199003070021")
+
+    monkeypatch.setattr(registry.audit, "record_rows", broken)
+    before = counts()
+    items = [hearing_item("S-1", by_mother(first), left="REFER"), hearing_item("S-2", by_mother(second))]
+    response = post(client, lab["secret"], items)
+    assert response.status_code == 500 and response.mimetype == "application/problem+json"
+    body = response.get_data(as_text=True)
+    assert "Traceback" not in body and "330106" not in body and "RuntimeError" not in body
+    assert counts() == before
