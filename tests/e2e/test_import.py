@@ -71,13 +71,13 @@ def import_server(import_app):
     server.shutdown()
 
 
-def lab_csv() -> bytes:
+def lab_csv(first: str = "H0001", second: str = "H0002") -> bytes:
     text = io.StringIO()
     writer = csv.writer(text)
     writer.writerow(["样本编号", "姓名", "出生日期", "筛查状态", "筛查时间", "筛查方法", "左耳", "右耳"])
-    writer.writerow(["H0001", "王小宝", "2026-11-18", "已筛查", "2026-11-20 10:30", "OAE", "通过", "通过"])
+    writer.writerow([first, "王小宝", "2026-11-18", "已筛查", "2026-11-20 10:30", "OAE", "通过", "通过"])
     writer.writerow(
-        ["H0002", "王小宝", "2026年11月18日", "已筛查", "2026-11-20 11:00", "OAE", "听不清", "通过"]
+        [second, "王小宝", "2026年11月18日", "已筛查", "2026-11-20 11:00", "OAE", "听不清", "通过"]
     )
     return text.getvalue().encode("utf-8-sig")
 
@@ -98,7 +98,10 @@ def test_clinic_user_imports_a_lab_csv_and_reads_the_rejected_row(page, import_s
     page.get_by_role("button", name="上传").click()
 
     expect(page.get_by_role("heading", name="选择列")).to_be_visible()
-    expect(page.get_by_role("cell", name="听不清")).to_be_visible()  # the preview of the first rows
+    preview = page.locator("table.preview")
+    expect(preview.get_by_role("cell", name="听不清")).to_be_visible()  # the preview of the first rows
+    expect(preview.get_by_role("cell", name="听不清")).to_contain_text("→ 未对照")  # and how it is read
+    expect(page.get_by_label("听不清")).to_have_value("")  # a value the program does not know: not mapped
     expect(page.get_by_label("样本编号")).to_have_value("样本编号")  # columns guessed from the headers
     expect(page.get_by_label("左耳")).to_have_value("左耳")
     page.get_by_role("button", name="开始导入").click()
@@ -111,7 +114,8 @@ def test_clinic_user_imports_a_lab_csv_and_reads_the_rejected_row(page, import_s
     expect(page.locator("[data-field='status']")).to_have_text("完成", timeout=15000)
     expect(page.locator("[data-field='imported']")).to_have_text("1")
     expect(page.locator("[data-field='rejected']")).to_have_text("1")
-    report = page.locator("table.issues tbody tr")
+    # An unmapped value is reported once per value, with its rows (here one: row 3).
+    report = page.locator("table.value-problems tbody tr")
     expect(report).to_have_count(1)
     expect(report.first).to_contain_text("3")
     expect(report.first).to_contain_text("左耳")
@@ -124,3 +128,38 @@ def test_clinic_user_imports_a_lab_csv_and_reads_the_rejected_row(page, import_s
     text = saved.read_bytes().decode("utf-8")
     assert text.startswith("\ufeff")
     assert "3,左耳,听不清,UNKNOWN_CHOICE" in text
+
+
+def upload_file(page, server, data: bytes) -> None:
+    page.goto(f"{server}/imports/new")
+    page.get_by_label("来源").select_option(label="听力筛查仪 (HEAR-1)")
+    page.get_by_label("文件中的项目和检测").select_option(label="新生儿听力筛查 — 初筛")
+    page.get_by_label("文件（CSV 或 XLSX）").set_input_files(
+        {"name": "听筛结果.csv", "mimeType": "text/csv", "buffer": data}
+    )
+    page.get_by_role("button", name="上传").click()
+    expect(page.get_by_role("heading", name="选择列")).to_be_visible()
+
+
+def test_a_sources_own_value_is_mapped_once_and_proposed_next_time(page, import_server, import_app):
+    page.goto(f"{import_server}/")
+    page.get_by_label("用户名").fill("lab")
+    page.get_by_label("密码").fill(PASSWORD)
+    page.get_by_role("button", name="登录").click()
+    upload_file(page, import_server, lab_csv("V0001", "V0002"))
+
+    # The lab writes "听不清" for a refer: the user says so once, and the preview reads it that way.
+    page.get_by_label("听不清").select_option(label="未通过 (REFER)")
+    page.get_by_role("button", name="开始导入").click()
+    expect(page.get_by_text("排队中")).to_be_visible()
+    with import_app.app_context():
+        SimpleWorker(["default"], connection=import_app.config["RQ_CONNECTION"]).work(burst=True)
+    expect(page.locator("[data-field='status']")).to_have_text("完成", timeout=15000)
+    expect(page.locator("[data-field='imported']")).to_have_text("2")
+    expect(page.locator("[data-field='rejected']")).to_have_text("0")
+
+    # The next file from the source comes with the value already mapped.
+    upload_file(page, import_server, lab_csv("V0003", "V0004"))
+    expect(page.get_by_label("听不清")).to_have_value("REFER")
+    expect(page.get_by_text("（沿用上次）")).to_be_visible()
+    expect(page.locator("table.preview").get_by_role("cell", name="听不清")).to_contain_text("→ 未通过")
