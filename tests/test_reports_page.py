@@ -98,6 +98,24 @@ def test_a_manager_builds_a_past_month_in_the_worker_and_downloads_it_audited(cl
     assert [(e.user_id, e.entity_id) for e in _audit("DOWNLOAD")] == [(manager.id, str(report.id))]
 
 
+def test_the_build_reports_its_progress_and_leaves_room_for_the_render(
+    client, november, manager, monkeypatch
+):
+    real, seen = service.render_report, []
+
+    def watched(snapshot, lang):
+        job = _report_jobs()[0]
+        db.session.refresh(job)
+        seen.append((job.progress_done, job.progress_total, job.percent))
+        return real(snapshot, lang)
+
+    monkeypatch.setattr(service, "render_report", watched)
+    client.post("/reports/build", data={"month": "2026-11", "lang": "zh"})
+    [(done, total, percent)] = seen
+    assert 0 < done < total and 80 <= percent < 100
+    assert _report_jobs()[0].percent == 100
+
+
 def test_a_failed_build_shows_its_error_and_a_retry_succeeds(client, november, manager, monkeypatch):
     real = service.render_report
 

@@ -30,8 +30,9 @@ def build_monthly_report(report_id: int, refresh: str = "", *, record_id: int | 
         return {"report": report_id, "missing": True}
 
     def progress(done: int, total: int) -> None:
+        # One step more than the snapshot's: rendering the PDF comes after it (the bar never waits at 100%).
         if record_id is not None:
-            report_progress(record_id, done, total)
+            report_progress(record_id, done, total + 1)
 
     try:
         build_report(
