@@ -287,3 +287,31 @@ def test_a_failure_midway_writes_nothing_and_answers_a_problem_without_a_trace(a
     body = response.get_data(as_text=True)
     assert "Traceback" not in body and "330106" not in body and "RuntimeError" not in body
     assert counts() == before
+
+
+def approve(district, month: str = "2026-11") -> None:
+    from screenings.reports.models import MonthlyReport, ReportStatus
+
+    db.session.add(MonthlyReport(district_code=district["district"].code, month=month, lang="zh",
+                                 status=ReportStatus.READY, requested_at=NOW, requested_by_name="经理",
+                                 approved_at=NOW, approved_by_name="经理"))  # fmt: skip
+    db.session.flush()
+
+
+def test_a_result_dated_in_an_approved_month_needs_a_late_correction_reason(client, lab):
+    from screenings.reports.models import LateCorrection
+
+    approve(lab["district"])
+    (first, _), (second, _) = lab["babies"]
+    plain = hearing_item("S-1", by_mother(first))
+    [refused] = post(client, lab["secret"], [plain]).json["items"]
+    assert refused["status"] == "rejected"
+    assert refused["errors"][0]["pointer"] == "/items/0/late_correction_reason"
+    assert refused["errors"][0]["code"] == "REASON_REQUIRED"
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(ScreeningResult)) == 0
+    reasoned = {**hearing_item("S-2", by_mother(second)), "late_correction_reason": "检验科补录漏传结果"}
+    [kept] = post(client, lab["secret"], [reasoned]).json["items"]
+    assert kept["status"] == "created"
+    [late] = db.session.scalars(sa.select(LateCorrection)).all()
+    assert (late.entity_id, late.month, late.reason) == (kept["result_id"], "2026-11", "检验科补录漏传结果")
+    assert late.recorded_by_name == lab["account"].username

@@ -146,6 +146,12 @@ class ResultItemSchema(ma.Schema):
             "anyOf": [{"$ref": f"#/components/schemas/{name}"} for name in values_components()],
         },
     )
+    late_correction_reason = ma.fields.String(
+        allow_none=True,
+        validate=ma.validate.Length(max=500),
+        metadata={"description": "Needed when the result is dated in a month whose report the district has "
+                  "approved: the reason is kept and listed in the next report"},
+    )  # fmt: skip
 
 
 class ResultBatchSchema(ma.Schema):

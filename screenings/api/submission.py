@@ -26,12 +26,13 @@ from screenings import access
 from screenings.api import waiting
 from screenings.api.waiting import source_system_of
 from screenings.cases.errors import CaseActionRefused
-from screenings.engine import parse_values
+from screenings.engine import LOCAL_TZ, parse_values
 from screenings.imports.matching import Identity, match_people
 from screenings.models import FollowUpCase, ScreeningResult
 from screenings.programs import PROGRAMS
+from screenings.reports import corrections
 from screenings.results import RecordedResult, ResultInput, ResultRejected, record_results
-from screenings.results.classification import classified, jsonable
+from screenings.results.classification import classified, jsonable, performed_at_of
 
 
 @dataclasses.dataclass
@@ -99,7 +100,8 @@ def submit_results(
         outcomes[index].unmatched_reason = match.reason or "NOT_FOUND"
 
     source = source_system_of(account)
-    matched = [i for i in candidates if i in people]
+    late = _late_months(outcomes, items, people, account, now)
+    matched = [i for i in candidates if i in people and not outcomes[i].errors]
     for run in _runs(matched, items):
         first = items[run[0]]
         inputs = [ResultInput(people[i], dict(items[i]["values"]), items[i]["source_key"]) for i in run]
@@ -109,6 +111,14 @@ def submit_results(
         for index, outcome in zip(run, recorded, strict=True):
             _answer(outcomes[index], outcome, index)
     _check_unchanged(outcomes, items, people)
+    for index, month in late.items():
+        outcome = outcomes[index]
+        if outcome.status == "created":
+            item = items[index]
+            corrections.record_late_correction(
+                account.institution, month, item["program"], "screening_result", outcome.result_id,
+                item["late_correction_reason"], actor, now,
+            )  # fmt: skip
     waiting.queue(outcomes, items, account, now)
     waiting.release(outcomes, items, people, account, now)
     _describe(outcomes)
@@ -118,6 +128,40 @@ def submit_results(
 def _value_errors(errors, index: int) -> list[dict]:
     pointer = f"/items/{index}/values"
     return [_error(f"{pointer}/{e.field}" if e.field else pointer, e.code, e.message) for e in errors]
+
+
+def _late_months(outcomes, items, people, account: User, now: dt.datetime) -> dict[int, str]:
+    """Items dated in a month whose report is approved: refused without a reason, else {index: month}.
+
+    The same rule as the result form's (screenings.reports.corrections): the result is recorded as usual
+    and its reason kept for the next report. Nothing is classified twice unless the district has approved
+    a report.
+    """
+    district = account.institution.district
+    if district is None or not corrections.any_approved(district.code):
+        return {}
+    late: dict[int, str] = {}
+    months: dict[str, str | None] = {}
+    for index, person in people.items():
+        item = items[index]
+        program = PROGRAMS[item["program"]]
+        _subject, classification = classified(person, program, item["test"], item["values"])
+        if not classification.ok:
+            continue  # record_results rejects it, naming the fields
+        performed = performed_at_of(classification, program.test(item["test"]).performed_field, None, now)
+        key = performed.astimezone(LOCAL_TZ).strftime("%Y-%m")
+        if key not in months:
+            months[key] = corrections.approved_month(account.institution, performed)
+        if months[key] is None:
+            continue
+        if not (item.get("late_correction_reason") or "").strip():
+            message = f"the report of {key} is approved: a result dated in it needs late_correction_reason"
+            outcomes[index].errors = [
+                _error(f"/items/{index}/late_correction_reason", "REASON_REQUIRED", message)
+            ]
+        else:
+            late[index] = key
+    return late
 
 
 def _runs(indexes: list[int], items) -> list[list[int]]:

@@ -47,6 +47,18 @@ def approved_month(institution: Institution, when: dt.datetime) -> str | None:
     return month if approved else None
 
 
+def any_approved(district_code: str) -> bool:
+    """Has the district approved any monthly report (else no entry can be a late correction)?"""
+    return (
+        db.session.scalar(
+            sa.select(MonthlyReport.id)
+            .where(MonthlyReport.district_code == district_code, MonthlyReport.approved_at.is_not(None))
+            .limit(1)
+        )
+        is not None
+    )
+
+
 def check_reason(institution: Institution, when: dt.datetime, reason: str | None) -> str | None:
     """Return the approved month an entry falls in, or None; raise ReasonRequired if it has no reason."""
     month = approved_month(institution, when)
