@@ -584,3 +584,27 @@ def test_discarding_an_unmatched_row_needs_a_reason_and_is_audited(client, clini
     again = client.post(f"/imports/unmatched/{waiting.id}/discard", data={"reason": "再次"})
     assert again.status_code == 302
     assert "这一行已被导入或丢弃。" in client.get("/imports/unmatched/").get_data(as_text=True)
+
+
+def test_a_row_queued_before_the_sex_check_is_refused_with_its_message_not_a_500(
+    client, clinic, source, district
+):
+    from registry.demo import resident_id
+
+    male = resident_id("110105", dt.date(1980, 2, 3), False, random.Random(1))
+    batch = factories.import_batch(source, clinic, program="CERVICAL_CANCER", test="HPV")
+    waiting = factories.unmatched_row(
+        batch, source_system=source.code,
+        raw_values={"sample_id": "X1", "id_number": male, "name": "张伟", "sampled_on": "2026-11-20",
+                    "hpv_result": "NEGATIVE"},
+    )  # fmt: skip
+    woman = factories.person(district["hospital"], name="张伟")
+
+    page = client.post(f"/imports/unmatched/{waiting.id}", data={"q": "张伟"})
+    assert page.status_code == 200
+
+    client.post(f"/imports/unmatched/{waiting.id}/match", data={"person_id": str(woman.id)})
+
+    page = client.get(f"/imports/unmatched/{waiting.id}").get_data(as_text=True)
+    assert "结果未导入：身份证号: 身份证号码第 17 位表示的性别与填写的不一致。" in page
+    assert db.session.get(UnmatchedRow, waiting.id).status is UnmatchedStatus.WAITING

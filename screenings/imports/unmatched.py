@@ -39,13 +39,22 @@ class AlreadyResolved(ValueError):
 
 
 def unmatched_identity(row: UnmatchedRow, today: dt.date) -> dict[str, object]:
-    """Read a waiting row's values again (they passed every check when the file was imported)."""
+    """Read a waiting row's values again with today's checks; raise ResultRejected if they fail now.
+
+    They passed every check when the file was imported; a row queued before a check was added (a
+    male ID number in a cervical file, say) is refused now with that check's code, never a 500.
+    """
     program = get_program(row.batch.program)
     test = program.test(row.batch.test)
     reader = row_reader(
         targets_for(test), set(row.raw_values), today, row.batch.value_map, program.subjects_sex
     )
-    return reader.load(dict(row.raw_values))
+    values, errors = reader.read(dict(row.raw_values))
+    if errors:
+        raise ResultRejected(
+            FieldError(target, code, code) for target, codes in errors.items() for code in codes
+        )
+    return values
 
 
 def import_unmatched_row(row: UnmatchedRow, person: Person, actor: Actor, now: dt.datetime) -> RecordedResult:
@@ -86,7 +95,10 @@ def differences(row: UnmatchedRow, person: Person, today: dt.date) -> list[str]:
     the person, and is told so.
     """
     found = []
-    values = unmatched_identity(row, today)
+    try:
+        values = unmatched_identity(row, today)
+    except ResultRejected:
+        return found  # matching it will say why
     if values.get(targets_module.NAME) and values[targets_module.NAME] != person.name:
         found.append(targets_module.NAME)
     if values.get(targets_module.BIRTH_ON) and values[targets_module.BIRTH_ON] != person.birth_on:
