@@ -76,7 +76,13 @@ def test_a_batch_is_recorded_and_each_item_says_what_it_did(client, lab):
     assert referred["status"] == "created" and referred["result_code"] == "UNILATERAL_REFER_L"
     assert referred["case"]["opened"] is True and referred["case"]["status"] == "OPEN"
     assert referred["case"]["current_step"] and referred["case"]["due_at"]
-    assert response.json["counts"] == {"created": 2, "unchanged": 0, "rejected": 0, "unmatched": 0}
+    assert response.json["counts"] == {
+        "created": 2,
+        "unchanged": 0,
+        "corrected": 0,
+        "rejected": 0,
+        "unmatched": 0,
+    }
     result = db.session.get(ScreeningResult, passed["result_id"])
     assert result.person_id == baby.id and result.source_system == lab["account"].username
     assert result.institution_id == lab["account"].institution_id
@@ -220,7 +226,7 @@ def test_each_submission_is_audited_as_the_account(client, lab):
     )
     row = db.session.scalar(sa.select(AuditEvent).where(AuditEvent.action == "API_SUBMIT"))
     assert row.username == lab["account"].username and row.user_id == lab["account"].id
-    assert row.summary == "1 created, 0 unchanged, 0 rejected, 1 unmatched"
+    assert row.summary == "1 created, 0 unchanged, 0 corrected, 0 rejected, 1 unmatched"
 
 
 def test_an_unmatched_result_waits_in_the_unmatched_queue_once(client, lab):
@@ -315,3 +321,48 @@ def test_a_result_dated_in_an_approved_month_needs_a_late_correction_reason(clie
     [late] = db.session.scalars(sa.select(LateCorrection)).all()
     assert (late.entity_id, late.month, late.reason) == (kept["result_id"], "2026-11", "检验科补录漏传结果")
     assert late.recorded_by_name == lab["account"].username
+
+
+def test_a_correction_with_a_reason_replaces_the_values_and_keeps_the_old_ones(client, lab):
+    from screenings.results.corrections import ResultCorrection
+
+    (first, _), _ = lab["babies"]
+    [stored] = post(client, lab["secret"], [hearing_item("S-1", by_mother(first))]).json["items"]
+    moved = hearing_item("S-1", by_mother(first), screened_at=(BIRTH + 60 * H).isoformat())
+    [without] = post(client, lab["secret"], [{**moved, "correction": {}}]).json["items"]
+    assert without["status"] == "rejected"
+    assert without["errors"][0]["pointer"] == "/items/0/correction/reason"
+    [corrected] = post(client, lab["secret"], [{**moved, "correction": {"reason": "仪器时间设置错误"}}]).json[
+        "items"
+    ]
+    assert corrected["status"] == "corrected" and corrected["result_id"] == stored["result_id"]
+    result = db.session.get(ScreeningResult, stored["result_id"])
+    assert result.performed_at == BIRTH + 60 * H
+    [kept] = db.session.scalars(sa.select(ResultCorrection)).all()
+    assert kept.old_performed_at == BIRTH + 50 * H and kept.reason == "仪器时间设置错误"
+    assert kept.corrected_by_name == lab["account"].username
+    audited = db.session.scalar(sa.select(AuditEvent).where(AuditEvent.action == "CORRECT"))
+    assert audited.entity_id == str(result.id) and "screened" not in audited.summary
+    [same] = post(client, lab["secret"], [moved]).json["items"]
+    assert same["status"] == "unchanged"
+
+
+def test_a_correction_that_changes_the_classification_or_concerns_a_case_is_refused(client, lab):
+    (first, _), (second, _) = lab["babies"]
+    post(
+        client,
+        lab["secret"],
+        [hearing_item("S-1", by_mother(first)), hearing_item("S-2", by_mother(second), left="REFER")],
+    )
+    reason = {"reason": "录入错误需更正"}
+    flips = {**hearing_item("S-1", by_mother(first), left="REFER"), "correction": reason}
+    on_case = {**hearing_item("S-2", by_mother(second), left="REFER", method="AABR"), "correction": reason}
+    outcomes = post(client, lab["secret"], [flips, on_case]).json["items"]
+    assert [(o["status"], o["errors"][0]["code"]) for o in outcomes] == [
+        ("rejected", "CHANGES_CLASSIFICATION"),
+        ("rejected", "CONCERNS_A_CASE"),
+    ]
+    assert (
+        db.session.scalar(sa.select(ScreeningResult.result_code).where(ScreeningResult.source_key == "S-1"))
+        == "BILATERAL_PASS"
+    )

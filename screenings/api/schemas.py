@@ -16,7 +16,7 @@ from screenings.engine import Field, FieldKind
 from screenings.programs import PROGRAMS
 
 MAX_ITEMS = 1000
-STATUSES = ("created", "unchanged", "rejected", "unmatched")
+STATUSES = ("created", "unchanged", "corrected", "rejected", "unmatched")
 
 
 def values_component_name(program_code: str, test_code: str) -> str:
@@ -126,6 +126,10 @@ class _Scalars(ma.fields.Dict):
         return loaded
 
 
+class CorrectionSchema(ma.Schema):
+    reason = ma.fields.String(required=True, validate=ma.validate.Length(min=5, max=500))
+
+
 class ResultItemSchema(ma.Schema):
     """One result as a lab or hospital system sends it."""
 
@@ -146,6 +150,11 @@ class ResultItemSchema(ma.Schema):
             "anyOf": [{"$ref": f"#/components/schemas/{name}"} for name in values_components()],
         },
     )
+    correction = ma.fields.Nested(
+        CorrectionSchema,
+        metadata={"description": "Send changed values under a stored key as a correction, with its reason "
+                  "(made while the result's classification stays the same and no case concerns it)"},
+    )  # fmt: skip
     late_correction_reason = ma.fields.String(
         allow_none=True,
         validate=ma.validate.Length(max=500),
@@ -189,6 +198,7 @@ class ItemOutcomeSchema(ma.Schema):
 class CountsSchema(ma.Schema):
     created = ma.fields.Integer(required=True)
     unchanged = ma.fields.Integer(required=True)
+    corrected = ma.fields.Integer(required=True)
     rejected = ma.fields.Integer(required=True)
     unmatched = ma.fields.Integer(required=True)
 

@@ -33,6 +33,7 @@ from screenings.programs import PROGRAMS
 from screenings.reports import corrections
 from screenings.results import RecordedResult, ResultInput, ResultRejected, record_results
 from screenings.results.classification import classified, jsonable, performed_at_of
+from screenings.results.corrections import CorrectionRefused, correct_result
 
 
 @dataclasses.dataclass
@@ -110,7 +111,7 @@ def submit_results(
         )
         for index, outcome in zip(run, recorded, strict=True):
             _answer(outcomes[index], outcome, index)
-    _check_unchanged(outcomes, items, people)
+    _check_unchanged(outcomes, items, people, actor, now)
     for index, month in late.items():
         outcome = outcomes[index]
         if outcome.status == "created":
@@ -199,7 +200,23 @@ def _answer(outcome: ItemOutcome, recorded, index: int) -> None:
         }
 
 
-def _check_unchanged(outcomes: list[ItemOutcome], items, people) -> None:
+def _correct(outcome: ItemOutcome, item, result, person, actor: Actor, now: dt.datetime) -> None:
+    pointer = f"/items/{outcome.index}"
+    try:
+        if (result.program, result.test) != (item["program"], item["test"]):
+            raise CorrectionRefused("OTHER_TEST", "a correction cannot change the result's program or test")
+        with db.session.begin_nested():
+            correct_result(result, person, item["values"], item["correction"]["reason"], actor, now)
+    except CorrectionRefused as refused:
+        outcome.status, outcome.result_id, outcome.case = "rejected", None, None
+        outcome.errors = _value_errors(refused.errors, outcome.index) or [
+            _error(f"{pointer}/correction", refused.code, refused.message)
+        ]
+        return
+    outcome.status = "corrected"
+
+
+def _check_unchanged(outcomes: list[ItemOutcome], items, people, actor: Actor, now: dt.datetime) -> None:
     """A key stored before answers `unchanged` only if it carries the same result; else it is refused."""
     earlier = [o for o in outcomes if o.status == "unchanged"]
     if not earlier:
@@ -219,6 +236,9 @@ def _check_unchanged(outcomes: list[ItemOutcome], items, people) -> None:
                 person, PROGRAMS[result.program], result.test, item["values"]
             )
             same = classification.ok and jsonable(classification.values) == result.measured_values
+        if not same and item.get("correction"):
+            _correct(outcome, item, result, person, actor, now)
+            continue
         if not same:
             outcome.status, outcome.result_id, outcome.case = "rejected", None, None
             message = "a different result is stored under this key; nothing was changed"

@@ -1,4 +1,4 @@
-"""Screening results: recording them one at a time or in batches, and the classification adapters."""
+"""Screening results: recording them one at a time or in batches, correcting one; classification adapters."""
 
 from screenings.results.recording import (
     WEB_SOURCE,
@@ -10,3 +10,6 @@ from screenings.results.recording import (
 )
 
 __all__ = ["WEB_SOURCE", "RecordedResult", "ResultInput", "ResultRejected", "record_result", "record_results"]
+
+# Imported for its model (the correction table), after the recording path it builds on.
+from screenings.results import corrections  # noqa: E402, F401
