@@ -27,6 +27,7 @@ from registry.institutions import Institution, facility_ids_under
 from registry.web import current_actor, current_scope, login_required, refuse, utcnow
 from screenings import access, texts
 from screenings import cases as case_service
+from screenings.cases.maternal import maternal_decision
 from screenings.engine import (
     CaseAction,
     CaseStatus,
@@ -152,6 +153,10 @@ def _render_case(
             case_service.opened_case_of(case).subject.has_address,
             case.setting_overrides,
         )
+    decided = maternal_decision(case, PROGRAMS[case.program], state.current_step)
+    maternal_text = (
+        texts.program_text(case.program, decided.reason, case.setting_overrides) if decided else None
+    )
     institutions = {
         i.id: i.name
         for i in db.session.scalars(
@@ -176,6 +181,7 @@ def _render_case(
             program=PROGRAMS[case.program],
             days_overdue=days_overdue(case, now),
             ltfu_missing=ltfu_missing,
+            maternal_text=maternal_text,
             recorder_names=_recorder_names(events),
             submitted_action=next(iter(submitted or {}), None),
             conflict=conflict,

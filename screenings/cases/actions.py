@@ -12,6 +12,7 @@ from registry.audit import Actor
 from registry.extensions import db
 from registry.institutions import Institution
 from screenings.cases.errors import CaseActionRefused, CaseConflict
+from screenings.cases.maternal import maternal_decision
 from screenings.cases.openings import open_cases_for_exposed_children
 from screenings.cases.replay import case_events, event_fact, opened_case_of
 from screenings.cases.writer import apply_state, new_event
@@ -105,10 +106,18 @@ def record_step(
     result: ScreeningResult | None = None,
     expected_version: int | None = None,
 ) -> CaseEvent:
-    """Record the result of the case's current step (a rescreen, a diagnosis, an intervention)."""
+    """Record the result of the case's current step (a rescreen, a diagnosis, an intervention).
+
+    A step the mother's record decides (an exposed infant's syphilis prophylaxis) refuses the results her
+    record rules out and stores the decision (reason, drug and dose) on the event.
+    """
     program = get_program(case.program)
+    decided = maternal_decision(case, program, step)
+    if decided is not None and result_code in decided.refused_results:
+        raise CaseActionRefused([f"{decided.reason}: the mother's record rules out {result_code}"])
     event = _event(
         case, EventKind.STEP_RESULT, occurred_at or now, actor, now, program,
+        dict(decided.data) if decided is not None else None,
         step=step, result_code=result_code, next_appointment_at=next_appointment_at,
         note=note, result_id=result.id if result else None,
     )  # fmt: skip

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from dataclasses import field as dataclass_field
 from datetime import datetime, timedelta
 from decimal import Decimal
 from functools import cached_property
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from .messages import Message
 from .settings import Setting, SettingValues
@@ -307,6 +307,19 @@ class ScreeningWindow:
 
 
 @dataclass(frozen=True, slots=True)
+class MaternalDecision:
+    """What the mother's own record decides at one of her infant's steps (e.g. prophylaxis, §6.4 row 7)."""
+
+    reason: str  # a message code of the program: why (mother untreated, non-penicillin, treated late …)
+    refused_results: tuple[str, ...] = ()  # infant step results the mother's record rules out
+    data: Mapping[str, object] = dataclass_field(default_factory=dict, hash=False)  # stored on the event
+
+
+# (the mother's step results of the program, in time order; the delivery time; the settings in force)
+MaternalRule = Callable[[Sequence[Any], datetime, SettingValues], MaternalDecision]
+
+
+@dataclass(frozen=True, slots=True)
 class ExposedInfantPlan:
     """PMTCT: which maternal results open the exposed infant's case, and its routine schedule."""
 
@@ -318,6 +331,10 @@ class ExposedInfantPlan:
     # Step results that make the mother positive as surely as an exposing result does ("this mother is
     # positive"): a confirmation or a clinical judgement recorded on her case opens the infant's plan too.
     exposing_steps: tuple[tuple[str, str], ...] = ()
+    # An infant step decided from the mother's own record rather than left to choice: the step and the
+    # program's pure rule over the mother's step results (engine CaseEventFacts) and the delivery time.
+    maternal_step: str | None = None
+    maternal_rule: MaternalRule | None = dataclass_field(default=None, hash=False, compare=False)
 
     def exposes(self, step: str | None, result: str | None) -> bool:
         """Tell whether recording this result at this step makes the mother positive."""

@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from datetime import datetime, timedelta
 
 from screenings.engine import (
     NEXT_IN_SCHEDULE,
+    CaseEventFact,
     CaseReason,
     ClosureOutcome,
+    EventKind,
     ExposedInfantPlan,
     Field,
     FieldError,
     FieldKind,
     IndicatorUnit,
+    MaternalDecision,
     Message,
     Notice,
     Program,
@@ -49,6 +53,7 @@ from screenings.engine.predicates import (
     ResultIs,
     SubjectIs,
 )
+from screenings.engine.times import as_utc
 
 from ._common import POSITIVE_NEGATIVE_NOT_DONE, standard_policies
 from .pmtct import (
@@ -77,6 +82,13 @@ TITRE_MONTHS = _S.add("TITRE_INTERVAL_MONTHS", 1, "S", "S85 (monthly RPR/TRUST)"
 BIRTH_ASSESSMENT_HOURS = _S.add("BIRTH_ASSESSMENT_BY_AGE_HOURS", 24, "P", "§6.4 rows 6–7 (at birth [R])", "h")
 CS_DIAGNOSIS_DAYS = _S.add("CS_DIAGNOSIS_DAYS", 7, "P", "§6.4 row 9", "days")
 CS_TREATMENT_DAYS = _S.add("CS_TREATMENT_DAYS", 3, "P", "§6.4 row 9 (aqueous penicillin 10–14 d [R])", "days")
+PROPHYLAXIS_DOSE = _S.add(
+    "INFANT_PROPHYLAXIS_DOSE_U_PER_KG", 50000, "S", "S85 (benzathine penicillin G, IM once)", "U/kg"
+)
+TREATED_BEFORE_DELIVERY_DAYS = _S.add(
+    "ADEQUATE_TREATMENT_BEFORE_DELIVERY_DAYS", 28, "S", "S85 (treated <4 weeks before delivery: inadequate)",
+    "days",
+)  # fmt: skip
 FOLLOW_UP_AGES: tuple[tuple[int, Setting], ...] = tuple(
     (months, _S.add(f"FOLLOW_UP_{months}M_AGE_MONTHS", months, "S", "S84", "months of age"))
     for months in (3, 6, 9, 12, 15, 18)
@@ -99,6 +111,50 @@ def classify_syphilis(values: Mapping[str, object], subject: Subject, settings: 
     if non_treponemal == "POSITIVE":
         return Verdict("TP_NEG_NT_POS", findings)
     return Verdict("NEG", findings)
+
+
+PENICILLIN_STARTED, OTHER_STARTED = "STARTED", "STARTED_NON_PENICILLIN"
+NOT_INDICATED = "PROPHYLAXIS_NOT_INDICATED"
+
+
+def infant_prophylaxis(
+    mother_steps: Sequence[CaseEventFact], delivered_at: datetime, settings: SettingValues
+) -> MaternalDecision:
+    """Decide the exposed infant's prophylaxis from the mother's treatment in pregnancy (§6.4 row 7, S85).
+
+    Benzathine penicillin G 50 000 U/kg IM once when the mother was not treated, was treated with another
+    drug, or finished her course less than 4 weeks before delivery (or not at all); then the birth
+    assessment cannot be recorded as "prophylaxis not indicated". Adequate treatment leaves the choice
+    to the titre criteria.
+    """
+    before = [
+        e for e in mother_steps if e.kind is EventKind.STEP_RESULT and as_utc(e.occurred_at) <= delivered_at
+    ]
+    started = (PENICILLIN_STARTED, OTHER_STARTED)
+    starts = [e for e in before if e.step == "TREATMENT_START" and e.result_code in started]
+    finished = [
+        as_utc(e.occurred_at)
+        for e in before
+        if e.step in ("COURSE_1", "COURSE_2") and e.result_code == "COMPLETED"
+    ]
+    dose = {
+        "drug": "BENZATHINE_PENICILLIN_G",
+        "dose_u_per_kg": settings.whole(PROPHYLAXIS_DOSE),
+        "route": "IM",
+    }
+    if not starts:
+        reason = "MOTHER_UNTREATED"
+    elif starts[-1].result_code == OTHER_STARTED:
+        reason = "MOTHER_NON_PENICILLIN"
+    elif not finished or delivered_at - max(finished) < timedelta(
+        days=settings.whole(TREATED_BEFORE_DELIVERY_DAYS)
+    ):
+        reason = "MOTHER_TREATED_LATE"
+    else:
+        return MaternalDecision(
+            "MOTHER_ADEQUATELY_TREATED", (), {"prophylaxis_reason": "MOTHER_ADEQUATELY_TREATED"}
+        )
+    return MaternalDecision(reason, (NOT_INDICATED,), {"prophylaxis_reason": reason, **dose})
 
 
 _POS = CaseReason.POSITIVE_RESULT
@@ -156,7 +212,10 @@ STEPS = (
         close("PAST_TREATED", "既往已规范治疗", "Past infection, adequately treated", _NOT_CONFIRMED),
     )),
     Step("TREATMENT_START", "开始治疗", "Start treatment", StepKind.TREATMENT, within(TREATMENT_START_DAYS), (
-        goto("STARTED", "已开始(首针)", "First injection given", "CASE_REPORT"),
+        goto(PENICILLIN_STARTED, "已开始苄星青霉素治疗(首针)",
+             "Benzathine penicillin started (first injection)", "CASE_REPORT"),
+        goto(OTHER_STARTED, "已开始非青霉素方案(头孢曲松/红霉素)", "Non-penicillin regimen started "
+             "(ceftriaxone/erythromycin)", "CASE_REPORT"),
     )),
     Step("CASE_REPORT", "填报个案登记卡", "File the case card", StepKind.CASE_REPORT,
          within(CASE_CARD_DAYS), (
@@ -179,7 +238,7 @@ STEPS = (
     Step("BIRTH_ASSESSMENT", "出生时评估及预防性治疗", "Birth titre and prophylaxis", StepKind.PROPHYLAXIS,
          by_age(BIRTH_ASSESSMENT_HOURS, TimeUnit.HOURS), (
         goto("PROPHYLAXIS_GIVEN", "已预防性治疗", "Prophylaxis given", "FOLLOW_UP_3M"),
-        goto("PROPHYLAXIS_NOT_INDICATED", "无需预防性治疗", "Prophylaxis not indicated", "FOLLOW_UP_3M"),
+        goto(NOT_INDICATED, "无需预防性治疗", "Prophylaxis not indicated", "FOLLOW_UP_3M"),
         goto("CS_SUSPECTED", "疑似先天梅毒", "Congenital syphilis suspected", "CS_DIAGNOSIS"),
     )),
     *_follow_up_steps(),
@@ -204,7 +263,7 @@ MILESTONES = (
     sets(M.CONFIRMED, "SYPHILIS_SCREEN", "CURRENT"),
     sets(M.CONFIRMED, "CONFIRMATION", "CURRENT"),
     sets(M.CONFIRMED, "CLINICAL_REVIEW", "TREATMENT_INDICATED"),
-    sets(M.TREATED, "TREATMENT_START", "STARTED"),
+    sets(M.TREATED, "TREATMENT_START", PENICILLIN_STARTED, OTHER_STARTED),
     # the exposed infant's episode
     sets(M.POSITIVE, "BIRTH_ASSESSMENT", "CS_SUSPECTED"),
     *(sets(M.POSITIVE, f"FOLLOW_UP_{months}M", "CS_SUSPECTED") for months, _ in FOLLOW_UP_AGES),
@@ -247,13 +306,43 @@ INDICATORS = (
 MESSAGES = {
     "NO_TEST": Message("请至少填写一类试验的结果。", "Enter the result of at least one test class."),
     "TITRE_MISSING": Message("请记录滴度（1:n）。", "Record the titre (1:n)."),
+    # the birth assessment, decided from the mother's treatment (§6.4 row 7)
+    "MOTHER_UNTREATED": Message(
+        "母亲孕期未接受治疗：所生儿童需预防性治疗，"
+        "苄星青霉素G %(INFANT_PROPHYLAXIS_DOSE_U_PER_KG)s U/kg，单次肌注。",
+        "The mother was not treated in pregnancy: give the infant benzathine penicillin G "
+        "%(INFANT_PROPHYLAXIS_DOSE_U_PER_KG)s U/kg IM once.",
+    ),
+    "MOTHER_NON_PENICILLIN": Message(
+        "母亲孕期采用非青霉素方案治疗：所生儿童需预防性治疗，"
+        "苄星青霉素G %(INFANT_PROPHYLAXIS_DOSE_U_PER_KG)s U/kg，单次肌注。",
+        "The mother was treated with a non-penicillin regimen: give the infant benzathine penicillin G "
+        "%(INFANT_PROPHYLAXIS_DOSE_U_PER_KG)s U/kg IM once.",
+    ),
+    "MOTHER_TREATED_LATE": Message(
+        "母亲治疗未完成或在分娩前不足%(ADEQUATE_TREATMENT_BEFORE_DELIVERY_DAYS)s天完成："
+        "所生儿童需预防性治疗，"
+        "苄星青霉素G %(INFANT_PROPHYLAXIS_DOSE_U_PER_KG)s U/kg，单次肌注。",
+        "The mother's treatment was not finished, or finished less than "
+        "%(ADEQUATE_TREATMENT_BEFORE_DELIVERY_DAYS)s days before delivery: give the infant "
+        "benzathine penicillin G %(INFANT_PROPHYLAXIS_DOSE_U_PER_KG)s U/kg IM once.",
+    ),
+    "MOTHER_ADEQUATELY_TREATED": Message(
+        "母亲孕期已用青霉素规范治疗，"
+        "并在分娩前至少%(ADEQUATE_TREATMENT_BEFORE_DELIVERY_DAYS)s天完成："
+        "是否预防性治疗按出生时滴度判断。",
+        "The mother was treated with penicillin, finished at least "
+        "%(ADEQUATE_TREATMENT_BEFORE_DELIVERY_DAYS)s days before delivery: "
+        "decide prophylaxis by the birth titre.",
+    ),
 }
 
 PROGRAM = Program(
     code=CODE,
     zh="预防梅毒母婴传播",
     en="PMTCT of syphilis",
-    rule_version=f"{CODE}/2026.1",
+    # 2026.2: the regimen is recorded at treatment start; the infant's prophylaxis follows from it
+    rule_version=f"{CODE}/2026.2",
     eligibility=MATERNAL_ELIGIBILITY,
     tests=(SYPHILIS_SCREEN,),
     steps=STEPS,
@@ -268,6 +357,8 @@ PROGRAM = Program(
         delivery_testing_margin=DELIVERY_TESTING_MARGIN,
         # current syphilis confirmed, or a single positive judged to need treatment at clinical review
         exposing_steps=(("CONFIRMATION", "CURRENT"), ("CLINICAL_REVIEW", "TREATMENT_INDICATED")),
+        maternal_step="BIRTH_ASSESSMENT",
+        maternal_rule=infant_prophylaxis,
     ),
     settings=_S.freeze(),
     messages=MESSAGES,

@@ -147,3 +147,39 @@ def test_congenital_syphilis_is_treated(make_newborn, walk):
         (BIRTH + 2 * D, "CS_DIAGNOSIS", "CS_CONFIRMED", "CS_TREATMENT", BIRTH + 5 * D),
         (BIRTH + 3 * D, "CS_TREATMENT", "STARTED", ClosureOutcome.CONFIRMED_TREATED, None),
     ])  # fmt: skip
+
+
+# -- the exposed infant's prophylaxis, decided from the mother's treatment (§6.4 row 7, S85) -------------
+
+_DELIVERY = datetime(2026, 9, 30, 2, tzinfo=UTC)
+
+
+def _mother(*steps):
+    from screenings.engine import CaseEventFact, EventKind
+
+    return [CaseEventFact(EventKind.STEP_RESULT, at, step=step, result_code=code) for at, step, code in steps]
+
+
+@pytest.mark.parametrize(
+    ("steps", "reason", "indicated"),
+    [
+        ((), "MOTHER_UNTREATED", True),
+        (((_DELIVERY - timedelta(days=60), "TREATMENT_START", "STARTED_NON_PENICILLIN"),
+          (_DELIVERY - timedelta(days=39), "COURSE_1", "COMPLETED")), "MOTHER_NON_PENICILLIN", True),
+        (((_DELIVERY - timedelta(days=40), "TREATMENT_START", "STARTED"),
+          (_DELIVERY - timedelta(days=19), "COURSE_1", "COMPLETED")), "MOTHER_TREATED_LATE", True),
+        (((_DELIVERY - timedelta(days=10), "TREATMENT_START", "STARTED"),), "MOTHER_TREATED_LATE", True),
+        (((_DELIVERY - timedelta(days=60), "TREATMENT_START", "STARTED"),
+          (_DELIVERY - timedelta(days=28), "COURSE_1", "COMPLETED")), "MOTHER_ADEQUATELY_TREATED", False),
+        # treatment after the delivery does not count for the infant
+        (((_DELIVERY + timedelta(days=1), "TREATMENT_START", "STARTED"),), "MOTHER_UNTREATED", True),
+    ],
+)  # fmt: skip
+def test_the_infant_s_prophylaxis_follows_the_mother_s_treatment(steps, reason, indicated):
+    from screenings.programs.pmtct_syphilis import infant_prophylaxis
+
+    decision = infant_prophylaxis(_mother(*steps), _DELIVERY, PROGRAM.values(None))
+    assert decision.reason == reason
+    assert ("PROPHYLAXIS_NOT_INDICATED" in decision.refused_results) is indicated
+    if indicated:
+        assert decision.data["dose_u_per_kg"] == 50000 and decision.data["drug"] == "BENZATHINE_PENICILLIN_G"
