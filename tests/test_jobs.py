@@ -180,6 +180,18 @@ def end_state(app) -> tuple[list, list]:
     return [tuple(row) for row in cases], normalised
 
 
+def queue_sweep(app) -> int:
+    """Record and queue the sweep for SWEEP_DAY as an administrator would; return its job record's id."""
+    with app.app_context():
+        record = start_job(
+            "sweep", daily_sweep, SWEEP_DAY.isoformat(), BATCH, actor=ADMIN, now=dt.datetime.now(dt.UTC)
+        )
+        record_id = record.id
+        db.session.remove()
+        db.engine.dispose()
+    return record_id
+
+
 def count_events(app, kind: EventKind) -> int:
     with app.app_context():
         count = db.session.scalar(
@@ -243,13 +255,7 @@ def test_a_job_whose_worker_dies_is_finished_by_another_worker_within_two_minute
     url, app = prepared_database(scratch_database, redis_url, "sweep_abandoned")
     expected = end_state(uninterrupted(scratch_database, url, redis_url))
     env = worker_env(url, redis_url)
-    with app.app_context():
-        record = start_job(
-            "sweep", daily_sweep, SWEEP_DAY.isoformat(), BATCH, actor=ADMIN, now=dt.datetime.now(dt.UTC)
-        )
-        record_id = record.id
-        db.session.remove()
-        db.engine.dispose()
+    record_id = queue_sweep(app)
 
     first = start_worker(env, "default", log=tmp_path / "first.log")
     second = None

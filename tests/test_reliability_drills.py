@@ -13,7 +13,6 @@ import time
 import pytest
 import sqlalchemy as sa
 from flask_migrate import upgrade
-from redis import Redis
 
 from registry import create_app
 from registry.audit import Actor
@@ -23,18 +22,15 @@ from registry.job_records import JobRecord, JobStatus, requeue_waiting_jobs, sta
 from registry.people.models import Person
 from screenings.engine import EventKind
 from screenings.models import CaseEvent, FollowUpCase, ScreeningResult
-from screenings.tasks import daily_sweep
 from tests import factories
 from tests.conftest import app_config
 from tests.live_http import Browser, serve
 from tests.test_jobs import (
-    ADMIN,
-    BATCH,
-    SWEEP_DAY,
     count_events,
     end_state,
     migrated_app,
     prepared_database,
+    queue_sweep,
     uninterrupted,
 )
 from tests.worker_support import (
@@ -54,23 +50,8 @@ def restart_redis(process: subprocess.Popen, url: str, directory) -> subprocess.
     """Kill redis-server hard; start a fresh, empty one on its port (no persistence: RQ's data is lost)."""
     process.kill()
     process.wait(10)
-    port = int(url.rsplit(":", 1)[1].split("/")[0])
-    again = subprocess.Popen(
-        ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-         "--dir", str(directory)],
-        stdout=subprocess.DEVNULL,
-    )  # fmt: skip
-    connection = Redis(port=port)
-    wait_for(lambda: _pings(connection), timeout=10, message="redis-server did not come back")
-    connection.close()
+    again, _url = start_redis_server(directory, port=int(url.rsplit(":", 1)[1].split("/")[0]))
     return again
-
-
-def _pings(connection: Redis) -> bool:
-    try:
-        return bool(connection.ping())
-    except Exception:
-        return False
 
 
 def content_state(app) -> tuple[list, list]:
@@ -104,13 +85,7 @@ def test_redis_restarted_under_a_running_sweep_loses_nothing_and_doubles_nothing
     url, app = prepared_database(scratch_database, redis_url, "sweep_redis_restart")
     expected = end_state(uninterrupted(scratch_database, url, redis_url))
     env = worker_env(url, redis_url)
-    with app.app_context():
-        record = start_job(
-            "sweep", daily_sweep, SWEEP_DAY.isoformat(), BATCH, actor=ADMIN, now=dt.datetime.now(dt.UTC)
-        )
-        record_id = record.id
-        db.session.remove()
-        db.engine.dispose()
+    record_id = queue_sweep(app)
     worker = start_worker(env, "default", log=tmp_path / "worker.log")
     try:
         wait_for(lambda: count_events(app, EventKind.ESCALATED) >= 50, timeout=120, interval=0.01)
@@ -187,13 +162,7 @@ def test_a_sweep_running_when_postgresql_restarts_is_retried_and_finishes_once(t
         url, app = prepared_database(databases, redis_url, "sweep_pg_restart")
         expected = content_state(uninterrupted(databases, url, redis_url))
         env = worker_env(url, redis_url)
-        with app.app_context():
-            record = start_job(
-                "sweep", daily_sweep, SWEEP_DAY.isoformat(), BATCH, actor=ADMIN, now=dt.datetime.now(dt.UTC)
-            )
-            record_id = record.id
-            db.session.remove()
-            db.engine.dispose()
+        record_id = queue_sweep(app)
         worker = start_worker(env, "default", log=tmp_path / "worker.log")
         wait_for(lambda: count_events(app, EventKind.ESCALATED) >= 50, timeout=120, interval=0.01)
         server.stop()

@@ -29,9 +29,10 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def start_redis_server(directory: Path) -> tuple[subprocess.Popen, str]:
+def start_redis_server(directory: Path, port: int | None = None) -> tuple[subprocess.Popen, str]:
+    """Start an empty redis-server (no persistence) on `port` or a free one; return it and its URL."""
     executable = shutil.which("redis-server") or pytest.skip("redis-server is not installed")
-    port = free_port()
+    port = port or free_port()
     process = subprocess.Popen(
         [executable, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
          "--dir", str(directory)],
