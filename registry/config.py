@@ -10,21 +10,12 @@ DISPLAY_TIMEZONE = "Asia/Shanghai"
 INSECURE_SECRET_KEYS = {"", "dev", "change-me", "secret", "test"}
 
 
-def _instance_secret_key(instance_path: Path) -> str:
-    """Read the generated secret key kept in instance/, creating it on first start."""
-    key_file = instance_path / "secret_key"
-    if not key_file.exists():
-        instance_path.mkdir(parents=True, exist_ok=True)
-        key_file.write_text(secrets.token_hex(32))
-        key_file.chmod(0o600)
-    return key_file.read_text().strip()
+def _instance_secret(instance_path: Path, name: str) -> str:
+    """Read a generated secret kept in instance/ (never in the database), creating it on first start.
 
-
-def _instance_field_key(instance_path: Path) -> str:
-    """Read the generated secret that ID and phone numbers are encrypted under, creating it on first start.
-
-    It is kept beside the database, never in it: a copy of the database alone reveals no number."""
-    key_file = instance_path / "field_key"
+    `secret_key` signs cookies; `field_key` encrypts ID and phone numbers, so that a copy of
+    the database alone reveals no number."""
+    key_file = instance_path / name
     if not key_file.exists():
         instance_path.mkdir(parents=True, exist_ok=True)
         key_file.write_text(secrets.token_hex(32))
@@ -48,8 +39,9 @@ def from_environment(instance_path: Path) -> dict:
     env = os.environ.get("REGISTRY_ENV", "development")
     return {
         "REGISTRY_ENV": env,
-        "SECRET_KEY": os.environ.get("SECRET_KEY") or _instance_secret_key(instance_path),
-        "FIELD_ENCRYPTION_KEY": os.environ.get("FIELD_ENCRYPTION_KEY") or _instance_field_key(instance_path),
+        "SECRET_KEY": os.environ.get("SECRET_KEY") or _instance_secret(instance_path, "secret_key"),
+        "FIELD_ENCRYPTION_KEY": os.environ.get("FIELD_ENCRYPTION_KEY")
+        or _instance_secret(instance_path, "field_key"),
         "SQLALCHEMY_DATABASE_URI": _database_url(instance_path),
         "REDIS_URL": os.environ.get("REDIS_URL") or None,
         "DEBUG": os.environ.get("FLASK_DEBUG") == "1",
