@@ -61,7 +61,7 @@ def create_app(config: dict | None = None) -> Flask:
 
 
 def _init_extensions(app: Flask) -> None:
-    from registry.i18n import compiled_catalog_directories, select_locale
+    from registry.i18n import compiled_catalog_directories, install_template_gettext, select_locale
 
     db.init_app(app)
     migrate.init_app(app, db, directory=str(PROJECT_ROOT / "migrations"), render_as_batch=True)
@@ -70,6 +70,7 @@ def _init_extensions(app: Flask) -> None:
         "BABEL_TRANSLATION_DIRECTORIES", ";".join(compiled_catalog_directories(Path(app.instance_path)))
     )
     babel.init_app(app, locale_selector=select_locale)
+    install_template_gettext(app)
     if app.config.get("REDIS_URL") and app.config["RATELIMIT_STORAGE_URI"] == "memory://":
         redis_url = app.config["REDIS_URL"]
         # The limits library names a unix-socket Redis redis+unix://.

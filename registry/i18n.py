@@ -106,3 +106,37 @@ def local_datetime(value: dt.datetime | None) -> str:
 @functools.lru_cache(maxsize=16)
 def _time_pattern(locale: str) -> str:
     return f"{babel.Locale.parse(locale).date_formats['long'].pattern} HH:mm"
+
+
+def install_template_gettext(app) -> None:
+    """Templates look their messages up in the request locale's catalog, kept per locale for the process.
+
+    Flask-Babel's own callables find the request's domain, locale and catalog through `g` three times for
+    every message, and a list page says hundreds (its column labels on every row): a tenth of a page's CPU.
+    Here the locale is read once per message and its catalog is one dictionary look-up away; a language
+    switch, `force_locale` and a locale chosen per request behave as before, since the locale is still
+    Flask-Babel's. Jinja's newstyle formatting (autoescaped variables, `%%`) is unchanged.
+    """
+    import flask_babel
+
+    catalogs: dict = {}
+
+    def translations():
+        locale = get_locale()
+        if locale is None:
+            return flask_babel.get_translations()  # outside a request: the untranslated messages
+        found = catalogs.get(locale)
+        if found is None:
+            found = catalogs[locale] = flask_babel.get_translations()
+        return found
+
+    env = app.jinja_env
+    env.install_gettext_callables(
+        gettext=lambda s: translations().ugettext(s),
+        ngettext=lambda s, p, n: translations().ungettext(s, p, n),
+        newstyle=True,
+        pgettext=lambda c, s: translations().upgettext(c, s),
+        npgettext=lambda c, s, p, n: translations().unpgettext(c, s, p, n),
+    )
+    # `_` is the extension's alias that resolves and calls `gettext`: point it at that function directly.
+    env.globals["_"] = env.globals["gettext"]
