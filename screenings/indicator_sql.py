@@ -280,16 +280,26 @@ def counts_query(
     as_of: date | None = None,
     program: str | None = None,
     by_institution: bool = False,
+    district: str | None = None,
+    scoped_children: bool = False,
+    with_total: bool = False,
 ) -> sa.Select:
     """Return one SELECT of (institution?, n0, d0, n1, d1, …) for ratio indicators dated by one milestone.
 
     The same counts as one `count_query` per indicator, in one pass over the period's rows: each
     denominator is a CASE over the rows instead of a WHERE (a NULL condition counts as false in both).
+    `district` keeps that district's rows. `scoped_children` reads the step marks and findings of the
+    period's rows only, through two CTEs (`scoped_tables`): PostgreSQL hashes an EXISTS inside a CASE by
+    reading the whole child table once per EXISTS, the city's marks, not the month's. `with_total` (grouped,
+    PostgreSQL) adds the district's row in the same statement, GROUP BY ROLLUP, flagged by a last column
+    `is_total` = 1.
     """
     dated = {i.period.dated_by for i in indicators}
     if len(dated) != 1:
         raise ValueError(f"indicators dated by {sorted(dated)}: one milestone per query")
     kw = dict(start=start, end=end, values=values, as_of=as_of, program=program)
+    if scoped_children:
+        tables = scoped_tables(tables, ratio_parts(indicators[0], tables, **kw)[0], district=district)
     facts = tables.facts.c
     where: list[sa.ColumnElement[bool]] = []
     columns: list[Any] = []
@@ -309,10 +319,39 @@ def counts_query(
                 else sa.func.coalesce(sa.func.sum(sa.case((den, 1), else_=0)), 0)
             )
         columns += [n.label(f"n{k}"), d.label(f"d{k}")]
+    if district is not None:
+        where.append(facts.district == district)
     if by_institution:
-        place = institution_column(tables, end).label("institution")
-        return sa.select(place, *columns).select_from(tables.facts).where(*where).group_by(place)
+        place = institution_column(tables, end)
+        if with_total:
+            columns.append(sa.func.grouping(place).label("is_total"))
+            group = sa.func.rollup(place)
+        else:
+            group = place
+        return (
+            sa.select(place.label("institution"), *columns)
+            .select_from(tables.facts)
+            .where(*where)
+            .group_by(group)
+        )
     return sa.select(*columns).select_from(tables.facts).where(*where)
+
+
+def scoped_tables(
+    tables: FactTables, where: list[sa.ColumnElement[bool]], *, district: str | None = None
+) -> FactTables:
+    """Return the fact tables with the marks and findings narrowed to the rows `where` (and `district`) keeps.
+
+    The child CTEs have the child tables' columns, so the compiler reads them as it reads the tables; an
+    EXISTS over a fact's marks finds the same rows for every fact the query counts.
+    """
+    facts = tables.facts
+    kept = sa.select(facts.c.id).where(*where)
+    if district is not None:
+        kept = kept.where(facts.c.district == district)
+    marks = sa.select(tables.marks).where(tables.marks.c.fact_id.in_(kept)).cte("period_mark")
+    findings = sa.select(tables.findings).where(tables.findings.c.fact_id.in_(kept)).cte("period_finding")
+    return FactTables(facts, marks, findings)
 
 
 def count_query(
@@ -359,4 +398,5 @@ __all__ = [
     "institution_column",
     "ratio_conditions",
     "ratio_parts",
+    "scoped_tables",
 ]

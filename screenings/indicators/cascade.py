@@ -51,6 +51,12 @@ class Cascade:
         """Return how many positives are closed (every closed episode was opened by a positive)."""
         return self.counts.get("closed_positive", 0)
 
+    @classmethod
+    def total(cls, cascades) -> Cascade:
+        """Return the sum of cascades (every stage is a count of rows, so places add up to the district)."""
+        keys = [*map(str, STAGES), "closed_positive"]
+        return cls({key: sum(c.counts.get(key, 0) for c in cascades) for key in keys})
+
 
 def _stage_sums():
     facts = FACTS.c
@@ -66,9 +72,12 @@ def _stage_sums():
 
 
 def _where(program: str, district: str, start: date, end: date):
+    return [FACTS.c.program == program, *_screened_in(district, start, end)]
+
+
+def _screened_in(district: str, start: date, end: date):
     facts = FACTS.c
     return [
-        facts.program == program,
         facts.district == district,
         facts.screened_day.is_not(None),
         facts.screened_day >= start.toordinal(),
@@ -120,3 +129,64 @@ def monthly_closure(
         for row in db.session.execute(sa.select(bucket, *_stage_sums()).where(*where).group_by(bucket))
     }
     return [found.get(i, Cascade({})) for i in range(len(months))]
+
+
+def cascades_by_program(
+    programs: list[str], district: str, start: date, end: date
+) -> dict[str, dict[str | None, Cascade]]:
+    """Return {program: {institution code: cascade}} of episodes screened in [start, end], one query.
+
+    The same groups `cascades_by_institution` counts, for several programs in one pass; a program's
+    district cascade (`program_cascade`) is `Cascade.total` of its groups.
+    """
+    facts = FACTS.c
+    place = institution_column(TABLES, end).label("institution")
+    where = _screened_in(district, start, end)
+    rows = db.session.execute(
+        sa.select(facts.program, place, *_stage_sums())
+        .where(facts.program.in_(programs), *where)
+        .group_by(facts.program, place)
+    )
+    out: dict[str, dict[str | None, Cascade]] = {code: {} for code in programs}
+    for row in rows:
+        out[row.program][row.institution] = _cascade(row)
+    return out
+
+
+def closure_trends(
+    programs: list[str], district: str, months: list[tuple[date, date]], *, institution: str | None = None
+) -> dict[str, list[Decimal | None]]:
+    """Return {program: [closure rate of each month]}: `monthly_closure`'s rates, for many programs at once.
+
+    A closure rate reads only positives, so the query keeps only the period's positive rows (the partial
+    index `ix_indicator_fact_positive_screened` holds them and the columns read).
+    """
+    facts = FACTS.c
+    bucket = sa.case(
+        *(
+            (sa.and_(facts.screened_day >= a.toordinal(), facts.screened_day <= b.toordinal()), i)
+            for i, (a, b) in enumerate(months)
+        ),
+        else_=None,
+    ).label("bucket")
+    where = [
+        facts.program.in_(programs),
+        *_screened_in(district, months[0][0], months[-1][1]),
+        facts.positive_day.is_not(None),
+    ]
+    if institution is not None:
+        where.append(institution_column(TABLES, months[-1][1]) == institution)
+    closed = sa.func.coalesce(sa.func.sum(sa.case((facts.closed_day.is_not(None), 1), else_=0)), 0)
+    found: dict[tuple[str, int], Cascade] = {}
+    for code, number, positives, closed_positives in db.session.execute(
+        sa.select(facts.program, bucket, sa.func.count(), closed)
+        .where(*where)
+        .group_by(facts.program, bucket)
+    ):
+        found[(code, number)] = Cascade(
+            {str(Milestone.POSITIVE): int(positives), "closed_positive": int(closed_positives)}
+        )
+    return {
+        code: [found[(code, i)].closure_rate if (code, i) in found else None for i in range(len(months))]
+        for code in programs
+    }

@@ -22,7 +22,7 @@ from screenings.engine import IndicatorUnit, Milestone, Predicate, SettingValues
 from screenings.engine.indicators import _QUANTILE, Indicator, Population, meets_target, percentile, ratio
 from screenings.engine.predicates import Context
 from screenings.indicator_sql import Compiler, counts_query, institution_column
-from screenings.indicators.cascade import cascades_by_institution
+from screenings.indicators.cascade import cascades_by_program
 from screenings.indicators.facts import FACTS, TABLES
 from screenings.indicators.targets import (
     TASK_PROGRAMS,
@@ -139,14 +139,20 @@ def _program_counts(prog, start, end, context, district) -> dict[str, dict[str |
         if indicator.supported and indicator.measure is None:
             by_basis[indicator.period.dated_by].append(indicator)
     out: dict[str, dict[str | None, tuple[int, int]]] = {}
+    postgres = db.session.get_bind().dialect.name == "postgresql"
     for indicators in by_basis.values():
         found = {i.code: {} for i in indicators}
-        grouped = counts_query(indicators, TABLES, by_institution=True, **kw).where(
-            FACTS.c.district == district
-        )
-        total = counts_query(indicators, TABLES, **kw).where(FACTS.c.district == district)
-        rows = [(row[0], row[1:]) for row in db.session.execute(grouped)]
-        rows.append((DISTRICT, tuple(db.session.execute(total).one())))
+        if postgres:  # one statement: the institutions and the district (ROLLUP), the period's marks only
+            grouped = counts_query(
+                indicators, TABLES, by_institution=True, district=district, scoped_children=True,
+                with_total=True, **kw,
+            )  # fmt: skip
+            rows = [(DISTRICT if row[-1] else row[0], row[1:-1]) for row in db.session.execute(grouped)]
+        else:  # SQLite probes each fact's marks by their primary key: no CTE, no ROLLUP
+            grouped = counts_query(indicators, TABLES, by_institution=True, district=district, **kw)
+            total = counts_query(indicators, TABLES, district=district, **kw)
+            rows = [(row[0], row[1:]) for row in db.session.execute(grouped)]
+            rows.append((DISTRICT, tuple(db.session.execute(total).one())))
         for code, values in rows:
             for k, indicator in enumerate(indicators):
                 found[indicator.code][code] = (int(values[2 * k] or 0), int(values[2 * k + 1] or 0))
@@ -181,6 +187,8 @@ def compute_figures(
     if targets is not None:
         populations = {**targets.populations(places), **(populations or {})}
     rows: list[FigureRow] = []
+    tasks = [p.code for p in programs if p.code in TASK_PROGRAMS] if targets is not None else []
+    task_screened = _task_screened(tasks, district.code, start, end)
     for prog in programs:
         settings = (values or {}).get(prog.code, SettingValues())
         context = Context(as_of or end, settings)
@@ -216,15 +224,25 @@ def compute_figures(
                 value = ratio(n, d, indicator.unit)
                 rows.append(row(p, n, d, value, None if value is not None else "zero denominator"))
         if targets is not None and prog.code in TASK_PROGRAMS:
-            rows += _task_rows(prog.code, district.code, start, end, places, targets)
+            rows += _task_rows(prog.code, task_screened[prog.code], places, targets)
     return rows if targets is None else with_targets(rows, targets)
 
 
-def _task_rows(program, district, start, end, places, targets: TargetBook) -> list[FigureRow]:
+def _task_screened(programs: list[str], district: str, start: date, end: date) -> dict[str, dict]:
+    """Return {program: {institution or None: episodes screened since the year's start}}, one query."""
+    if not programs:
+        return {}
+    found = cascades_by_program(programs, district, task_window_start(start, end), end)
+    out = {}
+    for program, by_place in found.items():
+        screened = {code: c.counts[str(Milestone.SCREENED)] for code, c in by_place.items()}
+        screened[DISTRICT] = sum(screened.values())
+        out[program] = screened
+    return out
+
+
+def _task_rows(program, screened, places, targets: TargetBook) -> list[FigureRow]:
     """Return the 完成年度任务 % rows: screened since the year's start over the year's task, by place."""
-    by_place = cascades_by_institution(program, district, task_window_start(start, end), end)
-    screened = {code: c.counts[str(Milestone.SCREENED)] for code, c in by_place.items()}
-    screened[DISTRICT] = sum(screened.values())
     return [
         task_row(FigureRow, program, p, screened.get(p, 0), targets.get(p, TargetKind.TASK, program))
         for p in places

@@ -13,7 +13,7 @@ from registry.auth.models import Role
 from registry.web import current_user, login_required, utcnow
 from screenings import access
 from screenings.engine import LOCAL_TZ
-from screenings.indicators.cascade import STAGES, cascades_by_institution, monthly_closure, program_cascade
+from screenings.indicators.cascade import STAGES, Cascade, cascades_by_program, closure_trends
 from screenings.indicators.charts import cascade_funnel, institution_bars, trend_line
 from screenings.indicators.drilldown import DENOMINATOR, NUMERATOR, Drill, drillable
 from screenings.indicators.figures import compute_figures
@@ -123,17 +123,23 @@ def _last_twelve_months(end) -> list[tuple]:
     return months[::-1]
 
 
-def _charts(name, code, district, period, only, names) -> dict:
+def _chart_data(codes: list[str], district: str, period, only) -> dict[str, tuple]:
+    """Return {program: (its cascades by institution, its 12-month closure rates)}: two queries for all."""
+    if not codes:
+        return {}
+    by_program = cascades_by_program(codes, district, period.start, period.end)
+    months = _last_twelve_months(period.end)
+    trends = closure_trends(codes, district, months, institution=only)
+    return {code: (by_program[code], list(zip(months, trends[code], strict=True))) for code in codes}
+
+
+def _charts(name, code, data, only, names) -> dict:
     """Return the funnel, the 12-month closure trend and the institution bars of one program."""
     labels = _stage_labels()
-    cascade = program_cascade(code, district, period.start, period.end, institution=only)
+    by_place, rates = data
+    cascade = Cascade.total([c for p, c in by_place.items() if only in (None, p)])
     stages = [(labels[str(s)], cascade.counts[str(s)], str(s)) for s in STAGES]
-    months = _last_twelve_months(period.end)
-    trend = [
-        (f"{a.month}月", c.closure_rate)
-        for (a, _b), c in zip(months, monthly_closure(code, district, months, institution=only), strict=True)
-    ]
-    by_place = cascades_by_institution(code, district, period.start, period.end)
+    trend = [(f"{a.month}月", rate) for (a, _b), rate in rates]
     bars = [(names.get(p, p), c.closure_rate) for p, c in sorted(by_place.items()) if only in (None, p)]
     closure = _("Positive-case closure rate")
     return {
@@ -191,6 +197,8 @@ def figure_tables(user, period, district, program, only, sort, descending, *, ch
         district, period.start, period.end, program=program, institution=only, targets=book
     )
     names = institution_names()
+    drawn = [c for c in PROGRAMS if charts and c not in hidden and any(r.program == c for r in rows)]
+    chart_data = _chart_data(drawn, district.code, period, only)
     tables = []
     for code, prog in PROGRAMS.items():
         mine = [r for r in rows if r.program == code]
@@ -211,8 +219,8 @@ def figure_tables(user, period, district, program, only, sort, descending, *, ch
             for r in mine
         ]
         table = {"code": code, "name": prog.zh, "rows": sort_rows(shown, sort, descending)}
-        if charts and not hide:  # charts show raw counts: only to users who may see the program's small cells
-            table.update(_charts(prog.zh, code, district.code, period, only, names))
+        if code in chart_data:  # charts show raw counts: only to users who may see the program's small cells
+            table.update(_charts(prog.zh, code, chart_data[code], only, names))
         tables.append(table)
     return tables
 
