@@ -28,7 +28,7 @@ def index():
     scope = current_scope()
     context = {"role": user.role}
     if user.role == Role.CLINIC_STAFF:
-        context.update(home_figures.clinic_figures(user.institution_id))
+        context.update(home_figures.clinic_figures(user.institution_id, utcnow()))
     elif user.role == Role.SYSTEM_ADMIN:
         context.update(home_figures.administrator_figures(utcnow()))
     else:

@@ -17,10 +17,8 @@ PEOPLE_COUNT_SECONDS = 300
 _people_counts: dict[frozenset[int] | None, tuple[float, dt.datetime, dict[int, int]]] = {}
 
 
-def people_by_institution(
-    scope: Scope, now: dt.datetime
-) -> tuple[list[tuple[Institution, int]], dt.datetime]:
-    """People per facility in scope, and when they were counted."""
+def _people_counts_of(scope: Scope, now: dt.datetime) -> tuple[dt.datetime, dict[int, int]]:
+    """People per institution in scope, counted at most every few minutes per scope and web process."""
     cached = _people_counts.get(scope.institution_ids)
     if cached is None or time.monotonic() - cached[0] > PEOPLE_COUNT_SECONDS:
         counts = dict(
@@ -32,14 +30,24 @@ def people_by_institution(
         )
         cached = _people_counts[scope.institution_ids] = (time.monotonic(), now, counts)
     _, counted_at, counts = cached
+    return counted_at, counts
+
+
+def people_by_institution(
+    scope: Scope, now: dt.datetime
+) -> tuple[list[tuple[Institution, int]], dt.datetime]:
+    """People per facility in scope, and when they were counted."""
+    counted_at, counts = _people_counts_of(scope, now)
     institutions = db.session.scalars(
         sa.select(Institution).where(scope.filter(Institution.id)).order_by(Institution.code)
     )
     return [(i, counts.get(i.id, 0)) for i in institutions if i.is_facility], counted_at
 
 
-def clinic_figures(institution_id: int) -> dict:
-    """The institution's most recently registered people and how many it has."""
+def clinic_figures(institution_id: int, now: dt.datetime) -> dict:
+    """The institution's most recently registered people, and how many it has (kept a few minutes too:
+    a busy community centre holds tens of thousands, read from the heap on every count)."""
+    counted_at, counts = _people_counts_of(Scope(frozenset({institution_id}), read_only=True), now)
     return {
         "recent_people": db.session.scalars(
             sa.select(Person)
@@ -47,9 +55,8 @@ def clinic_figures(institution_id: int) -> dict:
             .order_by(Person.created_at.desc(), Person.id.desc())
             .limit(10)
         ).all(),
-        "people_count": db.session.scalar(
-            sa.select(sa.func.count()).select_from(Person).where(Person.institution_id == institution_id)
-        ),
+        "people_count": counts.get(institution_id, 0),
+        "counted_at": counted_at,
     }
 
 

@@ -6,6 +6,7 @@ import logging
 import os
 from pathlib import Path
 
+import babel
 import babel.dates
 from flask import session
 from flask_babel import get_locale
@@ -63,10 +64,17 @@ def N_(message: str) -> str:
     return message
 
 
-def select_locale() -> str:
+def select_locale() -> babel.Locale:
     if (lang := session.get("lang")) in SUPPORTED_LOCALES:
-        return lang
-    return "zh_CN"
+        return _parsed_locale(lang)
+    return _parsed_locale("zh_CN")
+
+
+@functools.lru_cache(maxsize=len(SUPPORTED_LOCALES))
+def _parsed_locale(name: str) -> babel.Locale:
+    # Flask-Babel parses what the selector returns on every request, and parsing searches Babel's locale
+    # data on disk; a Locale it is given is used as it is.
+    return babel.Locale.parse(name)
 
 
 def html_lang() -> str:

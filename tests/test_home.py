@@ -34,3 +34,23 @@ def test_the_coordinators_people_counts_are_kept_for_a_few_minutes(
     assert any(
         "count(" in statement.lower() and "person" in statement.lower() for statement in queries.statements
     )
+
+
+def test_a_clinics_people_count_is_kept_for_a_few_minutes_too(
+    client, district, make_user, make_person, login, count_queries, monkeypatch
+):
+    login(make_user(Role.CLINIC_STAFF, district["hospital"]))
+    make_person(district["hospital"], name="王芳")
+    first = client.get("/").get_data(as_text=True)
+    assert "已登记人数：1" in first and "统计时间" in first
+
+    make_person(district["hospital"], name="李梅")
+    with count_queries() as queries:
+        page = client.get("/").get_data(as_text=True)
+    assert "李梅" in page  # the recently registered list is read on every view
+    assert not any(
+        "count(" in statement.lower() and "person" in statement.lower() for statement in queries.statements
+    )
+
+    monkeypatch.setattr(home_figures, "PEOPLE_COUNT_SECONDS", -1)
+    assert "已登记人数：2" in client.get("/").get_data(as_text=True)
