@@ -44,17 +44,22 @@ def people_by_institution(
     return [(i, counts.get(i.id, 0)) for i in institutions if i.is_facility], counted_at
 
 
+def recent_people_query(institution_id: int, limit: int = 10) -> sa.Select:
+    """An institution's most recently registered people, newest first (ix_person_institution_recent)."""
+    return (
+        sa.select(Person)
+        .where(Person.institution_id == institution_id)
+        .order_by(Person.created_at.desc(), Person.id.desc())
+        .limit(limit)
+    )
+
+
 def clinic_figures(institution_id: int, now: dt.datetime) -> dict:
     """The institution's most recently registered people, and how many it has (kept a few minutes too:
     a busy community centre holds tens of thousands, read from the heap on every count)."""
     counted_at, counts = _people_counts_of(Scope(frozenset({institution_id}), read_only=True), now)
     return {
-        "recent_people": db.session.scalars(
-            sa.select(Person)
-            .where(Person.institution_id == institution_id)
-            .order_by(Person.created_at.desc(), Person.id.desc())
-            .limit(10)
-        ).all(),
+        "recent_people": db.session.scalars(recent_people_query(institution_id)).all(),
         "people_count": counts.get(institution_id, 0),
         "counted_at": counted_at,
     }

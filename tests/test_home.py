@@ -4,6 +4,7 @@ import pytest
 
 from registry import home_figures
 from registry.auth.models import Role
+from registry.extensions import db
 
 
 @pytest.fixture(autouse=True)
@@ -54,3 +55,16 @@ def test_a_clinics_people_count_is_kept_for_a_few_minutes_too(
 
     monkeypatch.setattr(home_figures, "PEOPLE_COUNT_SECONDS", -1)
     assert "已登记人数：2" in client.get("/").get_data(as_text=True)
+
+
+def test_a_clinics_recent_people_are_read_from_the_index_without_sorting_everyone(app, district):
+    query = home_figures.recent_people_query(district["hospital"].id)
+    connection = db.session.connection()
+    compiled = query.compile(connection, compile_kwargs={"literal_binds": True})
+    if connection.dialect.name == "sqlite":
+        plan = " ".join(str(row) for row in connection.exec_driver_sql(f"EXPLAIN QUERY PLAN {compiled}"))
+        assert "ix_person_institution_recent" in plan and "TEMP B-TREE" not in plan, plan
+    else:
+        connection.exec_driver_sql("SET LOCAL enable_seqscan = off")  # a test database is too small to judge
+        plan = "\n".join(row[0] for row in connection.exec_driver_sql(f"EXPLAIN {compiled}"))
+        assert "ix_person_institution_recent" in plan and "Sort" not in plan, plan
