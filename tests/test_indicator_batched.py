@@ -104,3 +104,16 @@ def test_every_programs_closure_trend_in_one_statement_equals_each_programs(city
     for code in codes:
         expected = [c.closure_rate for c in monthly_closure(code, "D1", months, institution=institution)]
         assert trends[code] == expected, code
+
+
+def test_the_years_screened_counts_equal_the_cascades_screened_stage(city_rows):
+    from screenings.indicators.cascade import screened_by_program
+
+    codes = list(PROGRAMS)
+    start, end = START - timedelta(days=400), END + timedelta(days=400)
+    cascades = cascades_by_program(codes, "D1", start, end)
+    screened = screened_by_program(codes, "D1", start, end)
+    assert any(screened.values())
+    for code in codes:
+        expected = {p: c.counts["screened"] for p, c in cascades[code].items() if c.counts["screened"]}
+        assert {p: n for p, n in screened[code].items() if n} == expected, code

@@ -153,6 +153,27 @@ def cascades_by_program(
     return out
 
 
+def screened_by_program(
+    programs: list[str], district: str, start: date, end: date
+) -> dict[str, dict[str | None, int]]:
+    """Return {program: {institution code: episodes screened in [start, end]}}, one query.
+
+    The SCREENED stage of `cascades_by_program`, alone: the year's count of 完成年度任务 % reads only the
+    columns the screened-day index carries.
+    """
+    facts = FACTS.c
+    place = institution_column(TABLES, end).label("institution")
+    rows = db.session.execute(
+        sa.select(facts.program, place, sa.func.count())
+        .where(facts.program.in_(programs), *_screened_in(district, start, end))
+        .group_by(facts.program, place)
+    )
+    out: dict[str, dict[str | None, int]] = {code: {} for code in programs}
+    for code, institution, count in rows:
+        out[code][institution] = int(count)
+    return out
+
+
 def closure_trends(
     programs: list[str], district: str, months: list[tuple[date, date]], *, institution: str | None = None
 ) -> dict[str, list[Decimal | None]]:

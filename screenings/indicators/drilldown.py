@@ -25,7 +25,7 @@ from screenings.engine import ClosureOutcome, Counting, Population, SettingValue
 from screenings.engine.predicates import Context
 from screenings.indicator_sql import institution_column, ratio_conditions
 from screenings.indicators.cascade import STAGES, _where
-from screenings.indicators.facts import FACTS, TABLES
+from screenings.indicators.facts import FACTS, TABLES, plan_without_jit
 from screenings.indicators.figures import _measure_query
 from screenings.indicators.targets import TASK_INDICATOR, TASK_PROGRAMS, task_window_start
 from screenings.models import FollowUpCase
@@ -160,6 +160,7 @@ def drill_page(
 ) -> DrillPage:
     """Return the figure, how many of its records this scope may see, and a page of those (by fact id)."""
     facts = FACTS.c
+    plan_without_jit()
     clause = _rows_clause(drill, district, start, end)
     total = db.session.scalar(sa.select(sa.func.count()).select_from(FACTS).where(clause))
     seen = person_scope_clause(scope, Person.institution_id, Person.id)

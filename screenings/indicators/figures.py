@@ -18,12 +18,12 @@ import sqlalchemy as sa
 
 from registry.extensions import db
 from registry.institutions import Institution, facility_ids_under
-from screenings.engine import IndicatorUnit, Milestone, Predicate, SettingValues
+from screenings.engine import IndicatorUnit, Predicate, SettingValues
 from screenings.engine.indicators import _QUANTILE, Indicator, Population, meets_target, percentile, ratio
 from screenings.engine.predicates import Context
 from screenings.indicator_sql import Compiler, counts_query, institution_column
-from screenings.indicators.cascade import cascades_by_program
-from screenings.indicators.facts import FACTS, TABLES
+from screenings.indicators.cascade import screened_by_program
+from screenings.indicators.facts import FACTS, TABLES, plan_without_jit
 from screenings.indicators.targets import (
     TASK_PROGRAMS,
     TargetBook,
@@ -180,6 +180,7 @@ def compute_figures(
     `targets` (the district's stored figures of the year) supplies the year's targets in place of the
     declared ones, the population figures not given in `populations`, and the 完成年度任务 % rows.
     """
+    plan_without_jit()
     programs = [PROGRAMS[program]] if program else list(PROGRAMS.values())
     places: list[str | None] = [*district_institutions(district), DISTRICT]
     if institution is not None:
@@ -232,10 +233,10 @@ def _task_screened(programs: list[str], district: str, start: date, end: date) -
     """Return {program: {institution or None: episodes screened since the year's start}}, one query."""
     if not programs:
         return {}
-    found = cascades_by_program(programs, district, task_window_start(start, end), end)
+    found = screened_by_program(programs, district, task_window_start(start, end), end)
     out = {}
     for program, by_place in found.items():
-        screened = {code: c.counts[str(Milestone.SCREENED)] for code, c in by_place.items()}
+        screened = dict(by_place)
         screened[DISTRICT] = sum(screened.values())
         out[program] = screened
     return out

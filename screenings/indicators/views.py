@@ -16,6 +16,7 @@ from screenings.engine import LOCAL_TZ
 from screenings.indicators.cascade import STAGES, Cascade, cascades_by_program, closure_trends
 from screenings.indicators.charts import cascade_funnel, institution_bars, trend_line
 from screenings.indicators.drilldown import DENOMINATOR, NUMERATOR, Drill, drillable
+from screenings.indicators.facts import plan_without_jit
 from screenings.indicators.figures import compute_figures
 from screenings.indicators.periods import parse_period, period_menu
 from screenings.indicators.queries import district_by_code, institution_names
@@ -127,6 +128,7 @@ def _chart_data(codes: list[str], district: str, period, only) -> dict[str, tupl
     """Return {program: (its cascades by institution, its 12-month closure rates)}: two queries for all."""
     if not codes:
         return {}
+    plan_without_jit()
     by_program = cascades_by_program(codes, district, period.start, period.end)
     months = _last_twelve_months(period.end)
     trends = closure_trends(codes, district, months, institution=only)
