@@ -7,8 +7,8 @@ counts read (institution, transfer, positive and closed days), so they are index
 index holds the positives alone. SQLite has no INCLUDE: its screened-day index stays as it was and the
 positives' partial index has the same key columns.
 
-Revision ID: 0023_fact_screened_cover
-Revises: 0022_person_name_birth_index
+Revision ID: 0024_fact_screened_cover
+Revises: 0023_person_institution_recent
 Create Date: 2026-12-03 16:40:00.000000
 
 """
@@ -18,8 +18,8 @@ from alembic import op
 
 
 # revision identifiers, used by Alembic.
-revision = "0023_fact_screened_cover"
-down_revision = "0022_person_name_birth_index"
+revision = "0024_fact_screened_cover"
+down_revision = "0023_person_institution_recent"
 branch_labels = None
 depends_on = None
 
