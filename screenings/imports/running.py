@@ -19,6 +19,7 @@ import sqlalchemy as sa
 from registry import audit
 from registry.audit import Actor
 from registry.auth.access import Scope, scope_of
+from registry.db import among
 from registry.extensions import db
 from registry.i18n import local_today
 from registry.institutions import Institution
@@ -391,7 +392,8 @@ def _stored_keys(source: str, keys: set[str]) -> set[str]:
     return set(
         db.session.scalars(
             sa.select(ScreeningResult.source_key).where(
-                ScreeningResult.source_system == source, ScreeningResult.source_key.in_(sorted(keys))
+                ScreeningResult.source_system == source,
+                among(ScreeningResult.source_key, sorted(keys), db.session.get_bind().dialect.name),
             )
         )
     )

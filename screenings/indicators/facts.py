@@ -153,14 +153,15 @@ def compute_facts(
         return []
     places = places if places is not None else _district_codes()
     dialect = _dialect()
+    connection = db.session.connection()  # column rows: the ORM's result machinery has nothing to add
     persons = {
         p.id: p
-        for p in db.session.execute(
+        for p in connection.execute(
             sa.select(*_PERSON_COLUMNS).where(among(Person.id, sorted({p for p, _ in pairs}), dialect))
         )
     }
     results: dict[Pair, list] = defaultdict(list)
-    for r in db.session.execute(
+    for r in connection.execute(
         sa.select(*_RESULT_COLUMNS)
         .where(_pair_filter(R.person_id, R.program, pairs))
         .order_by(R.performed_at, R.id)
@@ -168,14 +169,14 @@ def compute_facts(
         results[(r.person_id, r.program)].append(r)
     live = sa.or_(C.outcome.is_(None), C.outcome != ClosureOutcome.OPENED_IN_ERROR)
     cases: dict[Pair, list] = defaultdict(list)
-    for c in db.session.execute(
+    for c in connection.execute(
         sa.select(*_CASE_COLUMNS)
         .where(_pair_filter(C.person_id, C.program, pairs), live)
         .order_by(C.opened_at, C.id)
     ):
         cases[(c.person_id, c.program)].append(c)
     events: dict[int, list] = defaultdict(list)
-    for e in db.session.execute(
+    for e in connection.execute(
         sa.select(*_EVENT_COLUMNS)
         .join(C, C.id == E.case_id)
         .where(_pair_filter(C.person_id, C.program, pairs), live, E.kind.in_(_FACT_EVENTS))
@@ -270,10 +271,10 @@ def _lock_pairs(pairs: Sequence[Pair]) -> None:
 
 
 def write_facts(pairs: Sequence[Pair], rows: Sequence[EpisodeFacts]) -> None:
-    """Replace the stored rows of these pairs with these computed rows (three deletes, then COPY)."""
-    stored = sa.select(FACTS.c.id).where(_pair_filter(FACTS.c.person_id, FACTS.c.program, pairs))
-    db.session.execute(MARKS.delete().where(MARKS.c.fact_id.in_(stored)))
-    db.session.execute(FINDINGS.delete().where(FINDINGS.c.fact_id.in_(stored)))
+    """Replace the stored rows of these pairs with these computed rows: one DELETE, then COPY.
+
+    The marks and findings of the deleted rows go with them (their foreign keys cascade).
+    """
     db.session.execute(FACTS.delete().where(_pair_filter(FACTS.c.person_id, FACTS.c.program, pairs)))
     if not rows:
         return

@@ -23,7 +23,7 @@ from sqlalchemy.dialects import sqlite
 
 from registry import audit
 from registry.audit import Actor
-from registry.db import copy_rows
+from registry.db import among, copy_rows
 from registry.extensions import db
 from registry.institutions import Institution
 from registry.people.models import Person
@@ -214,7 +214,8 @@ class _Chunk:
             key: result_id
             for result_id, key in db.session.execute(
                 sa.select(ScreeningResult.id, ScreeningResult.source_key).where(
-                    ScreeningResult.source_system == self.source, ScreeningResult.source_key.in_(keys)
+                    ScreeningResult.source_system == self.source,
+                    among(ScreeningResult.source_key, keys, db.session.get_bind().dialect.name),
                 )
             )
         }
