@@ -72,7 +72,11 @@ def match_people(identities: Sequence[Identity], scope: Scope) -> list[Match]:
 
     # Exact name and birth date first (index on both); the pinyin look-up only for rows with no exact
     # match, to tell "nobody" from "a person whose name sounds the same" (张/章).
-    named = [i for i in identities if i.name and i.birth_on]
+    # A row whose document number is registered is decided by that number alone (see _decide): its name
+    # is not looked up (in a lab file that is nearly every row, and half the chunk's look-up time).
+    named = [
+        i for i in identities if i.name and i.birth_on and not (i.id_number and by_number.get(i.id_number))
+    ]
     by_name: dict[tuple[str, dt.date], list[Person]] = defaultdict(list)
     if named:
         query = sa.select(Person).where(
