@@ -42,6 +42,8 @@ def normalise(raw: str) -> str:
     NFKC folds full-width "１２３" and "Ｘ" onto "123" and "X"; without it a full-width copy of a
     registered ID passed the uniqueness check as a different number.
     """
+    if raw.isascii():  # NFKC leaves ASCII as it is (an import reads a hundred thousand of these)
+        return "".join(raw.split()).upper()
     folded = unicodedata.normalize("NFKC", raw)
     folded = "".join(str(unicodedata.digit(c)) if c.isdigit() and not c.isascii() else c for c in folded)
     return "".join(folded.split()).upper()
