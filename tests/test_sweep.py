@@ -13,7 +13,7 @@ from screenings.cases.writer import risk_rank
 from screenings.engine import CaseReason, CaseStatus, EventKind
 from screenings.models import CaseEvent, FollowUpCase
 from screenings.results import record_result
-from screenings.sweep import run_sweep, sweep_moment
+from screenings.sweep import SWEEP_ACTOR, run_sweep, sweep_moment
 from tests.sweep_cases import BIRTH0, CLINIC, NOW, D, H, event_count, names_by_status, newborn, prepare_cases
 
 # The dates the sweep is run for, and what each must find (see tests/sweep_cases.py for the cases).
@@ -219,6 +219,52 @@ def test_a_newborn_with_no_screen_gets_a_missed_screening_case_once_its_window_h
         sa.select(FollowUpCase).where(FollowUpCase.reason == CaseReason.MISSED_SCREENING)
     ).all()
     assert {case.responsible_institution_id for case in opened} == {hospital.id}
+
+
+def test_the_sweep_opens_missed_screenings_in_bulk_exactly_as_one_is_opened_alone(district):
+    from screenings.cases import case_events, open_missed_screening
+    from screenings.cases.check import case_drift
+    from screenings.programs import get_program
+
+    hospital = district["hospital"]
+    born = dt.datetime(2026, 11, 10, 1, 0, tzinfo=dt.UTC)
+    swept = [newborn(hospital, f"漏筛{n}", born) for n in range(3)]
+    alone = newborn(hospital, "单开宝", born)
+    program = get_program("NEWBORN_CHD")
+    moment = sweep_moment(dt.date(2026, 11, 15))
+    by_hand = open_missed_screening(alone, program, hospital, CLINIC, moment)
+    db.session.commit()
+    report = run_sweep(dt.date(2026, 11, 15), batch_size=2, missed_lookback_days=60, commit=db.session.commit)
+    assert report.missed_screenings == 3  # CHD's 72 hours have passed for the three; `alone` has its case
+
+    def shape(case):
+        events = case_events(case)
+        audit = db.session.scalars(
+            sa.select(AuditEvent.action).where(
+                AuditEvent.entity == "follow_up_case", AuditEvent.entity_id == str(case.id)
+            )
+        ).all()
+        columns = {
+            c.name: getattr(case, c.key)
+            for c in FollowUpCase.__table__.columns
+            # version counts writes (the case opened alone is inserted, then updated): not state
+            if c.name not in ("id", "person_id", "version")
+        }
+        kinds = [(e.kind, e.step, e.result_code, e.occurred_at, e.recorded_by_name) for e in events]
+        return columns, kinds, audit, case_drift(case, events)
+
+    expected = shape(by_hand)
+    assert expected[2] == ["OPEN"] and expected[3] == []
+    for baby in swept:
+        case = db.session.scalar(
+            sa.select(FollowUpCase).where(
+                FollowUpCase.person_id == baby.id, FollowUpCase.program == "NEWBORN_CHD"
+            )
+        )
+        columns, events, audit, drift = shape(case)
+        assert (columns, audit, drift) == (expected[0], expected[2], expected[3])
+        assert [e[:4] for e in events] == [e[:4] for e in expected[1]]  # by the sweep, not by hand
+        assert events[0][4] == SWEEP_ACTOR.username
 
 
 def test_an_attempt_logged_after_the_due_date_makes_the_case_lost_at_once_without_the_sweep(cases):

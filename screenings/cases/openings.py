@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+from collections.abc import Sequence
 
 import sqlalchemy as sa
 
@@ -15,8 +16,15 @@ from registry.institutions import Institution
 from registry.people.models import Person, PersonKind
 from registry.people.services import person_registered
 from screenings.cases.subjects import subject_kind_for, subject_of
-from screenings.cases.writer import apply_state, new_event
-from screenings.district_settings import for_program, settings_for_institution
+from screenings.cases.writer import (
+    actor_event_row,
+    apply_state,
+    insert_cases,
+    insert_events,
+    new_event,
+    opened_case_row,
+)
+from screenings.district_settings import DistrictSettings, for_program, settings_for_institution
 from screenings.engine import (
     LOCAL_TZ,
     CaseReason,
@@ -193,6 +201,77 @@ def open_missed_screening(
     subject = subject_of(person, subject_kind_for(person, program))
     opened = open_missed_screening_case(program, subject, now)
     return open_follow_up_case(program, person, opened, institution, actor, now)
+
+
+def open_missed_screening_cases(
+    program: Program,
+    people: Sequence[tuple[Person, DistrictSettings]],
+    actor: Actor,
+    now: dt.datetime,
+) -> list[int]:
+    """Open "missed screening" cases for many people at once, each exactly as open_missed_screening does
+    for one (at the person's institution, with its district's `DistrictSettings` in force now): the cases,
+    their OPENED events and the audit rows in one INSERT each. A person who already has one is skipped.
+    Return the new cases' ids."""
+    if not people:
+        return []
+    already = set(
+        db.session.scalars(
+            sa.select(FollowUpCase.person_id).where(
+                FollowUpCase.person_id.in_(sorted({person.id for person, _ in people})),
+                FollowUpCase.program == program.code,
+                FollowUpCase.reason == CaseReason.MISSED_SCREENING,
+            )
+        )
+    )
+    planned = []
+    for person, settings in people:
+        if person.id in already:
+            continue
+        already.add(person.id)
+        subject = subject_of(person, subject_kind_for(person, program))
+        opened = open_missed_screening_case(program, subject, now)
+        opened = dataclasses.replace(opened, overrides=for_program(settings, program.code))
+        state = derive_case_state(program, opened, [], max(now, opened.opened_at))
+        planned.append((person, opened, state, settings.version))
+    ids = insert_cases(
+        [
+            opened_case_row(
+                program.code, person.id, opened, person.institution_id, None, state, [], now, version
+            )
+            for person, opened, state, version in planned
+        ]
+    )
+    insert_events(
+        [
+            actor_event_row(
+                case_id,
+                EventKind.OPENED,
+                opened.opened_at,
+                actor,
+                now,
+                program.rule_version,
+                step=opened.first_step,
+                result_code=opened.result_code,
+            )  # fmt: skip
+            for case_id, (_, opened, _, _) in zip(ids, planned, strict=True)
+        ],
+        pairs={(person.id, program.code) for person, *_ in planned},
+    )
+    audit.record_rows(
+        [
+            audit.row(
+                actor,
+                now,
+                "follow_up_case",
+                case_id,
+                "OPEN",
+                f"{program.code} {opened.reason} at {opened.first_step} for person {person.id}",
+            )  # fmt: skip
+            for case_id, (person, opened, _, _) in zip(ids, planned, strict=True)
+        ]
+    )
+    return ids
 
 
 def _has_case(person: Person, program: Program, reason: CaseReason) -> bool:

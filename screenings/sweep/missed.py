@@ -9,7 +9,8 @@ import sqlalchemy as sa
 from registry.audit import Actor
 from registry.extensions import db
 from registry.people.models import Person
-from screenings.cases import open_missed_screening, person_kinds_screened, subject_kind_for, subject_of
+from screenings.cases import person_kinds_screened, subject_kind_for, subject_of
+from screenings.cases.openings import open_missed_screening_cases
 from screenings.district_settings import DistrictSettings, for_program, settings_for_institution
 from screenings.engine import (
     is_screening_missed,
@@ -67,14 +68,15 @@ def open_missed_screenings(
             if not people:
                 break
             last_id = people[-1].id
+            missed = []
             for person in people:
                 subject = subject_of(person, subject_kind_for(person, program))
                 if person.institution_id not in in_force:
                     in_force[person.institution_id] = settings_for_institution(person.institution, moment)
-                overrides = for_program(in_force[person.institution_id], program.code)
-                if not is_screening_missed(program, subject, moment, overrides):
-                    continue
-                if open_missed_screening(person, program, person.institution, actor, moment) is not None:
-                    opened += 1
+                settings = in_force[person.institution_id]
+                if is_screening_missed(program, subject, moment, for_program(settings, program.code)):
+                    missed.append((person, settings))
+            # Opened in bulk by the case writer, each as open_missed_screening would open it alone.
+            opened += len(open_missed_screening_cases(program, missed, actor, moment))
             batches.done()
     return opened
