@@ -120,10 +120,12 @@ def measure(database_url: str, batches: int, size: int, lookups: int) -> dict:
 
         # The floor: the same kind of chunk given straight to record_results, people already in hand.
         floor = []
-        people = {
-            p.id: p for p in db.session.scalars(sa.select(Person).where(Person.id.in_([w[0] for w in women])))
-        }
         for batch in range(min(batches, 3)):
+            # Loaded again after each commit: an expired person would be refreshed one SELECT at a time.
+            people = {
+                p.id: p
+                for p in db.session.scalars(sa.select(Person).where(Person.id.in_([w[0] for w in women])))
+            }
             items = _items(women, stamp + "f", batch, size, day)
             inputs = [
                 ResultInput(

@@ -183,6 +183,13 @@ class CaseEvent(db.Model):
             sqlite_where=sa.text("dedupe_key IS NOT NULL"),
             postgresql_where=sa.text("dedupe_key IS NOT NULL"),
         ),
+        # The case a result opened or moved on (the API's person and submission answers).
+        sa.Index(
+            "ix_case_event_result",
+            "result_id",
+            sqlite_where=sa.text("result_id IS NOT NULL"),
+            postgresql_where=sa.text("result_id IS NOT NULL"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
