@@ -8,7 +8,9 @@ import datetime as dt
 
 import pytest
 
+from registry import audit
 from registry.audit import Actor
+from registry.auth.models import Role
 from registry.extensions import db
 from screenings.cases import log_contact_attempt
 from screenings.engine import ContactChannel, ContactOutcome
@@ -105,3 +107,193 @@ def test_the_import_list(client, clinic, hospital, count_queries):
             factories.unmatched_row(factories.import_batch(factories.import_source(hospital), clinic))
 
     assert_flat(client, count_queries, "/imports/", add_batches, bound=6)
+
+
+# -- every other list page (issue 18): the count does not grow with the rows shown -----------------------
+
+NOW = dt.datetime(2026, 12, 2, 2, tzinfo=dt.UTC)
+
+
+def _referred_cases(hospital, n):
+    for _ in range(n):
+        factories.referred_case(factories.newborn(hospital), hospital)
+
+
+@pytest.mark.parametrize("tab", ["overdue", "due_week", "due_today", "escalated", "lost"])
+def test_each_worklist_tab(client, clinic, hospital, count_queries, tab):
+    assert_flat(client, count_queries, f"/cases/?tab={tab}", lambda n: _referred_cases(hospital, n), bound=8)
+
+
+def test_the_transfers_tab(client, district, hospital, login, frozen_clock, count_queries):
+    from screenings.cases import transfer_case
+    from screenings.models import FollowUpCase
+
+    frozen_clock("2026-12-02 10:00")
+    community = district["community"]
+    login(factories.clinic_user(community))
+
+    def add_transfers(n):
+        for _ in range(n):
+            case = factories.referred_case(factories.newborn(hospital), hospital)
+            assert isinstance(case, FollowUpCase)
+            transfer_case(case, community, CLINIC, NOW)
+
+    add_transfers(5)
+    assert client.get("/cases/?tab=transfers").get_data(as_text=True).count("<tr data-case") == 5
+    assert_flat(client, count_queries, "/cases/?tab=transfers", add_transfers, bound=8)
+
+
+def test_a_coordinators_worklist_of_the_district(
+    client, district, hospital, login, frozen_clock, count_queries
+):
+    frozen_clock("2026-12-02 10:00")
+    login(factories.user(Role.FOLLOW_UP_COORDINATOR, district["mch"]))
+    assert_flat(client, count_queries, "/cases/?tab=all", lambda n: _referred_cases(hospital, n), bound=9)
+
+
+def test_the_person_search(client, clinic, hospital, count_queries):
+    def add_people(n):
+        for i in range(n):
+            factories.newborn(hospital, name=f"王{unique_name(i)}", mother=factories.mother(hospital))
+
+    assert_flat(client, count_queries, "/people/?q=%E7%8E%8B", add_people, bound=6)
+
+
+def unique_name(i: int) -> str:
+    return "小" + "一二三四五六七八九十"[factories.unique() % 10] + "一二三四五六七八九十"[i % 10]
+
+
+def test_the_audit_trail(client, district, login, count_queries):
+    login(factories.user(Role.AUDITOR, district["city"]))
+
+    def add_rows(n):
+        for i in range(n):
+            writer = factories.user(Role.CLINIC_STAFF, district["hospital"])
+            actor = Actor(user_id=writer.id, username=writer.username)
+            audit.record(actor, NOW, "person", i + 1, "VIEW", "")
+        db.session.flush()
+
+    assert_flat(client, count_queries, "/audit", add_rows, bound=6)
+
+
+def test_the_users_page(client, district, login, count_queries):
+    login(factories.user(Role.SYSTEM_ADMIN, district["city"]))
+
+    def add_users(n):
+        for _ in range(n):
+            factories.user(Role.CLINIC_STAFF, district["hospital"])
+
+    assert_flat(client, count_queries, "/admin/users", add_users, bound=5)
+
+
+def test_the_system_accounts_page(client, district, login, count_queries):
+    login(factories.user(Role.SYSTEM_ADMIN, district["city"]))
+
+    def add_accounts(n):
+        for _ in range(n):
+            factories.system_account(district["hospital"])
+        db.session.flush()  # its audit row, so that it is not written inside the page's count
+
+    assert_flat(client, count_queries, "/admin/system-accounts", add_accounts, bound=6)
+
+
+def test_the_institutions_page(client, district, login, count_queries):
+    login(factories.user(Role.SYSTEM_ADMIN, district["city"]))
+    assert_flat(
+        client,
+        count_queries,
+        "/admin/institutions",
+        lambda n: [factories.district() for _ in range(n)],
+        bound=5,
+    )
+
+
+def test_the_jobs_page(client, district, login, count_queries, monkeypatch):
+    from redis.exceptions import RedisError
+
+    from registry import jobs
+    from registry.job_records import JobRecord, JobStatus
+
+    def no_queue():
+        raise RedisError("down")
+
+    monkeypatch.setattr(jobs, "redis_connection", no_queue)
+    admin = factories.user(Role.SYSTEM_ADMIN, district["city"])
+    login(admin)
+
+    def add_jobs(n):
+        for i in range(n):
+            starter = factories.user(Role.PROGRAM_MANAGER, district["mch"])
+            status = JobStatus.FAILED if i % 2 else JobStatus.SUCCEEDED
+            db.session.add(
+                JobRecord(
+                    kind="sweep", func="screenings.tasks.sweep", args=[], status=status, created_at=NOW,
+                    created_by_id=starter.id, error="boom" if status is JobStatus.FAILED else None,
+                )
+            )  # fmt: skip
+        db.session.flush()
+
+    assert_flat(client, count_queries, "/admin/jobs", add_jobs, bound=6)
+
+
+def test_the_reports_page(client, district, login, frozen_clock, count_queries):
+    from screenings.reports.models import MonthlyReport, ReportStatus
+
+    frozen_clock("2026-12-02 10:00")
+    login(factories.user(Role.PROGRAM_MANAGER, district["mch"]))
+    months = iter(f"{year}-{month:02d}" for year in range(2020, 2027) for month in range(1, 13))
+
+    def add_reports(n):
+        for _ in range(n):
+            requester = factories.user(Role.PROGRAM_MANAGER, district["mch"])
+            db.session.add(
+                MonthlyReport(
+                    district_code=district["district"].code, month=next(months), status=ReportStatus.FAILED,
+                    error="font missing", requested_at=NOW, requested_by_id=requester.id,
+                    requested_by_name=requester.username,
+                )
+            )  # fmt: skip
+        db.session.flush()
+
+    assert_flat(client, count_queries, "/reports/", add_reports, bound=10)
+
+
+def test_the_routine_recall_list(client, clinic, hospital, count_queries):
+    from screenings.models import ScreeningResult
+
+    def add_due_women(n):
+        for _ in range(n):
+            woman = factories.person(hospital, birth_on=dt.date(1975, 5, 1))
+            at = dt.datetime(2021, 12, 20, 2, tzinfo=dt.UTC)
+            db.session.add(
+                ScreeningResult(
+                    program="CERVICAL_CANCER", test="HPV", person_id=woman.id, institution_id=hospital.id,
+                    performed_at=at, measured_values={}, result_code="NEG", rule_version="test",
+                    source_system="TEST", source_key=f"routine-qc-{factories.unique()}", entered_at=at,
+                )
+            )  # fmt: skip
+        db.session.flush()
+
+    add_due_women(5)
+    assert client.get("/routine-recall/").status_code == 200
+    assert_flat(client, count_queries, "/routine-recall/", add_due_women, bound=8)
+
+
+def test_the_notifications_page(client, clinic, count_queries):
+    from registry.notifications import Notification
+
+    def add_notifications(n):
+        for i in range(n):
+            db.session.add(
+                Notification(
+                    user_id=clinic.id,
+                    kind="TEST",
+                    subject_type="person",
+                    subject_id=i,
+                    data={},
+                    created_at=NOW,
+                )
+            )
+        db.session.flush()
+
+    assert_flat(client, count_queries, "/notifications", add_notifications, bound=6)

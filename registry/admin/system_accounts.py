@@ -22,7 +22,7 @@ from registry.auth.system_accounts import (
     create_system_account,
     issue_token,
     revoke_token,
-    tokens_of,
+    tokens_by_account,
 )
 from registry.extensions import db
 from registry.web import current_actor, permission_required, refuse, utcnow
@@ -42,7 +42,7 @@ def _page(form: SystemAccountForm, issued=None, status: int = 200):
     accounts = db.session.scalars(
         sa.select(User).where(User.role == Role.SYSTEM_ACCOUNT).order_by(User.username)
     ).all()
-    tokens = {account.id: tokens_of(account) for account in accounts}
+    tokens = tokens_by_account(accounts)
     return (
         render_template(
             "admin/system_accounts.html", form=form, accounts=accounts, tokens=tokens, issued=issued
