@@ -69,8 +69,10 @@ class Registry:
     # What the jobs page calls a domain's job kinds (a JobRecord.kind), by kind.
     job_kind_labels: dict[str, Any] = dataclasses.field(default_factory=dict)
     # Where the jobs page links a job of a domain's kind: kind -> endpoint and the argument its first job
-    # argument (an id) fills, e.g. an import job to its batch's page.
-    job_result_links: dict[str, tuple[str, str]] = dataclasses.field(default_factory=dict)
+    # argument (an id) fills, e.g. an import job to its batch's page; an optional third element names the
+    # page's anchor for that id instead ("report-{}": a monthly report's row on the reports page), and then
+    # the argument may be "" (the id goes into the anchor only).
+    job_result_links: dict[str, tuple[str, ...]] = dataclasses.field(default_factory=dict)
     # What a finished job of a domain's kind did, in words: kind -> function of the job's stored result.
     job_result_summaries: dict[str, Callable[[Any], str]] = dataclasses.field(default_factory=dict)
     # What the audit trail calls a domain's kinds of record (an AuditEvent.entity), by entity name.

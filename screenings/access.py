@@ -94,8 +94,12 @@ def may_approve_reports(user: User) -> bool:
 
 
 def may_see_reports(user: User) -> bool:
-    """May the user see the district's monthly reports (报表) and download them?"""
-    return user.active and user.role in (Role.PROGRAM_MANAGER, Role.FOLLOW_UP_COORDINATOR)
+    """May the user see the district's monthly reports (报表) and download them?
+
+    The administrator too: it runs their build jobs, and the jobs page links each build to its row here
+    (reports hold district figures, no person; building and approving stay with the program manager).
+    """
+    return user.active and user.role in (Role.PROGRAM_MANAGER, Role.FOLLOW_UP_COORDINATOR, Role.SYSTEM_ADMIN)
 
 
 def may_build_reports(user: User) -> bool:

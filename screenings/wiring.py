@@ -133,6 +133,8 @@ def register(app: Flask) -> None:
         }
     )
     registry.job_result_links["import"] = ("imports.batch", "batch_id")
+    # A monthly report's build links to its row on the reports page (status, SHA-256, download).
+    registry.job_result_links["report"] = ("reports.index", "", "report-{}")
     registry.job_result_summaries.update({"sweep": _sweep_summary, "reminders": _reminders_summary})
     registry.audit_record_labels.update(
         {

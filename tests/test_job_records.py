@@ -135,6 +135,28 @@ def test_the_jobs_page_links_an_import_job_to_its_batch(client, login, district,
     assert client.get(f"/imports/{batch.id}").status_code == 200  # the link opens the batch's result
 
 
+def test_the_jobs_page_links_a_monthly_report_build_to_its_row_on_the_reports_page(
+    client, login, district, make_user, db_session
+):
+    from screenings.reports.models import MonthlyReport, ReportStatus
+
+    report = MonthlyReport(district_code=district["district"].code, month="2026-11", lang="zh",
+                           status=ReportStatus.READY, sha256="ab" * 32, page_count=12, requested_at=NOW,
+                           requested_by_name="seed")  # fmt: skip
+    db_session.add(report)
+    db_session.flush()
+    db_session.add(JobRecord(kind="report", func="x.y", args=[report.id, ""], status=JobStatus.SUCCEEDED,
+                             created_at=NOW, finished_at=NOW, result={"report": report.id}))  # fmt: skip
+    db_session.flush()
+    login(make_user(Role.SYSTEM_ADMIN, district["mch"]))
+    page = client.get("/admin/jobs").get_data(as_text=True)
+    assert f'<a href="/reports/#report-{report.id}" class="job-result">查看结果</a>' in page
+    reports = client.get("/reports/")  # the link opens the row: month, status, SHA-256 and the download
+    assert reports.status_code == 200
+    row = reports.get_data(as_text=True).split(f'id="report-{report.id}"')[1].split("</tr>")[0]
+    assert "2026年11月" in row and "ab" * 32 in row and f"/reports/{report.id}/download" in row
+
+
 def test_the_jobs_page_says_what_a_sweep_and_a_reminder_run_did(
     client, login, district, make_user, db_session
 ):

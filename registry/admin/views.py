@@ -231,8 +231,12 @@ def job_result_link(job) -> str | None:
     target = hooks.current().job_result_links.get(job.kind)
     if target is None or not job.args or not str(job.args[0]).isdigit():
         return None
-    endpoint, argument = target
-    return url_for(endpoint, **{argument: int(job.args[0])})
+    endpoint, argument, *anchor = target
+    record_id = int(job.args[0])
+    values = {argument: record_id} if argument else {}
+    if anchor:
+        values["_anchor"] = anchor[0].format(record_id)
+    return url_for(endpoint, **values)
 
 
 def job_result_summary(job) -> str:
