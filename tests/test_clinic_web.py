@@ -521,6 +521,53 @@ def test_a_chd_repeat_that_fails_again_moves_the_case_to_notifying_the_family(cl
     assert case.due_at > NOW  # notify the same day: due after the repeat, not at its moment
 
 
+@pytest.mark.parametrize(
+    ("hours_after", "warning"),
+    [(1, "复测距首次测量不足2小时。"), (6, "复测距首次测量超过4小时。"), (3, None)],
+)
+def test_a_chd_repeat_on_its_own_form_is_warned_when_it_is_not_2_to_4_hours_after_the_first_reading(
+    client, clinic, district, hours_after, warning
+):
+    baby = factories.newborn(district["hospital"], NOW - 30 * H, name="钱心宝")
+    first = NOW - 8 * H
+    case = chd_screen_needing_a_repeat(baby, district, first)
+    response = client.post(
+        f"/people/{baby.id}/results/new?program=NEWBORN_CHD&test=POX_REPEAT",
+        data={"entry_token": f"t-{hours_after}", "repeat_at": local(first + hours_after * H),
+              "spo2_right_hand": "97", "spo2_foot": "96"},
+    )  # fmt: skip
+    assert response.status_code == 302
+    page = text(client.get(response.headers["Location"]))
+    for said in ("复测距首次测量不足2小时。", "复测距首次测量超过4小时。"):
+        assert (said in page) is (said == warning)
+    db.session.refresh(case)
+    assert case.outcome is ClosureOutcome.RESCREEN_NORMAL  # a warning, the repeat still counts
+
+
+def test_a_chd_repeat_time_before_the_first_reading_is_refused_on_the_field(client, clinic, district):
+    baby = factories.newborn(district["hospital"], NOW - 30 * H, name="孙心宝")
+    chd_screen_needing_a_repeat(baby, district, NOW - 3 * H)
+    response = client.post(
+        f"/people/{baby.id}/results/new?program=NEWBORN_CHD&test=POX_REPEAT",
+        data={"entry_token": "t-early", "repeat_at": local(NOW - 4 * H), "spo2_right_hand": "97",
+              "spo2_foot": "96"},
+    )  # fmt: skip
+    assert response.status_code == 200  # the form again, nothing recorded
+    page = text(response)
+    assert "复测时间早于首次测量时间，请核对。" in page and 'id="repeat_at-error"' in page
+
+
+def test_a_chd_screen_whose_inline_repeat_is_before_the_first_reading_is_refused(client, clinic, district):
+    baby = factories.newborn(district["hospital"], NOW - 30 * H, name="周心宝")
+    response = client.post(
+        f"/people/{baby.id}/results/new?program=NEWBORN_CHD&test=SCREEN",
+        data={"entry_token": "t-inline", "screened_at": local(NOW - 2 * H), "murmur_grade": "0",
+              "spo2_right_hand": "93", "spo2_foot": "92", "repeat_at": local(NOW - 3 * H),
+              "repeat_spo2_right_hand": "97", "repeat_spo2_foot": "96"},
+    )  # fmt: skip
+    assert response.status_code == 200 and "复测时间早于首次测量时间，请核对。" in text(response)
+
+
 def test_a_step_begun_past_its_age_limit_says_why_it_is_due_at_once(client, clinic, district):
     baby = factories.newborn(district["hospital"], NOW - 120 * D, name="晚宝")
     late_rescreen = factories.hearing_values("REFER", "REFER", at=NOW - 2 * H)

@@ -12,6 +12,7 @@ from screenings.engine import (
     ClosureOutcome,
     Eligibility,
     Field,
+    FieldError,
     FieldKind,
     IndicatorUnit,
     Message,
@@ -26,6 +27,7 @@ from screenings.engine import (
     StepKind,
     Subject,
     SubjectKind,
+    SubjectTrait,
     TimeUnit,
     Verdict,
     by_age,
@@ -53,6 +55,8 @@ from ._common import approximate_birth_notice, before_birth_error, hours_since_b
 CODE = "NEWBORN_CHD"
 _S = SettingBook(CODE)
 _H = TimeUnit.HOURS
+# Trait: when the screen read the SpO2 (a repeat entered later is timed from it).
+FIRST_OXIMETRY_AT = "FIRST_OXIMETRY_AT"
 
 EARLIEST_AGE_HOURS = _S.add("SCREEN_EARLIEST_AGE_HOURS", 6, "S", "S12,S34", "h")
 LATEST_AGE_HOURS = _S.add("SCREEN_LATEST_AGE_HOURS", 72, "S", "S12,S34", "h")
@@ -123,8 +127,8 @@ def classify_pulse_oximetry(hand: Decimal, foot: Decimal, settings: SettingValue
     return "POX_NEG"
 
 
-def _repeat_timing(values: Mapping[str, object], settings: SettingValues) -> list[Notice]:
-    first, repeat = values["screened_at"], values["repeat_at"]
+def _repeat_timing(first: object, repeat: object, settings: SettingValues) -> list[Notice]:
+    """Warn of a repeat outside 2–4 h after the first reading (§3.3 row 2): too soon, or late."""
     if not (isinstance(first, datetime) and isinstance(repeat, datetime)):
         return []
     gap = repeat - first
@@ -145,6 +149,27 @@ def _repeat_timing(values: Mapping[str, object], settings: SettingValues) -> lis
             )
         ]
     return []
+
+
+def _repeat_before_first(first: object, repeat: object) -> FieldError | None:
+    """Refuse a repeat time earlier than the first reading (a typing slip, never a measurement)."""
+    if isinstance(first, datetime) and isinstance(repeat, datetime) and repeat < first:
+        return FieldError("repeat_at", "REPEAT_BEFORE_FIRST", "the repeat time is before the first reading")
+    return None
+
+
+def _first_oximetry_at(value: object) -> object:
+    """The first reading's time as the case keeps it (ISO text), for the timing of a repeat entered later."""
+    return value.isoformat() if isinstance(value, datetime) else None
+
+
+def first_oximetry_at(subject: Subject) -> datetime | None:
+    """When the screen that asked for the repeat read the SpO2 (told by the SCREEN test, kept by the case)."""
+    told = subject.traits.get(FIRST_OXIMETRY_AT)
+    try:
+        return datetime.fromisoformat(told) if isinstance(told, str) else None
+    except ValueError:
+        return None
 
 
 def classify_screen(values: Mapping[str, object], subject: Subject, settings: SettingValues) -> Verdict:
@@ -174,8 +199,11 @@ def classify_screen(values: Mapping[str, object], subject: Subject, settings: Se
     pox = classify_pulse_oximetry(hand, foot, settings)
     repeat_hand, repeat_foot = values["repeat_spo2_right_hand"], values["repeat_spo2_foot"]
     if pox == "POX_REPEAT" and isinstance(repeat_hand, Decimal) and isinstance(repeat_foot, Decimal):
+        too_early = _repeat_before_first(screened_at, values["repeat_at"])
+        if too_early is not None:
+            return Verdict(None, errors=(too_early,))
         findings.append("POX_REPEAT")
-        warnings += _repeat_timing(values, settings)
+        warnings += _repeat_timing(screened_at, values["repeat_at"], settings)
         second = classify_pulse_oximetry(repeat_hand, repeat_foot, settings)
         pox = (
             "POX_POS" if second == "POX_REPEAT" else second
@@ -222,6 +250,11 @@ SCREEN = ScreeningTest(
         Choice("CLINICAL_POS", "临床指标阳性", "Clinical item positive"),
     ),
     performed_field="screened_at",
+    subject_traits=(
+        SubjectTrait(
+            FIRST_OXIMETRY_AT, "首次血氧测量时间", "First oximetry time", "screened_at", _first_oximetry_at
+        ),
+    ),
 )
 
 REPEAT_FIELDS = (
@@ -240,7 +273,15 @@ def classify_repeat(values: Mapping[str, object], subject: Subject, settings: Se
     hours, approximate = hours_since_birth(subject, repeat_at)
     if hours < 0:
         return Verdict(None, errors=(before_birth_error("repeat_at", "Repeat time"),))
-    warnings = (approximate_birth_notice("repeat_at"),) if approximate else ()
+    # The screen that asked for this repeat told the case when it read the SpO2 (entered on its own form,
+    # the repeat is warned of its timing as the inline repeat is).
+    first = first_oximetry_at(subject)
+    too_early = _repeat_before_first(first, repeat_at)
+    if too_early is not None:
+        return Verdict(None, errors=(too_early,))
+    warnings = ((approximate_birth_notice("repeat_at"),) if approximate else ()) + tuple(
+        _repeat_timing(first, repeat_at, settings)
+    )
     hand, foot = values["spo2_right_hand"], values["spo2_foot"]
     assert isinstance(hand, Decimal) and isinstance(foot, Decimal)
     code = _REPEAT_OUTCOME[classify_pulse_oximetry(hand, foot, settings)]
@@ -370,6 +411,9 @@ MESSAGES = {
     "REPEAT_TOO_SOON": Message(
         "复测距首次测量不足%(REPEAT_EARLIEST_HOURS)s小时。",
         "The repeat was measured less than %(REPEAT_EARLIEST_HOURS)s hours after the first.",
+    ),
+    "REPEAT_BEFORE_FIRST": Message(
+        "复测时间早于首次测量时间，请核对。", "The repeat time is before the first reading; check it."
     ),
     "REPEAT_LATE": Message(
         "复测距首次测量超过%(REPEAT_WITHIN_HOURS)s小时。",

@@ -18,10 +18,18 @@ from screenings.engine import (
 
 
 def classified(
-    person: Person, program: Program, test_code: str, values: Mapping[str, object]
+    person: Person,
+    program: Program,
+    test_code: str,
+    values: Mapping[str, object],
+    traits: Mapping[str, object] | None = None,
 ) -> tuple[Subject, Classification]:
-    """Classify raw values; return the subject as the case will keep it, with what the values told of them."""
-    subject = subject_of(person, subject_kind_for(person, program))
+    """Classify raw values; return the subject as the case will keep it, with what the values told of them.
+
+    `traits` are what earlier results told the person's open case (e.g. when the CHD screen read the SpO2,
+    which times a repeat entered on its own form).
+    """
+    subject = subject_of(person, subject_kind_for(person, program), traits)
     classification = classify(program, test_code, values, subject)
     # The traits the values told (the test's subject_traits) stay with the case, for its later steps.
     return subject.told(classification.traits), classification

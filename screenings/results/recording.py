@@ -229,7 +229,9 @@ class _Chunk:
         for index, row in enumerate(self.inputs):
             if row.source_key in taken:
                 continue  # stored before, or by an earlier row of this chunk: changes nothing
-            subject, classification = classified(row.person, self.program, self.test.code, row.values)
+            open_case = follow_up.open_case(row.person)
+            traits = open_case.opened.subject.traits if open_case is not None else None
+            subject, classification = classified(row.person, self.program, self.test.code, row.values, traits)
             rejection = self._rejection(classification, row, subject)
             if rejection is not None:
                 outcomes[index] = rejection
