@@ -132,6 +132,32 @@ def test_changed_cases_are_paged_by_a_cursor_and_come_again_when_they_change(cli
     assert client.get("/api/v1/cases?limit=0", headers=headers).status_code == 422
 
 
+def test_a_former_holder_is_told_when_the_case_it_passed_on_changes(client, lab):
+    from screenings.cases import answer_transfer, transfer_case
+
+    district = lab["district"]
+    hospital, far, community = district["hospital"], district["far_hospital"], district["community"]
+    case = factories.hearing_result(factories.newborn(far), far, left="REFER").case
+    transfer_case(case, hospital, factories.CLINIC, NOW)
+    answer_transfer(case, True, factories.CLINIC, NOW + dt.timedelta(minutes=5))
+    db.session.commit()
+    headers = bearer(lab["secret"])
+    held = client.get("/api/v1/cases?after=0", headers=headers).json
+    assert [c["id"] for c in held["cases"]] == [case.id]  # this lab's institution holds it now
+
+    transfer_case(case, community, factories.CLINIC, NOW + dt.timedelta(minutes=10))
+    answer_transfer(case, True, factories.CLINIC, NOW + dt.timedelta(minutes=15))
+    db.session.commit()
+    passed_on = client.get(f"/api/v1/cases?after={held['next']}", headers=headers).json
+    [told] = passed_on["cases"]
+    assert told["id"] == case.id and told["responsible_institution_code"] == community.code
+    assert told["last_event_id"] == passed_on["next"] > held["next"]
+    assert client.get(f"/api/v1/cases/{case.id}", headers=headers).status_code == 200  # still reads it
+    # An institution that never held it is not told.
+    _account, other = factories.system_account(district["mch"], username="mch-lab")
+    assert client.get("/api/v1/cases?after=0", headers=bearer(other)).json["cases"] == []
+
+
 def test_a_months_indicators_are_the_dashboards_figures_for_the_accounts_institution(client, lab):
     from screenings.indicators.figures import compute_figures
 

@@ -8,11 +8,13 @@ cases changed since a cursor).
 from __future__ import annotations
 
 import sqlalchemy as sa
+import sqlalchemy.orm
 
 from registry.auth.access import Scope
 from registry.extensions import db
 from registry.people.idnumbers import mask_id_number
 from registry.people.models import Person
+from screenings.engine import EventKind
 from screenings.models import CaseEvent, FollowUpCase, ScreeningResult
 
 
@@ -106,6 +108,18 @@ def cases_changed_after(
     changed; a case changed again later comes again on a later page.
     """
     latest = sa.func.max(CaseEvent.id).label("latest")
+    accepted = sa.orm.aliased(CaseEvent)
+    # A former holder (an institution that accepted the case and passed it on) still reads it
+    # (access.may_read_case), so it is told of its changes too, the transfer away first of all.
+    held_before = (
+        sa.exists()
+        .where(
+            accepted.case_id == FollowUpCase.id,
+            accepted.kind == EventKind.TRANSFER_ACCEPTED,
+            scope.filter(accepted.data["to_institution"].as_integer()),
+        )
+        .correlate(FollowUpCase)
+    )
     changed = (
         sa.select(CaseEvent.case_id, latest)
         .where(CaseEvent.id > after)
@@ -120,6 +134,7 @@ def cases_changed_after(
                 scope.filter(FollowUpCase.responsible_institution_id),
                 scope.filter(FollowUpCase.transfer_to_institution_id),
                 scope.filter(FollowUpCase.opening_institution_id),
+                held_before,
             )
         )
         .order_by(changed.c.latest)
