@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from datetime import date
 
 import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import ARRAY
 
 from registry.auth.access import Scope, person_scope_clause
 from registry.extensions import db
@@ -162,10 +163,30 @@ def drill_page(
     facts = FACTS.c
     plan_without_jit()
     clause = _rows_clause(drill, district, start, end)
-    total = db.session.scalar(sa.select(sa.func.count()).select_from(FACTS).where(clause))
     seen = person_scope_clause(scope, Person.institution_id, Person.id)
     joined = FACTS.join(Person, Person.id == facts.person_id)
-    visible = db.session.scalar(sa.select(sa.func.count()).select_from(joined).where(clause, seen))
+    if db.session.get_bind().dialect.name == "postgresql":
+        # The figure's rows first, then their people by id: joined in one statement PostgreSQL read every
+        # person of the city against the scope's subquery (3.4 s a page at scale 1.0, for 819 rows).
+        figure = db.session.execute(sa.select(facts.id, facts.person_id).where(clause)).all()
+        total = len(figure)
+        people = sorted({person for _, person in figure})
+        shown = set(
+            db.session.scalars(
+                sa.select(Person.id).where(
+                    Person.id == sa.any_(sa.bindparam("people", people, type_=ARRAY(sa.Integer))), seen
+                )
+            )
+        )
+        kept = [fact_id for fact_id, person in figure if person in shown]
+        visible = len(kept)
+        clause = facts.id == sa.any_(
+            sa.bindparam("page", sorted(kept)[offset : offset + limit], type_=ARRAY(sa.Integer))
+        )
+        seen, offset = sa.true(), 0
+    else:
+        total = db.session.scalar(sa.select(sa.func.count()).select_from(FACTS).where(clause))
+        visible = db.session.scalar(sa.select(sa.func.count()).select_from(joined).where(clause, seen))
     place = institution_column(TABLES, end).label("place")
     found = db.session.execute(
         sa.select(
