@@ -1099,7 +1099,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--database-url", default=os.environ.get("DATABASE_URL"))
     parser.add_argument("--items", default=",".join(ITEMS), help=f"comma-separated, from {', '.join(ITEMS)}")
     parser.add_argument("--import-rows", type=int, default=100_000)
-    parser.add_argument("--killed-rows", type=int, default=2000, help="rows of the import job that is killed")
+    parser.add_argument("--killed-rows", type=int, default=20_000, help="rows of the killed import job")
     parser.add_argument("--requests", type=int, default=200)
     parser.add_argument("--users", type=int, default=50)
     parser.add_argument("--think-min", type=float, default=5.0)
