@@ -6,7 +6,8 @@ import os
 from pathlib import Path
 
 import sqlalchemy as sa
-from flask import Flask, current_app, g, make_response, render_template
+from flask import Flask, current_app, g, make_response, render_template, request
+from werkzeug.exceptions import HTTPException
 
 from registry import config as config_module
 from registry.extensions import babel, csrf, db, limiter, migrate
@@ -188,7 +189,12 @@ def _register_request_hooks(app: Flask) -> None:
 
 
 def _error_page(error):
+    from registry import api
     from registry.hardening import bad_field
+
+    if request.path.startswith(f"{api.PREFIX}/") and isinstance(error, HTTPException):
+        # A URL under the API that no route matches (/api/v1/results/1.5): a problem, as the API answers.
+        return api.handle_http_error(error)
 
     code = getattr(error, "code", 500) or 500
     limit_mb = (current_app.config.get("MAX_CONTENT_LENGTH") or 0) // (1024 * 1024)

@@ -130,6 +130,11 @@ def _code_of(message: str) -> str:
     return known.get(message, "INVALID")
 
 
+def handle_http_error(error: HTTPException):
+    """Answer an HTTP error under the API as a problem (also for a URL no API route matches)."""
+    return _handle(error)
+
+
 def _handle(error: HTTPException):
     status = error.code or 500
     data = getattr(error, "data", None) or {}

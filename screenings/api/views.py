@@ -38,7 +38,28 @@ from screenings.programs import PROGRAMS
 bp = api_blueprint("api", __name__, description="Results, people and cases, for lab and hospital systems")
 
 
+def _link(operation: str, parameter: str, pointer: str, description: str) -> dict:
+    """An OpenAPI link: the id at `pointer` in this answer's body opens `operation` (e.g. the case a result
+    opened), so a client (and schemathesis' stateful runs) can follow the records an answer names."""
+    return {
+        "operationId": operation,
+        "parameters": {parameter: f"$response.body#{pointer}"},
+        "description": description,
+    }
+
+
+def _links(**links: dict) -> dict:
+    return {"responses": {200: {"links": links}}}
+
+
+_PERSON = "getPerson"
+_RESULT = "getResult"
+_CASE = "getCase"
+_CHANGED = "listChangedCases"
+
+
 @bp.route("/account")
+@bp.doc(operationId="getAccount")
 @bp.response(200, AccountSchema)
 @bp.alt_response(401, response="UNAUTHORIZED")
 @bp.alt_response(429, response="TOO_MANY_REQUESTS")
@@ -53,6 +74,13 @@ def account():
 
 
 @bp.route("/results", methods=["POST"])
+@bp.doc(
+    operationId="submitResults",
+    **_links(
+        result=_link(_RESULT, "result_id", "/items/0/result_id", "The first item's result"),
+        case=_link(_CASE, "case_id", "/items/0/case/id", "The case the first item opened or advanced"),
+    ),
+)
 @bp.doc(requestBody={"required": True, "content": {"application/json": {"schema": ResultBatchSchema}}})
 @bp.response(200, BatchOutcomeSchema)
 @bp.alt_response(401, response="UNAUTHORIZED")
@@ -112,6 +140,10 @@ def submit():
 
 
 @bp.route("/persons/search", methods=["POST"])
+@bp.doc(
+    operationId="searchPersons",
+    **_links(person=_link(_PERSON, "person_id", "/persons/0/id", "The person found, with results and cases")),
+)
 @bp.arguments(PersonSearchSchema)
 @bp.response(200, PersonMatchesSchema)
 @bp.alt_response(401, response="UNAUTHORIZED")
@@ -133,6 +165,14 @@ def search_person(query):
 
 
 @bp.route("/persons/<int:person_id>")
+@bp.doc(
+    operationId="getPerson",
+    **_links(
+        result=_link(_RESULT, "result_id", "/results/0/id", "One of the person's results"),
+        case=_link(_CASE, "case_id", "/cases/0/id", "One of the person's cases"),
+        mother=_link(_PERSON, "person_id", "/person/mother_id", "The mother of a baby"),
+    ),
+)
 @bp.response(200, PersonRecordsSchema)
 @bp.alt_response(401, response="UNAUTHORIZED")
 @bp.alt_response(429, response="TOO_MANY_REQUESTS")
@@ -167,6 +207,13 @@ def _audit_restricted(results, cases) -> None:
 
 
 @bp.route("/results/<int:result_id>")
+@bp.doc(
+    operationId="getResult",
+    **_links(
+        person=_link(_PERSON, "person_id", "/person_id", "Whose result it is"),
+        case=_link(_CASE, "case_id", "/case_id", "The case the result opened or moved on"),
+    ),
+)
 @bp.response(200, ResultSchema)
 @bp.alt_response(401, response="UNAUTHORIZED")
 @bp.alt_response(429, response="TOO_MANY_REQUESTS")
@@ -179,6 +226,13 @@ def result(result_id: int):
 
 
 @bp.route("/cases/<int:case_id>")
+@bp.doc(
+    operationId="getCase",
+    **_links(
+        person=_link(_PERSON, "person_id", "/person_id", "Whose case it is"),
+        result=_link(_RESULT, "result_id", "/timeline/0/result_id", "The result that opened the case"),
+    ),
+)
 @bp.response(200, CaseDetailSchema)
 @bp.alt_response(401, response="UNAUTHORIZED")
 @bp.alt_response(429, response="TOO_MANY_REQUESTS")
@@ -194,6 +248,13 @@ def case(case_id: int):
 
 
 @bp.route("/cases")
+@bp.doc(
+    operationId="listChangedCases",
+    **_links(
+        case=_link(_CASE, "case_id", "/cases/0/id", "A case that changed"),
+        next=_link(_CHANGED, "after", "/next", "The next page: the cases changed since"),
+    ),
+)
 @bp.arguments(ChangedCasesQuerySchema, location="query")
 @bp.response(200, ChangedCasesSchema)
 @bp.alt_response(401, response="UNAUTHORIZED")
@@ -214,6 +275,7 @@ def changed_cases(query):
 
 
 @bp.route("/indicators")
+@bp.doc(operationId="getIndicators")
 @bp.arguments(IndicatorQuerySchema, location="query")
 @bp.response(200, IndicatorsSchema)
 @bp.alt_response(401, response="UNAUTHORIZED")
