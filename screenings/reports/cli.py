@@ -57,8 +57,8 @@ def verify_command(district_code: str, month: str, lang: str) -> None:
         f"archived {outcome['archived']}\nrebuilt  {outcome['rebuilt']}\non disk  {outcome['on_disk']}"
     )
     if not outcome["identical"]:
-        raise click.ClickException("the rebuilt PDF differs from the archive")
-    click.echo("identical")
+        raise click.ClickException(outcome["message"])
+    click.echo(outcome["message"])
 
 
 @report_command.command("approve")

@@ -8,6 +8,7 @@ identifier is derived from the snapshot).
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import hashlib
 import json
@@ -21,8 +22,52 @@ from screenings.engine import LOCAL_TZ
 from screenings.indicators.charts import cascade_funnel, institution_bars, trend_line
 
 SMALL = 5  # the dashboard's small-cell rule: PMTCT counts 1-4 print as "<5"
-COLUMNS_PER_TABLE = 5
-COUNT_COLUMNS_PER_TABLE = 7  # counts only (PMTCT): narrow cells
+
+
+@dataclasses.dataclass(frozen=True)
+class Layout:
+    """One version of the report's layout: its template and the choices its context makes.
+
+    A layout, once a report may have been approved under it, is frozen: changing how a report looks means a
+    new version (a new template file and entry here), so an approved report still renders from its snapshot
+    to the bytes it was approved as. tests/test_report_layouts.py pins each frozen layout's HTML.
+    """
+
+    version: str
+    template: str
+    columns: int  # indicators per by-institution table
+    count_columns: int  # the same for counts-only (PMTCT) tables: narrow cells
+
+
+LAYOUTS = {
+    "1": Layout("1", "reports/monthly-1.html", columns=5, count_columns=7),
+}
+CURRENT_LAYOUT = "1"
+LEGACY_LAYOUT = "1"  # a snapshot stored before layouts were versioned was rendered with this one
+
+
+class LayoutUnavailable(ValueError):
+    """A snapshot names a layout this version of the registry no longer renders."""
+
+    def __init__(self, version: str) -> None:
+        super().__init__(
+            f"built with layout {version}, which is no longer available; current is {CURRENT_LAYOUT}"
+        )
+        self.version = version
+
+
+def snapshot_layout(snapshot: dict) -> str:
+    """Return the version of the layout a snapshot renders with (recorded in it, or the legacy one)."""
+    return str(snapshot.get("layout", LEGACY_LAYOUT))
+
+
+def layout_of(snapshot: dict) -> Layout:
+    """Return the layout a snapshot renders with; LayoutUnavailable if this version no longer has it."""
+    version = snapshot_layout(snapshot)
+    if version not in LAYOUTS:
+        raise LayoutUnavailable(version)
+    return LAYOUTS[version]
+
 
 WORDS = {
     "title": ("妇幼健康筛查月报", "Monthly screening report"),
@@ -145,8 +190,15 @@ def _local(iso: str) -> str:
     return dt.datetime.fromisoformat(iso).astimezone(LOCAL_TZ).strftime("%Y-%m-%d %H:%M")
 
 
+def figures_checksum(snapshot: dict) -> str:
+    """Return the checksum printed on the cover: of the figures, whichever layout renders them."""
+    figures = {k: v for k, v in snapshot.items() if k != "layout"}
+    return hashlib.sha256(snapshot_json(figures)).hexdigest()[:16]
+
+
 def report_context(snapshot: dict, lang: str = "zh") -> dict:
     """Turn a snapshot into what the template prints: labels, masked counts, formatted values, charts."""
+    layout = layout_of(snapshot)
     words = _Words(lang)
     names = {i["code"]: i["name"] for i in snapshot["institutions"]}
     year, month = snapshot["month"].split("-")
@@ -184,7 +236,7 @@ def report_context(snapshot: dict, lang: str = "zh") -> dict:
             })  # fmt: skip
         places = [i["code"] for i in snapshot["institutions"]] + [None]
         tables = []
-        per_table = COUNT_COLUMNS_PER_TABLE if restricted else COLUMNS_PER_TABLE
+        per_table = layout.count_columns if restricted else layout.columns
         for first in range(0, len(shown), per_table):
             columns = shown[first : first + per_table]
             body = []
@@ -271,7 +323,8 @@ def report_context(snapshot: dict, lang: str = "zh") -> dict:
         "month_label": month_label,
         "cut_off": _local(snapshot["cut_off"]),
         "created": snapshot["cut_off"],
-        "checksum": hashlib.sha256(snapshot_json(snapshot)).hexdigest()[:16],
+        "checksum": figures_checksum(snapshot),
+        "layout": layout.version,
         "summary": summary,
         "programs": programs,
         "below": below,
@@ -286,11 +339,15 @@ def report_context(snapshot: dict, lang: str = "zh") -> dict:
 
 
 def report_html(snapshot: dict, lang: str = "zh") -> str:
-    """Return the report's HTML for WeasyPrint."""
-    return render_template("reports/monthly.html", **report_context(snapshot, lang))
+    """Return the report's HTML for WeasyPrint, in the layout the snapshot names."""
+    return render_template(layout_of(snapshot).template, **report_context(snapshot, lang))
 
 
 def render_report(snapshot: dict, lang: str = "zh") -> tuple[bytes, int]:
-    """Render the report's PDF from its snapshot; returns (bytes, page count), the same bytes every time."""
+    """Render the report's PDF from its snapshot; returns (bytes, page count), the same bytes every time.
+
+    The layout is the one the snapshot names (LayoutUnavailable if retired), so an approved report renders
+    as it was approved whatever the current layout is.
+    """
     identifier = hashlib.sha256(snapshot_json(snapshot) + lang.encode()).hexdigest()[:32].encode()
     return render_pdf_document(report_html(snapshot, lang), identifier=identifier)

@@ -21,8 +21,9 @@ from registry import audit
 from registry.audit import Actor
 from registry.extensions import db
 from registry.institutions import Institution, InstitutionKind
+from screenings.reports import render
 from screenings.reports.models import MonthlyReport, ReportStatus
-from screenings.reports.render import render_report
+from screenings.reports.render import LayoutUnavailable, render_report, snapshot_layout
 from screenings.reports.snapshot import month_period, previous_month, take_snapshot
 
 LANGS = ("zh", "en")
@@ -140,12 +141,22 @@ def build_report(
     commit()
     if report.snapshot is None or refresh:
         district = find_district(report.district_code)
-        report.snapshot = take_snapshot(
-            district, report.month, now, earlier=_earlier_snapshot(report), progress=progress
-        )
+        earlier = _earlier_snapshot(report)
+        snapshot = take_snapshot(district, report.month, now, earlier=earlier, progress=progress)
+        report.snapshot = {**snapshot, "layout": render.CURRENT_LAYOUT}
         report.cut_off_at = now
         commit()
-    pdf, pages = render_report(report.snapshot, report.lang)
+    elif not report.approved and snapshot_layout(report.snapshot) != render.CURRENT_LAYOUT:
+        # Not approved yet: its figures are rendered again in today's layout, which the snapshot records.
+        report.snapshot = {**report.snapshot, "layout": render.CURRENT_LAYOUT}
+    try:
+        pdf, pages = render_report(report.snapshot, report.lang)
+    except LayoutUnavailable as error:
+        if not report.approved:
+            raise
+        report.status = ReportStatus.READY
+        report.error = f"{error}: archive kept"
+        return report
     sha256 = hashlib.sha256(pdf).hexdigest()
     if report.approved and report.sha256 is not None and sha256 != report.sha256:
         # The layout changed since approval: the approved PDF is the archived one, never a new rendering.
@@ -164,20 +175,52 @@ def build_report(
 
 
 def verify_report(report: MonthlyReport) -> dict:
-    """Render the stored snapshot again and compare with the archived checksum and the file on disk."""
+    """Render the stored snapshot again, in the layout it records, and compare with the archive.
+
+    Returns the three checksums (archived, rebuilt, on disk), the layout the report was built with and the
+    current one, and a `message` that says which of them disagree and why it may be.
+    """
     if report.snapshot is None or report.sha256 is None:
         raise ReportError("the report has not been built")
-    pdf, pages = render_report(report.snapshot, report.lang)
-    rebuilt = hashlib.sha256(pdf).hexdigest()
+    layout = snapshot_layout(report.snapshot)
+    try:
+        pdf, pages = render_report(report.snapshot, report.lang)
+        rebuilt = hashlib.sha256(pdf).hexdigest()
+    except LayoutUnavailable:
+        rebuilt, pages = None, None
     path = file_path(report)
     on_disk = hashlib.sha256(path.read_bytes()).hexdigest() if path.exists() else None
-    return {
+    outcome = {
         "archived": report.sha256,
         "rebuilt": rebuilt,
         "on_disk": on_disk,
         "pages": pages,
         "identical": rebuilt == report.sha256 == on_disk,
+        "archive_intact": on_disk == report.sha256,
+        "layout": layout,
+        "current_layout": render.CURRENT_LAYOUT,
     }
+    outcome["message"] = _verdict(outcome)
+    return outcome
+
+
+def _verdict(outcome: dict) -> str:
+    layout, current = outcome["layout"], outcome["current_layout"]
+    built_with = f"built with layout {layout}, current is {current}"
+    if outcome["on_disk"] is None:
+        archive = "the archived file is missing"
+    elif not outcome["archive_intact"]:
+        archive = "the archived file differs from its SHA-256 (changed or damaged on disk)"
+    else:
+        archive = "the archived file matches its SHA-256"
+    if outcome["rebuilt"] is None:
+        return f"{built_with}: layout {layout} is no longer available, so no rebuild to compare; {archive}"
+    if outcome["rebuilt"] != outcome["archived"]:
+        cause = "the renderer, its fonts or the frozen layout's code changed"
+        return f"{built_with}: the rebuild with layout {layout} differs from the archive ({cause}); {archive}"
+    if not outcome["archive_intact"]:
+        return f"{built_with}: the rebuild reproduces the archived SHA-256, but {archive}"
+    return f"identical: {built_with}, rebuilt with layout {layout}"
 
 
 def mark_failed(report_id: int, error: str) -> None:
