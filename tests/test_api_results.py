@@ -347,7 +347,11 @@ def test_a_correction_with_a_reason_replaces_the_values_and_keeps_the_old_ones(c
     assert same["status"] == "unchanged"
 
 
-def test_a_correction_that_changes_the_classification_or_concerns_a_case_is_refused(client, lab):
+def test_a_correction_that_changes_the_classification_opens_or_closes_the_case_as_the_writer_decides(
+    client, lab
+):
+    from screenings.engine import CaseStatus, ClosureOutcome, EventKind
+
     (first, _), (second, _) = lab["babies"]
     post(
         client,
@@ -358,11 +362,44 @@ def test_a_correction_that_changes_the_classification_or_concerns_a_case_is_refu
     flips = {**hearing_item("S-1", by_mother(first), left="REFER"), "correction": reason}
     on_case = {**hearing_item("S-2", by_mother(second), left="REFER", method="AABR"), "correction": reason}
     outcomes = post(client, lab["secret"], [flips, on_case]).json["items"]
-    assert [(o["status"], o["errors"][0]["code"]) for o in outcomes] == [
-        ("rejected", "CHANGES_CLASSIFICATION"),
-        ("rejected", "CONCERNS_A_CASE"),
-    ]
-    assert (
-        db.session.scalar(sa.select(ScreeningResult.result_code).where(ScreeningResult.source_key == "S-1"))
-        == "BILATERAL_PASS"
+    # A pass corrected to a refer now needs a case: it opens, as for a new result.
+    assert outcomes[0]["status"] == "corrected", outcomes[0]
+    flipped = db.session.scalar(sa.select(ScreeningResult).where(ScreeningResult.source_key == "S-1"))
+    assert flipped.result_code != "BILATERAL_PASS"
+    opened = db.session.scalar(sa.select(FollowUpCase).where(FollowUpCase.opening_result_id == flipped.id))
+    assert opened is not None and opened.status is not CaseStatus.CLOSED
+    # Values changed under a result that opened a case, its classification the same: a person decides.
+    assert (outcomes[1]["status"], outcomes[1]["errors"][0]["code"]) == ("rejected", "CONCERNS_A_CASE")
+
+    # The refer corrected to a pass: the case it opened (nothing else done on it) closes as opened in error.
+    back = {**hearing_item("S-2", by_mother(second)), "correction": reason}
+    [undone] = post(client, lab["secret"], [back]).json["items"]
+    assert undone["status"] == "corrected", undone
+    refer = db.session.scalar(sa.select(ScreeningResult).where(ScreeningResult.source_key == "S-2"))
+    case = db.session.scalar(sa.select(FollowUpCase).where(FollowUpCase.opening_result_id == refer.id))
+    assert (refer.result_code, case.status, case.outcome) == (
+        "BILATERAL_PASS", CaseStatus.CLOSED, ClosureOutcome.OPENED_IN_ERROR
+    )  # fmt: skip
+    closing = db.session.scalar(
+        sa.select(CaseEvent).where(CaseEvent.case_id == case.id, CaseEvent.kind == EventKind.CLOSED)
     )
+    assert closing.recorded_by_name == lab["account"].username and "录入错误需更正" in closing.note
+
+
+def test_a_reclassifying_correction_of_a_result_whose_case_moved_on_is_refused(client, lab):
+    from screenings.cases import log_contact_attempt
+    from screenings.engine import CaseStatus, ContactChannel, ContactOutcome
+
+    (first, _), _ = lab["babies"]
+    [stored] = post(client, lab["secret"], [hearing_item("S-3", by_mother(first), left="REFER")]).json[
+        "items"
+    ]
+    case = db.session.get(FollowUpCase, stored["case"]["id"])
+    log_contact_attempt(case, ContactChannel.PHONE, ContactOutcome.NO_ANSWER, factories.CLINIC, NOW)
+    db.session.commit()
+    back = {**hearing_item("S-3", by_mother(first)), "correction": {"reason": "录入错误需更正"}}
+    [refused] = post(client, lab["secret"], [back]).json["items"]
+    assert (refused["status"], refused["errors"][0]["code"]) == ("rejected", "CONCERNS_A_CASE")
+    db.session.refresh(case)
+    assert case.status is not CaseStatus.CLOSED
+    assert db.session.get(ScreeningResult, stored["result_id"]).result_code != "BILATERAL_PASS"
