@@ -465,7 +465,8 @@ def replay_sql(app, statements, count: int) -> list[float]:
             def run():
                 for statement, parameters in statements:
                     cursor.execute(statement, parameters)
-                    cursor.fetchall()
+                    if cursor.description is not None:  # a SET answers no rows
+                        cursor.fetchall()
 
             return _timed(run, count)
         finally:
@@ -885,7 +886,10 @@ def _statistics_floor(db, district: str, start: dt.date, end: dt.date):
 
 
 def _fact_statements(app, client, path: str) -> list[tuple[str, object]]:
-    """The statements over the fact table one page view sends (what the figures cost the database)."""
+    """The statements over the fact table one page view sends (what the figures cost the database).
+
+    With them the page's SET LOCAL settings (JIT off, work memory), so the replay plans them as the page did.
+    """
     from registry.extensions import db
 
     captured: list[tuple[str, object]] = []
@@ -893,7 +897,10 @@ def _fact_statements(app, client, path: str) -> list[tuple[str, object]]:
         engine = db.engine
 
     def before(conn, cursor, statement, parameters, context, executemany):
-        if "indicator_fact" in statement and statement.lstrip().upper().startswith("SELECT"):
+        head = statement.lstrip().upper()
+        if head.startswith("SET LOCAL") or (
+            "indicator_fact" in statement and head.startswith(("SELECT", "WITH"))
+        ):
             captured.append((statement, parameters))
 
     sa.event.listen(engine, "before_cursor_execute", before)
