@@ -117,3 +117,21 @@ def test_the_years_screened_counts_equal_the_cascades_screened_stage(city_rows):
     for code in codes:
         expected = {p: c.counts["screened"] for p, c in cascades[code].items() if c.counts["screened"]}
         assert {p: n for p, n in screened[code].items() if n} == expected, code
+
+
+def test_the_month_page_of_every_program_sends_a_fixed_few_statements(
+    client, login, district, make_user, count_queries
+):
+    """66 statements a page before the batching; a bound that has to rise is a design decision, not a bump."""
+    from registry.auth.models import Role
+    from tests.test_indicator_figures import _load
+
+    _load(district)
+    login(make_user(Role.PROGRAM_MANAGER, district["mch"]))
+    client.get("/statistics?period=2026-11")  # warm the process-wide caches
+    db.session.expire_all()
+    with count_queries() as queries:
+        assert client.get("/statistics?period=2026-11").status_code == 200
+    # PostgreSQL: the district's row comes with the institutions' (ROLLUP); plus its SET LOCAL statements
+    bound = 30 if db.session.get_bind().dialect.name == "postgresql" else 38
+    assert queries.count <= bound, str(queries)
