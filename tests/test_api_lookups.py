@@ -180,3 +180,16 @@ def test_a_months_indicators_are_the_dashboards_figures_for_the_accounts_institu
     hidden = client.get("/api/v1/indicators?month=2026-11&program=PMTCT_HIV", headers=bearer(lab["secret"]))
     assert hidden.status_code == 404
     assert client.get("/api/v1/indicators?month=2026-13", headers=bearer(lab["secret"])).status_code == 422
+
+
+def test_a_search_reads_its_answer_before_the_audit_commit_expires_it(client, lab, count_queries):
+    headers = bearer(lab["secret"])
+    search(client, lab["secret"], {"id_number": lab["number"]})  # warm the token's last use
+    db.session.expire_all()
+    with count_queries() as queries:
+        found = client.post("/api/v1/persons/search", json={"id_number": lab["number"]}, headers=headers)
+    assert found.json["persons"][0]["institution_code"] == lab["mother"].institution.code
+    # The token (with its account) and the person, read once: not again after the audit row's commit
+    # (the answer was built after it before: the person and its institution again, a third of the call).
+    selects = [s for s in queries.statements if s.lstrip().upper().startswith("SELECT")]
+    assert sum("FROM person" in s for s in selects) == 1, str(queries)
