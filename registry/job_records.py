@@ -310,6 +310,10 @@ def record_failure(job, connection, exc_type, exc_value, traceback) -> None:
         record.status = JobStatus.FAILED if final else JobStatus.QUEUED
         record.finished_at = _now() if final else None
         db.session.commit()
+    except sa.exc.SQLAlchemyError as problem:
+        # The database busy or down: the row keeps its last status. Raising would stop RQ's clean-up of a
+        # dead worker's jobs half way (and the surviving worker with it), so the job would not be retried.
+        log.warning("job record of %s not updated after its failure: %s", job.id, type(problem).__name__)
     finally:
         engine = db.engine
         if isinstance(engine, sa.Engine):

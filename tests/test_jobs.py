@@ -301,7 +301,7 @@ def test_a_job_whose_worker_dies_is_finished_by_another_worker_within_a_minute(
 # -- how a dead worker's job is found (registry.jobs) -------------------------------------------------------
 
 
-def abandoned_job(redis, seconds_ago: float):
+def abandoned_job(redis, seconds_ago: float, **options):
     """A job with the project's retries, running in the started registry of a worker that stopped
     sending heartbeats `seconds_ago` (its entry expired then)."""
     from rq.executions import Execution
@@ -309,7 +309,7 @@ def abandoned_job(redis, seconds_ago: float):
 
     queue = Queue("default", connection=redis)
     job = queue.enqueue(
-        "registry.tasks.purge_expired_login_sessions", retry=DEFAULT_RETRY, job_id="abandoned"
+        "registry.tasks.purge_expired_login_sessions", retry=DEFAULT_RETRY, job_id="abandoned", **options
     )
     queue.remove(job)
     execution = Execution("e1", job.id, connection=redis)
@@ -361,3 +361,29 @@ def test_a_running_job_is_given_up_twenty_seconds_after_its_last_heartbeat_not_s
         + (WORKER_TTL_SECONDS - 15)
         <= 30
     )
+
+
+def test_a_dead_workers_job_is_requeued_even_when_its_record_cannot_be_written(
+    scratch_database, redis_url, redis, monkeypatch
+):
+    """The database busy or down while a surviving worker cleans up: the job still goes back on its queue
+    (RQ runs the failure write-back inside its clean-up; an error there would stop the surviving worker)."""
+    from rq import Callback
+    from rq.registry import clean_registries
+
+    from registry.job_records import record_failure
+
+    app = migrated_app(scratch_database.new("jobs_record_down"), redis_url)
+    queue, job = abandoned_job(
+        redis, seconds_ago=1, on_failure=Callback(record_failure), meta={"job_record_id": 1}
+    )
+
+    def unreachable(*args, **kwargs):
+        raise sa.exc.OperationalError("SELECT 1", {}, Exception("database is locked"))
+
+    with app.app_context():
+        monkeypatch.setattr(db.session, "get", unreachable)
+        clean_registries(queue, [retry_abandoned_at_once])
+        db.session.remove()
+        db.engine.dispose()
+    assert queue.job_ids == [job.id]
