@@ -105,6 +105,13 @@ def _action_forms(case: FollowUpCase, state, now: dt.datetime, submitted: dict |
                 for code in step.result_codes
             ),
         ]
+        form.only_result = None
+        if len(step.result_codes) == 1:
+            # A step that only records that it was done (通知, 已采血, 已接种…) takes no result to choose:
+            # the form says what saving records, and sends its one code.
+            [code] = step.result_codes
+            form.result_code.data = code
+            form.only_result = texts.result_label(case.program, code, step=step.code)
     if CaseAction.LOG_CONTACT in actions:
         make("contact", ContactForm)
     if CaseAction.ADD_NOTE in actions:

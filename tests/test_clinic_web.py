@@ -585,3 +585,26 @@ def test_a_step_begun_past_its_age_limit_says_why_it_is_due_at_once(client, clin
     )
     on_time = open_case(factories.newborn(district["hospital"], BIRTH, name="准时宝"), district)
     assert 'id="age-limit-passed"' not in text(client.get(f"/cases/{on_time.id}"))
+
+
+def test_a_step_that_only_records_it_was_done_offers_no_result_to_choose(client, clinic, district):
+    baby = factories.newborn(district["hospital"], NOW - 30 * H, name="吴心宝")
+    case = chd_screen_needing_a_repeat(baby, district, NOW - 3 * H)
+    repeat = {"repeat_at": (NOW - H).isoformat(), "spo2_right_hand": "93", "spo2_foot": "94"}
+    record_result(baby, "NEWBORN_CHD", "POX_REPEAT", repeat, district["hospital"], CLINIC, NOW - H)
+    db.session.refresh(case)
+    assert case.current_step == "NOTIFY"
+    page = text(client.get(f"/cases/{case.id}"))
+    form = page[page.index('id="action-step"') : page.index("</form>", page.index('id="action-step"'))]
+    assert "<select" not in form and "保存即记录：已告知" in form
+    assert '<input type="hidden" name="result_code" value="NOTIFIED">' in form
+    response = client.post(
+        f"/cases/{case.id}/step", data={"version": case.version, "result_code": "NOTIFIED"}
+    )
+    assert response.status_code == 302
+    db.session.refresh(case)
+    assert case.current_step == "ECHO"
+    # A step with results to choose from still offers them.
+    page = text(client.get(f"/cases/{case.id}"))
+    form = page[page.index('id="action-step"') : page.index("</form>", page.index('id="action-step"'))]
+    assert 'name="result_code"' in form and "<select" in form and "保存即记录" not in form
