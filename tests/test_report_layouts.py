@@ -3,6 +3,9 @@
 import gzip
 import hashlib
 import json
+import re
+import shutil
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -129,3 +132,39 @@ def test_verify_tells_a_damaged_archive_from_a_layout_change(db_session, distric
     outcome = verify_report(report)
     assert not outcome["identical"] and outcome["rebuilt"] == outcome["archived"]
     assert "the archived file differs from its SHA-256" in outcome["message"]
+
+
+def _district_of(count: int) -> dict:
+    """The fixture snapshot widened to `count` institutions, each with five-digit counts in every cell."""
+    snapshot = _fixture_snapshot()
+    places = [{"code": f"F{i:02d}", "name": f"第{i}社区卫生服务中心"} for i in range(1, count + 1)]
+    snapshot["institutions"] = places
+    for program in snapshot["programs"]:
+        model = [r for r in program["month"] if r["institution"] == "H1"]
+        rows = [r for r in program["month"] if r["institution"] is None]
+        for n, place in enumerate(places):
+            rows += [{**r, "institution": place["code"], "value": "98.52", "numerator": 12345,
+                      "denominator": 12530, "meets_target": n % 30 != 2} for r in model]  # fmt: skip
+        program["month"] = rows
+        program["by_institution"] = [
+            {"institution": p["code"], "closure_rate": "50.0", "overdue": n % 7, "lost": 0}
+            for n, p in enumerate(places)
+        ]
+    return snapshot
+
+
+@pytest.mark.skipif(not shutil.which("pdftotext"), reason="poppler-utils not installed")
+def test_a_district_of_sixty_institutions_gets_a_report_of_reasonable_length(app, tmp_path):
+    snapshot = {**_district_of(60), "layout": render.CURRENT_LAYOUT}
+    with app.test_request_context():
+        pdf, pages = render.render_report(snapshot, "zh")
+    # Layout 1 took 45 pages for this district even with short cells; layout 2 keeps a table to about a page.
+    assert pages <= 28
+    path = tmp_path / "sixty.pdf"
+    path.write_bytes(pdf)
+    cover = subprocess.run(["pdftotext", "-l", "1", "-layout", str(path), "-"],
+                           capture_output=True, text=True, check=True).stdout  # fmt: skip
+    assert "60" in cover and re.search(rf"版式\s+{render.CURRENT_LAYOUT}", cover)
+    text = subprocess.run(["pdftotext", "-layout", str(path), "-"],
+                          capture_output=True, text=True, check=True).stdout  # fmt: skip
+    assert f"共 {pages} 页" in text and "逾期最多的 20 家机构" in text
