@@ -403,3 +403,22 @@ def test_a_reclassifying_correction_of_a_result_whose_case_moved_on_is_refused(c
     db.session.refresh(case)
     assert case.status is not CaseStatus.CLOSED
     assert db.session.get(ScreeningResult, stored["result_id"]).result_code != "BILATERAL_PASS"
+
+
+def test_one_late_correction_reason_stands_for_every_late_item_of_the_submission(client, lab):
+    from screenings.reports.models import LateCorrection
+
+    approve(lab["district"])
+    (first, _), (second, _) = lab["babies"]
+    own = {**hearing_item("S-3", by_mother(second)), "late_correction_reason": "本条自带原因"}
+    response = client.post("/api/v1/results", headers=bearer(lab["secret"]),
+                           json={"items": [hearing_item("S-1", by_mother(first)), own],
+                                 "late_correction_reason": "检验科系统故障，整批补传"})  # fmt: skip
+    assert [i["status"] for i in response.json["items"]] == ["created", "created"]
+    reasons = {c.entity_id: c.reason for c in db.session.scalars(sa.select(LateCorrection))}
+    ids = [i["result_id"] for i in response.json["items"]]
+    assert reasons == {ids[0]: "检验科系统故障，整批补传", ids[1]: "本条自带原因"}
+    too_long = client.post("/api/v1/results", headers=bearer(lab["secret"]),
+                           json={"items": [hearing_item("S-4", by_mother(first))],
+                                 "late_correction_reason": "长" * 501})  # fmt: skip
+    assert too_long.status_code == 422

@@ -167,6 +167,12 @@ class ResultBatchSchema(ma.Schema):
     items = ma.fields.List(
         ma.fields.Nested(ResultItemSchema), required=True, validate=ma.validate.Length(min=1, max=MAX_ITEMS)
     )
+    late_correction_reason = ma.fields.String(
+        allow_none=True,
+        validate=ma.validate.Length(max=500),
+        metadata={"description": "One reason for the whole submission: it stands for every item dated in an "
+                  "approved month that gives none of its own; each is listed in the next report"},
+    )  # fmt: skip
 
 
 class CaseBriefSchema(ma.Schema):

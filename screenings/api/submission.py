@@ -61,8 +61,14 @@ def submit_results(
     actor: Actor,
     now: dt.datetime,
     rejected: Mapping[int, list[dict]] | None = None,
+    *,
+    late_correction_reason: str | None = None,
 ) -> list[ItemOutcome]:
-    """Record a batch of loaded items (None where `rejected` already says why); answer per item, in order."""
+    """Record a batch of loaded items (None where `rejected` already says why); answer per item, in order.
+
+    `late_correction_reason` is the submission's: it stands for every item dated in an approved month that
+    gives none of its own (each is still recorded, and listed in the next report, one by one).
+    """
     rejected = rejected or {}
     outcomes = [ItemOutcome(i, (item or {}).get("source_key")) for i, item in enumerate(items)]
     for index, errors in rejected.items():
@@ -101,7 +107,7 @@ def submit_results(
         outcomes[index].unmatched_reason = match.reason or "NOT_FOUND"
 
     source = source_system_of(account)
-    late = _late_months(outcomes, items, people, account, now)
+    late = _late_months(outcomes, items, people, account, now, late_correction_reason)
     matched = [i for i in candidates if i in people and not outcomes[i].errors]
     for run in _runs(matched, items):
         first = items[run[0]]
@@ -112,13 +118,13 @@ def submit_results(
         for index, outcome in zip(run, recorded, strict=True):
             _answer(outcomes[index], outcome, index)
     _check_unchanged(outcomes, items, people, actor, now)
-    for index, month in late.items():
+    for index, (month, reason) in late.items():
         outcome = outcomes[index]
         if outcome.status == "created":
             item = items[index]
             corrections.record_late_correction(
                 account.institution, month, item["program"], "screening_result", outcome.result_id,
-                item["late_correction_reason"], actor, now,
+                reason, actor, now,
             )  # fmt: skip
     waiting.queue(outcomes, items, account, now)
     waiting.release(outcomes, items, people, account, now)
@@ -131,8 +137,12 @@ def _value_errors(errors, index: int) -> list[dict]:
     return [_error(f"{pointer}/{e.field}" if e.field else pointer, e.code, e.message) for e in errors]
 
 
-def _late_months(outcomes, items, people, account: User, now: dt.datetime) -> dict[int, str]:
-    """Items dated in a month whose report is approved: refused without a reason, else {index: month}.
+def _late_months(
+    outcomes, items, people, account: User, now: dt.datetime, batch_reason: str | None = None
+) -> dict[int, tuple[str, str]]:
+    """Items dated in a month whose report is approved: refused without a reason, else their month and reason.
+
+    An item's own reason wins over the submission's.
 
     The same rule as the result form's (screenings.reports.corrections): the result is recorded as usual
     and its reason kept for the next report. Nothing is classified twice unless the district has approved
@@ -155,13 +165,14 @@ def _late_months(outcomes, items, people, account: User, now: dt.datetime) -> di
             months[key] = corrections.approved_month(account.institution, performed)
         if months[key] is None:
             continue
-        if not (item.get("late_correction_reason") or "").strip():
+        reason = (item.get("late_correction_reason") or "").strip() or (batch_reason or "").strip()
+        if not reason:
             message = f"the report of {key} is approved: a result dated in it needs late_correction_reason"
             outcomes[index].errors = [
                 _error(f"/items/{index}/late_correction_reason", "REASON_REQUIRED", message)
             ]
         else:
-            late[index] = key
+            late[index] = (key, reason)
     return late
 
 

@@ -105,7 +105,7 @@ def submit():
         refuse(
             422, 'send {"items": [...]}', [field_error("/items", "REQUIRED", "a list of results is needed")]
         )
-    unknown = sorted(set(body) - {"items"})
+    unknown = sorted(set(body) - {"items", "late_correction_reason"})
     if unknown:
         refuse(
             422,
@@ -117,6 +117,10 @@ def submit():
         refuse(413, f"at most {MAX_ITEMS} results per request")
     if not raw_items:
         refuse(422, "no results", [field_error("/items", "EMPTY", "send at least one result")])
+    batch_reason = body.get("late_correction_reason")
+    if batch_reason is not None and (not isinstance(batch_reason, str) or len(batch_reason) > 500):
+        refuse(422, "late_correction_reason", [field_error("/late_correction_reason", "INVALID",
+                                                            "a text of at most 500 characters")])  # fmt: skip
     schema = ResultItemSchema()
     loaded, rejected = [], {}
     for index, raw in enumerate(raw_items):
@@ -128,7 +132,7 @@ def submit():
             loaded.append(None)
             rejected[index] = pointers(error.messages, f"/items/{index}")
     actor, now = current_actor(), utcnow()
-    outcomes = submit_results(loaded, user, scope, actor, now, rejected)
+    outcomes = submit_results(loaded, user, scope, actor, now, rejected, late_correction_reason=batch_reason)
     counts = {status: sum(o.status == status for o in outcomes) for status in STATUSES}
     audit.record(actor, now, "api_submission", None, "API_SUBMIT",
                  ", ".join(f"{n} {status}" for status, n in counts.items()))  # fmt: skip
