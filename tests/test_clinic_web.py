@@ -608,3 +608,19 @@ def test_a_step_that_only_records_it_was_done_offers_no_result_to_choose(client,
     page = text(client.get(f"/cases/{case.id}"))
     form = page[page.index('id="action-step"') : page.index("</form>", page.index('id="action-step"'))]
     assert 'name="result_code"' in form and "<select" in form and "保存即记录" not in form
+
+
+def test_a_hearing_rescreen_two_hours_after_the_initial_screen_is_warned(client, clinic, district):
+    baby = factories.newborn(district["hospital"], NOW - 60 * H, name="冯听宝")
+    initial = factories.hearing_values("REFER", "PASS", at=NOW - 4 * H)
+    case = record_result(baby, "NEWBORN_HEARING", "INITIAL", initial, district["hospital"], CLINIC, NOW).case
+    response = client.post(
+        f"/people/{baby.id}/results/new?program=NEWBORN_HEARING&test=RESCREEN",
+        data={"entry_token": "h-soon", "screening_status": "DONE", "screened_at": local(NOW - 2 * H),
+              "method": "OAE", "left_ear": "PASS", "right_ear": "PASS"},
+    )  # fmt: skip
+    assert response.status_code == 302
+    page = text(client.get(response.headers["Location"]))
+    assert "复筛距初筛不足24小时" in page
+    db.session.refresh(case)
+    assert case.status is CaseStatus.CLOSED  # a warning: the entry still counts as recorded

@@ -59,6 +59,12 @@ INITIAL_DUE_AGE_DAYS = _S.add(
     "INITIAL_DUE_AGE_DAYS", 3, "P", "§2.1 before discharge (time unknown here)", "days"
 )
 MISSED_AFTER_AGE_DAYS = _S.add("MISSED_AFTER_AGE_DAYS", 7, "P", "§2.3 row 1 (漏筛 once discharged)", "days")
+# A rescreen the same day as the initial screen repeats it, it does not rescreen (the middle ear and the
+# vernix need time to clear): warned, never refused [P].
+RESCREEN_EARLIEST_HOURS = _S.add(
+    "RESCREEN_EARLIEST_HOURS", 24, "P", "§2.3 row 2 (a rescreen is not a repeat of the same sitting)", "h"
+)
+INITIAL_SCREENED_AT = "INITIAL_SCREENED_AT"  # trait: when the initial screen was done (times the rescreen)
 RESCREEN_BY_AGE_DAYS = _S.add("RESCREEN_BY_AGE_DAYS", 42, "S", "S12,S28", "days of age")
 DIAGNOSIS_BY_AGE_DAYS = _S.add("DIAGNOSIS_BY_AGE_DAYS", 90, "S", "S27,S28", "days of age")
 INTERVENTION_BY_AGE_DAYS = _S.add("INTERVENTION_BY_AGE_DAYS", 180, "S", "S27,S28", "days of age")
@@ -135,6 +141,11 @@ FIELDS = (
 
 # What the screens say about this program's notices; %(KEY)s is the value in force of setting KEY.
 MESSAGES = {
+    "RESCREEN_TOO_SOON": Message(
+        "复筛距初筛不足%(RESCREEN_EARLIEST_HOURS)s小时：这是同一次筛查的重复，不是复筛，请核对时间。",
+        "The rescreen is less than %(RESCREEN_EARLIEST_HOURS)s hours after the initial screen: a repeat of "
+        "the same sitting, not a rescreen; check the time.",
+    ),
     "BEFORE_48H": Message(
         "出生不满%(INITIAL_EARLIEST_AGE_HOURS)s小时进行初筛。",
         "Initial screen before %(INITIAL_EARLIEST_AGE_HOURS)s hours of age.",
@@ -166,6 +177,10 @@ SUBJECT_TRAITS = (
     SubjectTrait(NICU_STAY, "NICU住院", "NICU stay", "ward", _in_nicu),
     SubjectTrait(RISK_FACTOR_TRAIT, "听力损失高危因素", "Risk factors", "risk_factors", _risk_codes),
 )
+
+
+def _iso_time(value: object) -> object:
+    return value.isoformat() if isinstance(value, datetime) else None
 
 
 def in_nicu(subject: Subject) -> bool:
@@ -220,6 +235,17 @@ def _classify(
                 f"initial screen before {settings.whole(INITIAL_EARLIEST_AGE_HOURS)} h of age",
             )
         )
+    initial_at = subject.traits.get(INITIAL_SCREENED_AT) if rescreen else None
+    if isinstance(initial_at, str):
+        gap = screened_at - datetime.fromisoformat(initial_at)
+        if gap.total_seconds() < settings.whole(RESCREEN_EARLIEST_HOURS) * 3600:
+            warnings.append(
+                Notice(
+                    "screened_at",
+                    "RESCREEN_TOO_SOON",
+                    f"rescreen under {settings.whole(RESCREEN_EARLIEST_HOURS)} h after the initial screen",
+                )
+            )
     left, right = str(values["left_ear"]), str(values["right_ear"])
     nicu = in_nicu(subject)
     if nicu and values["method"] == "OAE":
@@ -285,7 +311,10 @@ INITIAL = ScreeningTest(
     classify_initial,
     _FINDINGS,
     performed_field="screened_at",
-    subject_traits=SUBJECT_TRAITS,
+    subject_traits=(
+        *SUBJECT_TRAITS,
+        SubjectTrait(INITIAL_SCREENED_AT, "初筛时间", "Initial screen time", "screened_at", _iso_time),
+    ),
 )
 RESCREEN = ScreeningTest(
     "RESCREEN",
