@@ -297,3 +297,24 @@ def test_the_notifications_page(client, clinic, count_queries):
         db.session.flush()
 
     assert_flat(client, count_queries, "/notifications", add_notifications, bound=6)
+
+
+def test_the_statistics_drill_down(client, district, hospital, login, frozen_clock, count_queries):
+    from screenings.indicators.facts import flush_facts
+
+    frozen_clock("2026-12-02 10:00")
+    login(factories.user(Role.PROGRAM_MANAGER, district["mch"]))
+    hour = iter(range(0, 28 * 24, 7))
+
+    def add_screened_babies(n):
+        for _ in range(n):
+            born = dt.datetime(2026, 11, 1, 2, tzinfo=dt.UTC) + next(hour) * H
+            baby = factories.newborn(hospital, born_at=born)
+            factories.hearing_result(baby, hospital, at=born + 50 * H)
+        flush_facts()  # what a commit does: the babies' indicator facts
+
+    url = "/statistics/records?period=2026-11&program=NEWBORN_HEARING&indicator=INITIAL_SCREEN_RATE&part=den"
+    add_screened_babies(5)
+    assert client.get(url).get_data(as_text=True).count("<tr") >= 5
+    # PostgreSQL's two SET LOCAL (jit, work_mem) for the fact queries count too
+    assert_flat(client, count_queries, url, add_screened_babies, bound=11)
