@@ -1031,7 +1031,7 @@ def measure_report(database_url: str, runs: int) -> dict:
 
     app = bench_app(database_url, REPORTS_DIR=tempfile.mkdtemp(prefix="bench-report-"))
     try:
-        from screenings.reports.render import render_report
+        from screenings.reports.render import CURRENT_LAYOUT, render_report
         from screenings.reports.service import find_district
         from screenings.reports.snapshot import take_snapshot
     except ImportError as missing:
@@ -1052,7 +1052,8 @@ def measure_report(database_url: str, runs: int) -> dict:
         snapshots, renders, digests = [], [], set()
         for _run in range(runs):
             started = time.perf_counter()
-            snapshot = take_snapshot(district, month, cut_off)
+            # In the current layout, as the worker records it (a snapshot naming none renders in layout 1).
+            snapshot = {**take_snapshot(district, month, cut_off), "layout": CURRENT_LAYOUT}
             taken = time.perf_counter()
             pdf, pages = render_report(snapshot, "zh")
             snapshots.append(taken - started)
@@ -1061,7 +1062,7 @@ def measure_report(database_url: str, runs: int) -> dict:
         db.session.rollback()  # nothing of the run is kept
         totals = sorted(a + b for a, b in zip(snapshots, renders, strict=True))
         out.update(
-            institutions=len(snapshot["institutions"]), pages=pages, bytes=len(pdf),
+            institutions=len(snapshot["institutions"]), pages=pages, bytes=len(pdf), layout=CURRENT_LAYOUT,
             identical=len(digests) == 1, runs=runs,
             snapshot_s=[round(t, 2) for t in snapshots], render_s=[round(t, 2) for t in renders],
             total_s=round(totals[len(totals) // 2], 2), total_max_s=round(totals[-1], 2),
