@@ -1,6 +1,7 @@
 """Registering, finding and viewing people: validation messages, duplicates, scope and masking."""
 
 import logging
+import re
 
 import pytest
 import sqlalchemy as sa
@@ -327,3 +328,37 @@ def test_the_loser_of_a_registration_race_sees_the_duplicate_message(
     assert response.status_code == 200
     assert "已登记" in response.get_data(as_text=True)
     assert db_session.scalar(sa.select(sa.func.count()).select_from(Person)) == 1
+
+
+@pytest.mark.parametrize("order", ["0", "-1", "10"])
+def test_a_newborn_birth_order_out_of_range_says_what_the_order_must_be(
+    client, clinic_user, make_person, district, db_session, order
+):
+    mother = make_person(district["hospital"], name="王芳")
+    form = {
+        "name": "王小宝",
+        "sex": "M",
+        "birth_at": "2026-11-20T08:30",
+        "birth_order": order,
+        "id_type": "NONE",
+        "household": "LOCAL",
+    }
+    page = client.post(f"/people/register/newborn?mother_id={mother.id}", data=form).get_data(as_text=True)
+    error = re.search(r'<p class="error" id="birth_order-error">([^<]*)</p>', page)
+    assert error and error.group(1) == "胎次须为1到9的整数（单胎或第一个出生的孩子填1）。"
+    assert db_session.scalar(sa.select(sa.func.count()).select_from(Person)) == 1
+
+
+def test_a_newborn_without_birth_order_is_told_it_is_required(
+    client, clinic_user, make_person, district, db_session
+):
+    mother = make_person(district["hospital"], name="王芳")
+    form = {
+        "name": "王小宝",
+        "sex": "M",
+        "birth_at": "2026-11-20T08:30",
+        "id_type": "NONE",
+        "household": "LOCAL",
+    }
+    page = client.post(f"/people/register/newborn?mother_id={mother.id}", data=form).get_data(as_text=True)
+    assert '<p class="error" id="birth_order-error">胎次须为1到9的整数' in page

@@ -6,7 +6,15 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, DateField, IntegerField, SelectField, StringField
 from wtforms.fields import DateTimeLocalField, SelectChoice
-from wtforms.validators import DataRequired, Length, NumberRange, Optional, Regexp, ValidationError
+from wtforms.validators import (
+    DataRequired,
+    InputRequired,
+    Length,
+    NumberRange,
+    Optional,
+    Regexp,
+    ValidationError,
+)
 
 from registry.labels import HOUSEHOLD_LABELS, ID_TYPE_LABELS, SEX_LABELS
 from registry.people.idnumbers import (
@@ -30,6 +38,11 @@ ID_CHECK_MESSAGES = {
     ),
     "sex": _l("The 17th digit of the ID number gives a different sex."),
 }
+
+# 0 is a value, not a missing one: the message says what the order must be, empty or out of range.
+BIRTH_ORDER_MESSAGE = _l(
+    "Birth order must be a whole number from 1 to 9 (1 for a single or first-born child)."
+)
 
 
 def check_plausible_birth_date(birth_on: dt.date | None, today: dt.date) -> None:
@@ -129,7 +142,13 @@ class NewbornForm(PersonForm):
     id_type = SelectField(_l("Identity document"), choices=choices(ID_TYPE_LABELS), default="NONE")
     sex = SelectField(_l("Sex"), choices=choices(SEX_LABELS))
     birth_at = DateTimeLocalField(_l("Birth date and time"), validators=[DataRequired()])
-    birth_order = IntegerField(_l("Birth order"), validators=[DataRequired(), NumberRange(min=1, max=9)])
+    birth_order = IntegerField(
+        _l("Birth order"),
+        validators=[
+            InputRequired(message=BIRTH_ORDER_MESSAGE),
+            NumberRange(min=1, max=9, message=BIRTH_ORDER_MESSAGE),
+        ],
+    )
     birth_certificate_number = StringField(
         _l("Birth certificate number"), validators=[Optional(), Length(max=40)]
     )
