@@ -4,7 +4,14 @@ No Flask, no SQLAlchemy, no clock: time is always an argument (`as_of`), so the 
 in a view, a job, a sweep "as of" any date, and a test.
 """
 
-from .cascade import STAGES, Stage, cascade_counts, cascade_indicators, cascade_period
+from .cascade import (
+    STAGES,
+    Stage,
+    cascade_counts,
+    cascade_indicators,
+    cascade_period,
+    figure_indicators,
+)
 from .checks import check_program, entry_steps, referenced_settings
 from .classify import Classification, classify, eligibility_notices
 from .deadlines import DueDate, compute_due
@@ -268,6 +275,7 @@ __all__ = [
     "by_age",
     "cascade_counts",
     "cascade_indicators",
+    "figure_indicators",
     "cascade_period",
     "check_event",
     "check_program",

@@ -117,6 +117,17 @@ def cascade_indicators(period: Period) -> tuple[Indicator, ...]:
     )
 
 
+_SHOWN: dict[str, tuple[Indicator, ...]] = {}
+
+
+def figure_indicators(program: Program) -> tuple[Indicator, ...]:
+    """Return the indicators a program's figures show: its own, then the cascade's closure rate and days."""
+    found = _SHOWN.get(program.code)
+    if found is None:
+        found = _SHOWN[program.code] = (*program.indicators, *cascade_indicators(cascade_period(program)))
+    return found
+
+
 def cascade_counts(
     facts: Iterable[EpisodeFacts],
     period: Period,
@@ -136,4 +147,11 @@ def cascade_counts(
     return {stage.code: sum(1 for r in rows if stage.predicate.holds(r, context)) for stage in STAGES}
 
 
-__all__ = ["STAGES", "Stage", "cascade_counts", "cascade_indicators", "cascade_period"]
+__all__ = [
+    "STAGES",
+    "Stage",
+    "cascade_counts",
+    "cascade_indicators",
+    "cascade_period",
+    "figure_indicators",
+]

@@ -9,7 +9,7 @@ from registry.auth.models import Role
 from registry.extensions import db
 from registry.web import current_actor, current_scope, current_user, login_required, utcnow
 from screenings import access, texts
-from screenings.engine import LOCAL_TZ
+from screenings.engine import LOCAL_TZ, figure_indicators
 from screenings.indicators.drilldown import NUMERATOR, Drill, drill_count, drill_page, drillable
 from screenings.indicators.queries import institution_names
 from screenings.indicators.targets import TASK_INDICATOR
@@ -62,7 +62,7 @@ def figure_title(drill: Drill) -> str:
     if drill.indicator == TASK_INDICATOR:
         name = "完成年度任务"
     else:
-        name = next(i.zh for i in program.indicators if i.code == drill.indicator)
+        name = next(i.zh for i in figure_indicators(program) if i.code == drill.indicator)
     part = _("Numerator") if drill.part == NUMERATOR else _("Denominator")
     return f"{program.zh} · {name} · {part}"
 

@@ -22,7 +22,7 @@ from sqlalchemy.dialects.postgresql import ARRAY
 from registry.auth.access import Scope, person_scope_clause
 from registry.extensions import db
 from registry.people.models import Person
-from screenings.engine import ClosureOutcome, Counting, Population, SettingValues
+from screenings.engine import ClosureOutcome, Counting, Population, SettingValues, figure_indicators
 from screenings.engine.predicates import Context
 from screenings.indicator_sql import institution_column, ratio_conditions
 from screenings.indicators.cascade import STAGES, _where
@@ -74,7 +74,7 @@ class DrillPage:
 
 
 def _indicator(program: str, code: str):
-    for indicator in PROGRAMS[program].indicators:
+    for indicator in figure_indicators(PROGRAMS[program]):
         if indicator.code == code:
             return indicator
     return None

@@ -18,7 +18,7 @@ import sqlalchemy as sa
 
 from registry.extensions import db
 from registry.institutions import Institution, facility_ids_under
-from screenings.engine import IndicatorUnit, Predicate, SettingValues
+from screenings.engine import IndicatorUnit, Predicate, SettingValues, figure_indicators
 from screenings.engine.indicators import _QUANTILE, Indicator, Population, meets_target, percentile, ratio
 from screenings.engine.predicates import Context
 from screenings.indicator_sql import Compiler, counts_query, institution_column
@@ -83,51 +83,83 @@ def district_institutions(district: Institution) -> list[str]:
     return [code for code, kind in rows if code != district.code]
 
 
-def _measure_query(
-    indicator: Indicator, start: date, end: date, context: Context, program: str, district: str
-):
-    compiler = Compiler(TABLES, context)
+def _measure_parts(indicator: Indicator, compiler: Compiler):
+    """Return (the days of a measure, the conditions a row must meet to be measured) of a days indicator."""
     assert indicator.measure is not None
     days = compiler._day(indicator.measure.to) - compiler._day(indicator.measure.from_)
+    conditions = [days.is_not(None)]
+    if isinstance(indicator.den, Predicate):
+        conditions.append(compiler.condition(indicator.den))
+    return days, conditions
+
+
+def _period_where(indicator: Indicator, compiler: Compiler, start: date, end: date, program, district):
     dated = compiler._day(indicator.period.dated_by)
-    where = [
+    return [
         FACTS.c.program == program,
         FACTS.c.district == district,
         dated.is_not(None),
         dated >= start.toordinal(),
         dated <= end.toordinal(),
-        days.is_not(None),
     ]
-    if isinstance(indicator.den, Predicate):
-        where.append(compiler.condition(indicator.den))
+
+
+def _measure_query(
+    indicator: Indicator, start: date, end: date, context: Context, program: str, district: str
+):
+    compiler = Compiler(TABLES, context)
+    days, conditions = _measure_parts(indicator, compiler)
+    where = [*_period_where(indicator, compiler, start, end, program, district), *conditions]
     place = institution_column(TABLES, end).label("institution")
     return place, days, where
 
 
 def _measures(
-    indicator, start, end, context, program, district
-) -> dict[str | None, tuple[int, Decimal | None]]:
-    """Return {institution or None: (rows measured, statistic)} of a days measure."""
-    place, days, where = _measure_query(indicator, start, end, context, program, district)
-    fraction = _QUANTILE[indicator.statistic]
-    out: dict[str | None, tuple[int, Decimal | None]] = {}
+    indicators: list[Indicator], start, end, context, program, district
+) -> dict[str, dict[str | None, tuple[int, Decimal | None]]]:
+    """Return {indicator: {institution or None: (rows measured, statistic)}} of days measures of one basis.
+
+    One statement for all of them: each measure's days are a CASE over the period's rows (NULL when the
+    row is not measured), which count() and percentile_cont skip; on PostgreSQL the district's row comes
+    by ROLLUP, on SQLite the days are read once and the same continuous percentile taken in Python.
+    """
+    compiler = Compiler(TABLES, context)
+    where = _period_where(indicators[0], compiler, start, end, program, district)
+    measured = []
+    for indicator in indicators:
+        days, conditions = _measure_parts(indicator, compiler)
+        measured.append(sa.case((sa.and_(*conditions), days), else_=None))
+    where.append(sa.or_(*(m.is_not(None) for m in measured)))
+    place = institution_column(TABLES, end).label("institution")
+    out: dict[str, dict[str | None, tuple[int, Decimal | None]]] = {i.code: {} for i in indicators}
     if db.session.get_bind().dialect.name == "postgresql":
-        stat = sa.func.percentile_cont(float(fraction)).within_group(days)
-        for code, n, value in db.session.execute(
-            sa.select(place, sa.func.count(), stat).where(*where).group_by(place)
-        ):
-            out[code] = (n, None if value is None else Decimal(str(value)))
-        n, value = db.session.execute(sa.select(sa.func.count(), stat).where(*where)).one()
-        out[DISTRICT] = (n, None if value is None else Decimal(str(value)))
+        columns = [place]
+        for indicator, m in zip(indicators, measured, strict=True):
+            fraction = float(_QUANTILE[indicator.statistic])
+            columns += [sa.func.count(m), sa.func.percentile_cont(fraction).within_group(m)]
+        columns.append(sa.func.grouping(place))
+        query = sa.select(*columns).where(*where).group_by(sa.func.rollup(place))
+        for row in db.session.execute(query):
+            code = DISTRICT if row[-1] else row[0]
+            for k, indicator in enumerate(indicators):
+                n, value = row[1 + 2 * k], row[2 + 2 * k]
+                out[indicator.code][code] = (n, None if value is None else Decimal(str(value)))
         return out
-    grouped: dict[str | None, list[int]] = defaultdict(list)
-    for code, value in db.session.execute(sa.select(place, days.label("days")).where(*where)):
-        grouped[code].append(value)
-        grouped[DISTRICT].append(value)
-    return {code: (len(v), percentile(v, fraction)) for code, v in grouped.items()}
+    grouped: list[dict[str | None, list[int]]] = [defaultdict(list) for _ in indicators]
+    for row in db.session.execute(sa.select(place, *measured).where(*where)):
+        for k, value in enumerate(row[1:]):
+            if value is not None:
+                grouped[k][row[0]].append(value)
+                grouped[k][DISTRICT].append(value)
+    for indicator, by_place in zip(indicators, grouped, strict=True):
+        fraction = _QUANTILE[indicator.statistic]
+        out[indicator.code] = {code: (len(v), percentile(v, fraction)) for code, v in by_place.items()}
+    return out
 
 
-def _program_counts(prog, start, end, context, district) -> dict[str, dict[str | None, tuple[int, int]]]:
+def _program_counts(
+    prog, indicators, start, end, context, district
+) -> dict[str, dict[str | None, tuple[int, int]]]:
     """Return {indicator: {institution or None: (numerator, rows of the denominator)}} of a program's ratios.
 
     One grouped and one district-wide query per period basis (birth cohort, event, delivery), not two per
@@ -135,7 +167,7 @@ def _program_counts(prog, start, end, context, district) -> dict[str, dict[str |
     """
     kw = dict(start=start, end=end, values=context.values, as_of=context.as_of, program=prog.code)
     by_basis: dict[str, list[Indicator]] = defaultdict(list)
-    for indicator in prog.indicators:
+    for indicator in indicators:
         if indicator.supported and indicator.measure is None:
             by_basis[indicator.period.dated_by].append(indicator)
     out: dict[str, dict[str | None, tuple[int, int]]] = {}
@@ -193,8 +225,16 @@ def compute_figures(
     for prog in programs:
         settings = (values or {}).get(prog.code, SettingValues())
         context = Context(as_of or end, settings)
-        ratios = _program_counts(prog, start, end, context, district.code)
-        for indicator in prog.indicators:
+        shown = figure_indicators(prog)
+        ratios = _program_counts(prog, shown, start, end, context, district.code)
+        by_basis: dict[str, list[Indicator]] = defaultdict(list)
+        for indicator in shown:
+            if indicator.supported and indicator.measure is not None:
+                by_basis[indicator.period.dated_by].append(indicator)
+        measures = {}
+        for same_basis in by_basis.values():
+            measures.update(_measures(same_basis, start, end, context, prog.code, district.code))
+        for indicator in shown:
             target = settings.number(indicator.target) if indicator.target is not None else None
 
             def row(place, num, den, value, reason, indicator=indicator, target=target, prog=prog):
@@ -206,7 +246,7 @@ def compute_figures(
                 rows += [row(p, None, None, None, f"unsupported: {indicator.unsupported}") for p in places]
                 continue
             if indicator.measure is not None:
-                found = _measures(indicator, start, end, context, prog.code, district.code)
+                found = measures[indicator.code]
                 for p in places:
                     n, value = found.get(p, (0, None))
                     rows.append(row(p, None, n, value, None if value is not None else "no rows to measure"))

@@ -26,7 +26,7 @@ from registry.audit import Actor
 from registry.db import UTCDateTime
 from registry.extensions import db
 from registry.institutions import Institution
-from screenings.engine import IndicatorUnit
+from screenings.engine import IndicatorUnit, figure_indicators
 from screenings.engine.indicators import Population, meets_target, ratio
 from screenings.programs import PROGRAMS
 
@@ -190,7 +190,7 @@ def set_target(
 
 
 def _declared(program: str, code: str):
-    return next(i for i in PROGRAMS[program].indicators if i.code == code)
+    return next(i for i in figure_indicators(PROGRAMS[program]) if i.code == code)
 
 
 def with_targets(rows: list, book: TargetBook) -> list:
