@@ -130,7 +130,9 @@ def test_the_dashboard_shows_the_rows_in_chinese_with_numerator_and_denominator(
     row = page.split(f'data-indicator="POSITIVE_CLOSURE_RATE" data-institution="{h}"')[1].split("</tr>")[0]
     assert 'data-part="num">3<' in row and 'data-part="den">6<' in row and "50.0" in row
     row = page.split(f'data-indicator="DAYS_TO_DIAGNOSIS_P90" data-institution="{h}"')[1].split("</tr>")[0]
-    assert 'data-part="den">5<' in row and "76.0" in row
+    assert 'data-part="den">5<' in row and "76.0" in row and "<td>天</td>" in row
+    row = page.split(f'data-indicator="INITIAL_SCREEN_RATE" data-institution="{h}"')[1].split("</tr>")[0]
+    assert "<td>%</td>" in row and "PERCENT" not in row
 
 
 def test_pmtct_closure_counts_under_five_are_masked_for_a_user_who_does_not_work_on_pmtct(

@@ -10,6 +10,7 @@ from flask_babel import gettext as _
 from markupsafe import Markup
 
 from registry.auth.models import Role
+from registry.i18n import N_
 from registry.web import current_user, login_required, utcnow
 from screenings import access
 from screenings.engine import LOCAL_TZ
@@ -32,6 +33,18 @@ SMALL = 5  # PMTCT cells under this show as "<5" to users who do not work on PMT
 def may_see_statistics(user) -> bool:
     """Tell whether the dashboard is in this user's navigation."""
     return user.role in DASHBOARD_ROLES
+
+
+_UNIT_NAMES = {"PER_100K": N_("per 100,000"), "DAYS": N_("days"), "ONE_IN_N": N_("1 in N")}
+_UNIT_SIGNS = {"PERCENT": "%", "PER_MILLE": "‰"}
+
+
+def unit_name(unit) -> str:
+    """Return an indicator's unit as the table shows it: %, ‰, /10万, 天, 1/N."""
+    unit = str(unit)
+    if unit in _UNIT_NAMES:
+        return _(_UNIT_NAMES[unit])
+    return _UNIT_SIGNS.get(unit, unit)
 
 
 def _masked(value, hide: bool):
@@ -253,7 +266,7 @@ def dashboard():
         "indicators/dashboard.html", tables=tables, period=period, district=district,
         programs=[(c, p) for c, p in PROGRAMS.items()], program=program,
         sort=sort, descending=descending, columns=_column_names(), only=only,
-        may_set_targets=access.may_set_targets(user),
+        may_set_targets=access.may_set_targets(user), unit_name=unit_name,
         menu=[(_period_names()[key], text) for key, text in period_menu(today)],
     )  # fmt: skip
 
