@@ -624,3 +624,39 @@ def test_a_hearing_rescreen_two_hours_after_the_initial_screen_is_warned(client,
     assert "复筛距初筛不足24小时" in page
     db.session.refresh(case)
     assert case.status is CaseStatus.CLOSED  # a warning: the entry still counts as recorded
+
+
+# -- PMTCT of HIV: the screening result is required unless the woman is a known positive -------------
+
+
+def field_block(page: str, name: str) -> str:
+    """The form's block for one field: its label, input and error."""
+    start = page.index(f'<label for="{name}">')
+    return page[start : page.index("</div>", start)]
+
+
+def test_the_hiv_form_shows_the_screening_result_required_and_refuses_it_missing_on_the_field(
+    client, district, make_person, make_user, login
+):
+    login(make_user(Role.CLINIC_STAFF, district["hospital"], sees_restricted_records=True))
+    mother = make_person(district["hospital"], name="郑敏")
+    url = f"/people/{mother.id}/results/new?program=PMTCT_HIV&test=HIV_SCREEN"
+    page = text(client.get(url))
+    assert "筛查结果" in field_block(page, "screening_result")
+    assert not re.search("optional|可选|选填", field_block(page, "screening_result"))
+    assert re.search(
+        "optional|可选|选填", field_block(page, "confirmatory_result")
+    )  # truly optional ones say so
+    form = {"entry_token": "hiv-1", "tested_on": (NOW - D).date().isoformat(), "testing_stage": "PREGNANCY"}
+    # A known positive needs no new test: the result is saved without a screening result.
+    saved = client.post(url, data={**form, "known_positive": "true"})
+    assert saved.status_code == 302
+    assert db.session.scalars(sa.select(ScreeningResult.result_code)).one() == "KNOWN_POS"
+    # Anyone else needs one, and is told so on the field.
+    for known_positive in ("", "false"):
+        refused = client.post(
+            url, data={**form, "entry_token": f"hiv-{known_positive}", "known_positive": known_positive}
+        )
+        assert refused.status_code == 200
+        assert "筛查结果为必填项" in field_block(text(refused), "screening_result")
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(ScreeningResult)) == 1

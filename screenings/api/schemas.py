@@ -23,11 +23,18 @@ def values_component_name(program_code: str, test_code: str) -> str:
     return f"Values_{program_code}_{test_code}"
 
 
+def _json_text(value: object) -> str:
+    """A value as the API's JSON spells it (true, false, null), a code as itself."""
+    if isinstance(value, str):
+        return value
+    return {True: "true", False: "false", None: "null"}[value]
+
+
 def _field_json_schema(field: Field) -> dict:
     label = f"{field.zh} / {field.en}" + (f" ({field.unit})" if field.unit else "")
     if field.required_when is not None:
         other, values = field.required_when
-        label += f"; required when {other} is {' or '.join(values)}"
+        label += f"; required when {other} is {' or '.join(_json_text(v) for v in values)}"
     kind = field.kind
     schema: dict
     if kind in (FieldKind.DECIMAL, FieldKind.INTEGER):

@@ -49,8 +49,9 @@ class Field:
     max_value: Decimal | int | None = None
     choices: tuple[Choice, ...] = ()
     required: bool = True
-    # (other field, its values): when set, this decides whether the field is required, not `required`
-    required_when: tuple[str, tuple[str, ...]] | None = None
+    # (other field, its values): when set, this decides whether the field is required, not `required`.
+    # The values are the other field's typed values (a code, True/False), None standing for left empty.
+    required_when: tuple[str, tuple[str | bool | None, ...]] | None = None
 
     def choice(self, code: str) -> Choice:
         """Return the choice with this code."""

@@ -103,12 +103,15 @@ def classify_hiv(values: Mapping[str, object], subject: Subject, settings: Setti
 
 
 _POS = CaseReason.POSITIVE_RESULT
+_NOT_KNOWN_POSITIVE = ("known_positive", (False, None))
 
 # fmt: off
 HIV_SCREEN = ScreeningTest("HIV_SCREEN", "孕产妇艾滋病检测", "Maternal HIV test", (
     *MATERNAL_FIELDS,
     Field("known_positive", FieldKind.BOOLEAN, "既往已知感染", "Known positive", required=False),
-    Field("screening_result", FieldKind.CHOICE, "筛查结果", "Screening result", required=False, choices=(
+    # Required unless the woman is a known positive (no new test then): the form shows it required.
+    Field("screening_result", FieldKind.CHOICE, "筛查结果", "Screening result",
+          required_when=_NOT_KNOWN_POSITIVE, choices=(
         Choice("NONREACTIVE", "无反应", "Non-reactive"), Choice("REACTIVE", "有反应", "Reactive"),
     )),
     Field("confirmatory_result", FieldKind.CHOICE, "确证结果", "Confirmatory test", required=False, choices=(
