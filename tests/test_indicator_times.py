@@ -144,3 +144,22 @@ def test_pmtct_closure_counts_under_five_are_masked_for_a_user_who_does_not_work
     community = district["community"].code
     row = page.split(f'data-indicator="POSITIVE_CLOSURE_RATE" data-institution="{community}"')[1]
     assert "&lt;5" in row.split("</tr>")[0] and 'data-part="num"' not in row.split("</tr>")[0]
+
+
+def test_a_years_closure_rate_target_is_set_on_the_targets_page_and_marks_the_rows_below_it(
+    client, login, district, make_user
+):
+    from screenings.indicators.targets import load_targets
+
+    h, c = _load(district)
+    login(make_user(Role.PROGRAM_MANAGER, district["mch"]))
+    key = "NEWBORN_HEARING.POSITIVE_CLOSURE_RATE"
+    page = client.get("/statistics/targets?year=2026").get_data(as_text=True)
+    assert f'name="TARGET|{key}"' in page and "阳性病例结案率" in page
+    client.post("/statistics/targets", data={"year": "2026", f"TARGET|{key}": "45"})
+    book = load_targets(district["district"], 2026)
+    rows = compute_figures(district["district"], *JAN, program="NEWBORN_HEARING", as_of=AS_OF, targets=book)
+    closure = _by(rows, "POSITIVE_CLOSURE_RATE")
+    assert closure[h].target == Decimal(45) and closure[h].meets_target is True  # 3/6 = 50%
+    assert closure[None].meets_target is False  # 3/7 = 42.9%
+    assert closure[c].meets_target is False  # 0/1

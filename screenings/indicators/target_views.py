@@ -16,9 +16,9 @@ from screenings.indicators.targets import (
     TASK_PROGRAMS,
     TargetKind,
     declared_populations,
-    declared_targets,
     load_targets,
     set_target,
+    settable_targets,
 )
 from screenings.indicators.views import bp, chosen_district
 from screenings.programs import PROGRAMS
@@ -27,15 +27,16 @@ from screenings.programs import PROGRAMS
 def _lines(book, place):
     """Return the page's lines: (kind, key, program name, label, unit, default text, own value, inherited)."""
     lines = []
-    for prog, indicator in declared_targets():
+    for prog, indicator in settable_targets():
         key = f"{prog.code}.{indicator.code}"
         setting = indicator.target
-        default = setting.default
+        default = setting.default if setting is not None else "—"
+        source = f"{setting.evidence} {setting.source}" if setting is not None else indicator.source
         inherited = book.get(None, TargetKind.TARGET, key) if place is not None else None
         lines.append({
             "kind": TargetKind.TARGET, "key": key, "program": prog.zh, "label": indicator.zh,
             "unit": str(indicator.unit), "comparison": str(indicator.comparison),
-            "default": default, "source": f"{setting.evidence} {setting.source}",
+            "default": default, "source": source,
             "own": book.own(place, TargetKind.TARGET, key),
             "inherited": inherited if inherited is not None else default,
         })  # fmt: skip

@@ -124,6 +124,19 @@ def declared_targets():
                 yield prog, indicator
 
 
+def settable_targets():
+    """Yield (program, indicator) for every indicator a district may set a year's target for.
+
+    The declared ones, then each program's cascade ratios (the positive-case closure rate): no target is
+    declared for them, so the figure shows none until the district enters one.
+    """
+    yield from declared_targets()
+    for prog in PROGRAMS.values():
+        for indicator in figure_indicators(prog)[len(prog.indicators) :]:
+            if indicator.measure is None and indicator.supported:
+                yield prog, indicator
+
+
 def declared_populations() -> list[Population]:
     """Return every population figure an indicator divides by, once each, in program order."""
     found: dict[str, Population] = {}
@@ -137,7 +150,7 @@ def declared_populations() -> list[Population]:
 def valid_keys() -> dict[str, set[str]]:
     """Return the keys a figure of each kind may have."""
     return {
-        TargetKind.TARGET: {f"{p.code}.{i.code}" for p, i in declared_targets()},
+        TargetKind.TARGET: {f"{p.code}.{i.code}" for p, i in settable_targets()},
         TargetKind.TASK: {code for code in TASK_PROGRAMS if code in PROGRAMS},
         TargetKind.POPULATION: {p.key for p in declared_populations()},
     }
