@@ -660,3 +660,31 @@ def test_the_hiv_form_shows_the_screening_result_required_and_refuses_it_missing
         assert refused.status_code == 200
         assert "筛查结果为必填项" in field_block(text(refused), "screening_result")
     assert db.session.scalar(sa.select(sa.func.count()).select_from(ScreeningResult)) == 1
+
+
+# -- a test time before the birth is said with the other field errors, on its field ------------------
+
+
+def test_a_collection_before_birth_is_shown_on_its_field_together_with_the_other_errors(client, clinic, baby):
+    url = f"/people/{baby.id}/results/new?program=NEWBORN_METABOLIC&test=HEEL_BLOOD_SPOT"
+    form = {
+        "entry_token": "heel-1",
+        "collection_status": "COLLECTED",
+        "collected_at": local(BIRTH - 2 * H),
+        "feeds_count": "8",
+        "spot_count": "99",  # out of range: another field's error in the same submission
+        "specimen_quality": "ADEQUATE",
+        "key_info_complete": "true",
+        "tsh_miu_l": "3.1",
+    }
+    page = text(client.post(url, data=form))
+    assert "采血时间早于出生时间" in field_block(page, "collected_at")
+    assert 'id="spot_count-error"' in field_block(page, "spot_count")
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(ScreeningResult)) == 0
+
+
+def test_a_hearing_screen_before_birth_is_shown_with_a_missing_ear(client, clinic, baby):
+    form = hearing_form(left="", screened_at=local(BIRTH - 3 * H))
+    page = text(client.post(f"/people/{baby.id}/results/new?program=NEWBORN_HEARING&test=INITIAL", data=form))
+    assert "筛查时间早于出生时间" in field_block(page, "screened_at")
+    assert "左耳为必填项" in field_block(page, "left_ear")

@@ -8,7 +8,7 @@ from datetime import date, datetime
 from types import MappingProxyType
 
 from .declarations import Program, ScreeningTest
-from .times import completed_age, local_date
+from .times import age_anchor, completed_age, local_date
 from .values import parse_values
 from .vocabulary import NO_TRAITS, CaseReason, FieldError, Notice, Subject, Traits
 
@@ -80,6 +80,24 @@ def _performed_on(test: ScreeningTest, values: Mapping[str, object]) -> date | N
     return value if isinstance(value, date) else None
 
 
+def _before_birth_errors(
+    test: ScreeningTest, parsed: Mapping[str, object], subject: Subject, errors: list[FieldError]
+) -> list[FieldError]:
+    """Refuse a test time before the subject's birth together with the other field errors, on its field.
+
+    Without a birth time the start of the birth day counts, so a time on the birth day is never refused.
+    """
+    anchor, _approximate = age_anchor(subject)
+    return [
+        FieldError(field.name, "BEFORE_BIRTH", f"{field.en} is before the birth")
+        for field in test.fields
+        if field.not_before_birth
+        and isinstance(value := parsed.get(field.name), datetime)
+        and value < anchor
+        and not any(error.field == field.name for error in errors)
+    ]
+
+
 def classify(
     program: Program,
     test_code: str,
@@ -90,6 +108,7 @@ def classify(
     """Classify one test's values for a subject under the program's rules and a district's overrides."""
     test = program.test(test_code)
     parsed, errors = parse_values(test, values)
+    errors += _before_birth_errors(test, parsed, subject, errors)
     rejected = Classification(
         program_code=program.code,
         test_code=test.code,

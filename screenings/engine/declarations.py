@@ -52,6 +52,8 @@ class Field:
     # (other field, its values): when set, this decides whether the field is required, not `required`.
     # The values are the other field's typed values (a code, True/False), None standing for left empty.
     required_when: tuple[str, tuple[str | bool | None, ...]] | None = None
+    # A time of the subject's own test: one before the subject's birth is refused with the other field errors.
+    not_before_birth: bool = False
 
     def choice(self, code: str) -> Choice:
         """Return the choice with this code."""

@@ -96,11 +96,11 @@ def _spo2(name: str, zh: str, en: str, required: bool = True) -> Field:
 
 
 FIELDS = (
-    Field("screened_at", FieldKind.DATETIME, "筛查时间", "Screening time"),
+    Field("screened_at", FieldKind.DATETIME, "筛查时间", "Screening time", not_before_birth=True),
     Field("murmur_grade", FieldKind.INTEGER, "杂音分级(0=无)", "Murmur grade (0 = none)", "/6", 0, 6),
     _spo2("spo2_right_hand", "右手血氧饱和度", "SpO2 right hand"),
     _spo2("spo2_foot", "足部血氧饱和度", "SpO2 foot"),
-    Field("repeat_at", FieldKind.DATETIME, "复测时间", "Repeat time", required=False),
+    Field("repeat_at", FieldKind.DATETIME, "复测时间", "Repeat time", required=False, not_before_birth=True),
     _spo2("repeat_spo2_right_hand", "复测右手血氧", "Repeat SpO2 right hand", required=False),
     _spo2("repeat_spo2_foot", "复测足部血氧", "Repeat SpO2 foot", required=False),
     Field(
@@ -258,7 +258,7 @@ SCREEN = ScreeningTest(
 )
 
 REPEAT_FIELDS = (
-    Field("repeat_at", FieldKind.DATETIME, "复测时间", "Repeat time"),
+    Field("repeat_at", FieldKind.DATETIME, "复测时间", "Repeat time", not_before_birth=True),
     _spo2("spo2_right_hand", "复测右手血氧", "Repeat SpO2 right hand"),
     _spo2("spo2_foot", "复测足部血氧", "Repeat SpO2 foot"),
 )

@@ -124,7 +124,8 @@ FIELDS = (
     Field("screening_status", FieldKind.CHOICE, "筛查状态", "Screening status", choices=(
         Choice("DONE", "已筛查", "Screened"), Choice("MISSED", "漏筛", "Missed"),
     )),
-    Field("screened_at", FieldKind.DATETIME, "筛查时间", "Screening time", required_when=_DONE),
+    Field("screened_at", FieldKind.DATETIME, "筛查时间", "Screening time", required_when=_DONE,
+          not_before_birth=True),
     Field("method", FieldKind.CHOICE, "筛查方法", "Method", required_when=_DONE, choices=(
         Choice("OAE", "耳声发射", "OAE"), Choice("AABR", "自动听性脑干反应", "AABR"),
         Choice("OAE_AABR", "OAE+AABR", "OAE and AABR"),
