@@ -6,7 +6,6 @@ from datetime import date, datetime, timedelta
 
 from screenings.engine import (
     Choice,
-    FieldError,
     LtfuPolicy,
     Notice,
     Setting,
@@ -48,11 +47,6 @@ def approximate_birth_notice(field: str) -> Notice:
     return Notice(
         field, "BIRTH_TIME_UNKNOWN", "birth time unknown: age in hours counted from the start of the day"
     )
-
-
-def before_birth_error(field: str, en: str) -> FieldError:
-    """Reject a test time earlier than the birth."""
-    return FieldError(field, "BEFORE_BIRTH", f"{en} is before the birth")
 
 
 def end_of_local_day(day: object) -> datetime | None:

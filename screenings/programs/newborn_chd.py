@@ -50,7 +50,7 @@ from screenings.engine.predicates import (
     Within,
 )
 
-from ._common import approximate_birth_notice, before_birth_error, hours_since_birth, standard_policies
+from ._common import approximate_birth_notice, hours_since_birth, standard_policies
 
 CODE = "NEWBORN_CHD"
 _S = SettingBook(CODE)
@@ -177,8 +177,6 @@ def classify_screen(values: Mapping[str, object], subject: Subject, settings: Se
     screened_at = values["screened_at"]
     assert isinstance(screened_at, datetime)
     hours, approximate = hours_since_birth(subject, screened_at)
-    if hours < 0:
-        return Verdict(None, errors=(before_birth_error("screened_at", "Screening time"),))
     warnings = [approximate_birth_notice("screened_at")] if approximate else []
     if hours < settings.whole(EARLIEST_AGE_HOURS):
         warnings.append(
@@ -271,8 +269,6 @@ def classify_repeat(values: Mapping[str, object], subject: Subject, settings: Se
     repeat_at = values["repeat_at"]
     assert isinstance(repeat_at, datetime)
     hours, approximate = hours_since_birth(subject, repeat_at)
-    if hours < 0:
-        return Verdict(None, errors=(before_birth_error("repeat_at", "Repeat time"),))
     # The screen that asked for this repeat told the case when it read the SpO2 (entered on its own form,
     # the repeat is warned of its timing as the inline repeat is).
     first = first_oximetry_at(subject)

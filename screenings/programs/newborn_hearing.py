@@ -49,7 +49,7 @@ from screenings.engine.predicates import (
     Within,
 )
 
-from ._common import approximate_birth_notice, before_birth_error, hours_since_birth, standard_policies
+from ._common import approximate_birth_notice, hours_since_birth, standard_policies
 
 CODE = "NEWBORN_HEARING"
 _S = SettingBook(CODE)
@@ -225,8 +225,6 @@ def _classify(
     screened_at = values["screened_at"]
     assert isinstance(screened_at, datetime)
     hours, approximate = hours_since_birth(subject, screened_at)
-    if hours < 0:
-        return Verdict(None, errors=(before_birth_error("screened_at", "Screening time"),))
     warnings = [approximate_birth_notice("screened_at")] if approximate else []
     if not rescreen and hours < settings.whole(INITIAL_EARLIEST_AGE_HOURS):
         warnings.append(

@@ -56,7 +56,6 @@ from screenings.engine.times import local_date
 
 from ._common import (
     approximate_birth_notice,
-    before_birth_error,
     end_of_local_day,
     hours_since_birth,
     standard_policies,
@@ -229,8 +228,6 @@ def classify_heel_blood(values: Mapping[str, object], subject: Subject, settings
     collected_at = values["collected_at"]
     assert isinstance(collected_at, datetime)
     hours, approximate = hours_since_birth(subject, collected_at)
-    if hours < 0:
-        return Verdict(None, errors=(before_birth_error("collected_at", "Collection time"),))
     if not any(values[name] is not None for name, _, _ in _ANALYTES) and values["msms_result"] is None:
         return Verdict(
             None, errors=(FieldError(None, "NO_ANALYTE", "at least one analyte result is required"),)
