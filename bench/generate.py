@@ -1327,8 +1327,15 @@ def main(argv: list[str] | None = None) -> int:
                 log=lambda line: print(line, flush=True),
             )
         analyze_started = time.perf_counter()
-        connection.execute(sa.text("ANALYZE"))
-        connection.commit()
+        if connection.dialect.name == "postgresql":
+            # A city made only by bulk loads has no visibility map, which autovacuum gives a production
+            # database: without it no index-only scan is possible (the worklist's tab counts read 12,389 heap
+            # blocks for 267 index pages at scale 1.0). VACUUM cannot run inside a transaction.
+            connection.commit()
+            connection.execution_options(isolation_level="AUTOCOMMIT").execute(sa.text("VACUUM (ANALYZE)"))
+        else:
+            connection.execute(sa.text("ANALYZE"))
+            connection.commit()
         counts["seconds_analyze"] = round(time.perf_counter() - analyze_started, 1)
     counts["seconds_with_commit"] = round(time.perf_counter() - started, 1)
     print(json.dumps(counts, indent=1, sort_keys=True))
