@@ -21,7 +21,8 @@ EXAMPLES = 30
 EXCLUDED = [positive_data_acceptance]
 
 
-def test_the_api_answers_every_request_as_its_document_says(app, db_session, frozen_clock, monkeypatch):
+def _fuzzed_world(app, frozen_clock, monkeypatch) -> str:
+    """A hospital with a mother, her baby and a referred hearing result (an open case); its token."""
     frozen_clock(NOW)
     # Hundreds of calls in seconds, many without a token (one budget per address): not the limit under test.
     monkeypatch.setitem(app.config, "API_RATE_LIMIT", "100000 per minute")
@@ -30,6 +31,11 @@ def test_the_api_answers_every_request_as_its_document_says(app, db_session, fro
     baby = factories.newborn(hospital, mother=mother, birth_order=1)
     factories.hearing_result(baby, hospital, left="REFER")
     _account, secret = factories.system_account(hospital)
+    return secret
+
+
+def test_the_api_answers_every_request_as_its_document_says(app, db_session, frozen_clock, monkeypatch):
+    secret = _fuzzed_world(app, frozen_clock, monkeypatch)
     headers = {"Authorization": f"Bearer {secret}"}
     schema = schemathesis.openapi.from_wsgi("/api/v1/openapi.json", app)
     tried = []
@@ -76,13 +82,7 @@ def test_schemathesis_follows_the_links_from_search_to_person_to_case(
     app, db_session, frozen_clock, monkeypatch
 ):
     """A stateful run: schemathesis chains calls through the declared links (no 5xx, answers conform)."""
-    frozen_clock(NOW)
-    monkeypatch.setitem(app.config, "API_RATE_LIMIT", "100000 per minute")
-    hospital = factories.district()["hospital"]
-    mother = factories.mother(hospital)
-    baby = factories.newborn(hospital, mother=mother, birth_order=1)
-    factories.hearing_result(baby, hospital, left="REFER")
-    _account, secret = factories.system_account(hospital)
+    secret = _fuzzed_world(app, frozen_clock, monkeypatch)
     schema = schemathesis.openapi.from_wsgi("/api/v1/openapi.json", app)
     # Valid requests only: the chain needs answers that carry ids. A schema-violating item in a batch is
     # answered 200 with that item `rejected` (the batch contract), which the negative-data check would
